@@ -1,0 +1,1 @@
+"""Hitlens core: everything the dashboard and the CLI do, without any UI."""

@@ -1,0 +1,46 @@
+"""Frequency bands with the names musicians use, and their rows in a mel spectrogram.
+
+The demo catalog states where its signal lives in these terms, and explanations report
+regions in them, so the two always speak the same language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+
+from core.config import FeaturePreset
+
+
+@dataclass(frozen=True)
+class Band:
+    name: str
+    low_hz: float
+    high_hz: float
+
+
+BANDS: tuple[Band, ...] = (
+    Band("sub-bass", 0.0, 60.0),
+    Band("bass", 60.0, 250.0),
+    Band("low mids", 250.0, 2000.0),
+    Band("high mids", 2000.0, 6000.0),
+    Band("highs/air", 6000.0, float("inf")),
+)
+BANDS_BY_NAME = {band.name: band for band in BANDS}
+
+
+def mel_centres_hz(preset: FeaturePreset) -> np.ndarray:
+    """Centre frequency of each mel row of ``preset``, lowest first (librosa's Slaney mels)."""
+    return librosa.mel_frequencies(n_mels=preset.n_mels, fmin=0.0, fmax=preset.sample_rate / 2)
+
+
+def band_rows(band: Band, preset: FeaturePreset) -> slice:
+    """The contiguous mel rows whose centres fall inside ``band`` (at least one row)."""
+    centres = mel_centres_hz(preset)
+    inside = np.flatnonzero((centres >= band.low_hz) & (centres < band.high_hz))
+    if inside.size == 0:
+        nearest = int(np.argmin(np.abs(centres - (band.low_hz + band.high_hz) / 2)))
+        return slice(nearest, nearest + 1)
+    return slice(int(inside[0]), int(inside[-1]) + 1)

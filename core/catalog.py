@@ -1,0 +1,481 @@
+"""The track catalog: one SQLite file (standard library, WAL mode) holding tracks, artists,
+jobs, runs and scores.
+
+The schema is versioned with ``PRAGMA user_version``; ``MIGRATIONS[i]`` upgrades version
+``i`` to ``i + 1`` inside one transaction, so an old catalog is brought up to date on open
+and a failed upgrade leaves it as it was.
+
+Insert-time deduplication follows the study (see ``core.dedup``): a row already present
+(same source and source id) is updated, not added twice; a row whose preview URL another
+row already has, or whose (name, duration, popularity) another row already has, is skipped.
+Rows without a preview are kept (the Dataset page compares them) and left out of training.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from core.config import Settings
+from core.config import settings as current_settings
+from core.dedup import normalise_title
+from core.errors import CatalogMissing
+
+POPULARITY_SCALES = {
+    "spotify": "Spotify popularity, 0-100",
+    "deezer_rank": "Deezer rank, 0 to about 1,000,000",
+}
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE artists (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        UNIQUE (source, source_id)
+    );
+    CREATE TABLE tracks (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        isrc TEXT,
+        name TEXT NOT NULL,
+        album TEXT,
+        album_type TEXT,
+        release_date TEXT,
+        duration_ms INTEGER,
+        popularity REAL,
+        popularity_scale TEXT NOT NULL,
+        preview_url TEXT,
+        audio_path TEXT,
+        audio_sha256 TEXT,
+        collected_at TEXT NOT NULL,
+        UNIQUE (source, source_id)
+    );
+    CREATE INDEX tracks_preview_url ON tracks (preview_url);
+    CREATE INDEX tracks_name_duration_popularity ON tracks (name, duration_ms, popularity);
+    CREATE INDEX tracks_audio ON tracks (audio_sha256);
+    CREATE TABLE track_artists (
+        track_id INTEGER NOT NULL REFERENCES tracks (id) ON DELETE CASCADE,
+        artist_id INTEGER NOT NULL REFERENCES artists (id),
+        position INTEGER NOT NULL,
+        PRIMARY KEY (track_id, artist_id)
+    );
+    CREATE INDEX track_artists_artist ON track_artists (artist_id);
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        args TEXT NOT NULL,
+        status TEXT NOT NULL,
+        pid INTEGER,
+        progress REAL NOT NULL DEFAULT 0,
+        message TEXT,
+        error TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT
+    );
+    CREATE TABLE job_events (
+        id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        payload TEXT NOT NULL
+    );
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        path TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 0,
+        summary TEXT NOT NULL
+    );
+    CREATE TABLE scores (
+        id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        audio_sha256 TEXT,
+        probability REAL,
+        verdict TEXT,
+        result TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class ArtistRef:
+    source_id: str
+    name: str
+
+
+@dataclass
+class TrackRecord:
+    """One release of a song as a source reports it."""
+
+    source: str
+    source_id: str
+    name: str
+    artists: list[ArtistRef]
+    popularity: float | None
+    popularity_scale: str
+    isrc: str | None = None
+    album: str | None = None
+    album_type: str | None = None
+    release_date: str | None = None
+    duration_ms: int | None = None
+    preview_url: str | None = None
+    audio_path: str | None = None
+    audio_sha256: str | None = None
+    collected_at: str | None = None
+
+
+@dataclass
+class InsertReport:
+    inserted: int = 0
+    updated: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, rule: str) -> None:
+        self.skipped[rule] = self.skipped.get(rule, 0) + 1
+
+
+@dataclass(frozen=True)
+class CatalogSummary:
+    tracks: int
+    artists: int
+    with_audio: int
+    synthetic: bool
+    source: str
+    popularity_scale: str | None
+    popularity_min: float | None
+    popularity_median: float | None
+    popularity_max: float | None
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Catalog:
+    """A connection to the catalog. Use ``Catalog.open()``; close it (or use ``with``)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.data_dir = path.parent
+        self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.execute("PRAGMA busy_timeout=30000")
+        self._migrate()
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, *, create: bool = False) -> Catalog:
+        """Open the catalog of ``settings``; with ``create`` make an empty one if none exists."""
+        settings = settings or current_settings()
+        if not create and not settings.catalog_path.exists():
+            raise CatalogMissing(
+                f"No catalog at {settings.catalog_path}.",
+                "Build the demo catalog with 'python -m core demo' or collect real data "
+                "with 'python -m core collect'.",
+            )
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(settings.catalog_path)
+
+    @staticmethod
+    def exists(settings: Settings | None = None) -> bool:
+        return (settings or current_settings()).catalog_path.exists()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        while self.schema_version < SCHEMA_VERSION:
+            version = self.schema_version
+            with self.transaction() as conn:
+                for statement in _statements(MIGRATIONS[version]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+
+    # --- metadata -------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # --- writing tracks -------------------------------------------------------------
+
+    def add_tracks(self, records: Iterable[TrackRecord]) -> InsertReport:
+        """Insert or update ``records`` in one transaction, applying the insert-time rules."""
+        report = InsertReport()
+        with self.transaction() as conn:
+            for record in records:
+                self._add_track(conn, record, report)
+        return report
+
+    def replace_tracks(self, records: Iterable[TrackRecord], meta: dict[str, str]) -> InsertReport:
+        """Swap every track and artist for ``records`` in one transaction (jobs, runs and
+        scores stay): readers see the old catalog or the new one, never a mix."""
+        report = InsertReport()
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM track_artists")
+            conn.execute("DELETE FROM tracks")
+            conn.execute("DELETE FROM artists")
+            conn.execute("DELETE FROM meta")
+            conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", meta.items())
+            for record in records:
+                self._add_track(conn, record, report)
+        return report
+
+    def _add_track(self, conn: sqlite3.Connection, record: TrackRecord, report: InsertReport) -> None:
+        if record.popularity_scale not in POPULARITY_SCALES:
+            raise ValueError(f"unknown popularity scale {record.popularity_scale!r}")
+        existing = conn.execute(
+            "SELECT id FROM tracks WHERE source = ? AND source_id = ?",
+            (record.source, record.source_id),
+        ).fetchone()
+        values = _track_values(record)
+        if existing:
+            assignments = ", ".join(f"{column} = COALESCE(?, {column})" for column in values)
+            conn.execute(
+                f"UPDATE tracks SET {assignments} WHERE id = ?", [*values.values(), existing[0]]
+            )
+            report.updated += 1
+            return
+        if record.preview_url and conn.execute(
+            "SELECT 1 FROM tracks WHERE preview_url = ?", (record.preview_url,)
+        ).fetchone():
+            report.skip("duplicate preview URL")
+            return
+        if conn.execute(
+            "SELECT 1 FROM tracks WHERE name = ? AND duration_ms IS ? AND popularity IS ?",
+            (record.name, record.duration_ms, record.popularity),
+        ).fetchone():
+            report.skip("same name, duration and popularity")
+            return
+        columns = ["source", "source_id", *values]
+        cursor = conn.execute(
+            f"INSERT INTO tracks ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            [record.source, record.source_id, *values.values()],
+        )
+        track_id = cursor.lastrowid
+        for position, artist in enumerate(record.artists):
+            artist_id = self._artist_id(conn, record.source, artist)
+            conn.execute(
+                "INSERT OR IGNORE INTO track_artists (track_id, artist_id, position) VALUES (?, ?, ?)",
+                (track_id, artist_id, position),
+            )
+        report.inserted += 1
+
+    @staticmethod
+    def _artist_id(conn: sqlite3.Connection, source: str, artist: ArtistRef) -> int:
+        conn.execute(
+            "INSERT INTO artists (source, source_id, name) VALUES (?, ?, ?) "
+            "ON CONFLICT (source, source_id) DO UPDATE SET name = excluded.name",
+            (source, artist.source_id, artist.name),
+        )
+        return conn.execute(
+            "SELECT id FROM artists WHERE source = ? AND source_id = ?", (source, artist.source_id)
+        ).fetchone()[0]
+
+    def set_audio(self, track_id: int, audio_path: str, audio_sha256: str) -> None:
+        """Point a track at its verified audio file (a path relative to the data folder)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE tracks SET audio_path = ?, audio_sha256 = ? WHERE id = ?",
+                (audio_path, audio_sha256, track_id),
+            )
+
+    def audio_file(self, audio_path: str) -> Path:
+        return self.data_dir / audio_path
+
+    # --- reading --------------------------------------------------------------------
+
+    def tracks(self) -> pd.DataFrame:
+        """Every track with its artists: ``primary_artist`` and ``artists`` ("A; B")."""
+        return pd.read_sql_query(
+            """
+            SELECT t.*,
+                   (SELECT a.name FROM track_artists ta JOIN artists a ON a.id = ta.artist_id
+                     WHERE ta.track_id = t.id ORDER BY ta.position LIMIT 1) AS primary_artist,
+                   (SELECT group_concat(name, '; ') FROM (
+                        SELECT a.name FROM track_artists ta JOIN artists a ON a.id = ta.artist_id
+                         WHERE ta.track_id = t.id ORDER BY ta.position)) AS artists
+              FROM tracks t ORDER BY t.id
+            """,
+            self.conn,
+        )
+
+    def track_artists(self) -> pd.DataFrame:
+        """One row per (track, credited artist): what artist charts count."""
+        return pd.read_sql_query(
+            """
+            SELECT ta.track_id, ta.position, a.id AS artist_id, a.name AS artist,
+                   t.popularity, t.audio_path IS NOT NULL AS has_audio, t.release_date
+              FROM track_artists ta
+              JOIN artists a ON a.id = ta.artist_id
+              JOIN tracks t ON t.id = ta.track_id
+            """,
+            self.conn,
+        )
+
+    def summary(self) -> CatalogSummary:
+        counts = self.conn.execute(
+            """
+            SELECT (SELECT count(*) FROM tracks),
+                   (SELECT count(*) FROM artists),
+                   (SELECT count(*) FROM tracks WHERE audio_path IS NOT NULL),
+                   (SELECT count(*) FROM tracks WHERE source = 'demo')
+            """
+        ).fetchone()
+        sources = [r[0] for r in self.conn.execute("SELECT DISTINCT source FROM tracks ORDER BY 1")]
+        scales = [r[0] for r in self.conn.execute("SELECT DISTINCT popularity_scale FROM tracks")]
+        popularity = pd.read_sql_query(
+            "SELECT popularity FROM tracks WHERE popularity IS NOT NULL", self.conn
+        )["popularity"]
+        has_values = not popularity.empty
+        return CatalogSummary(
+            tracks=counts[0],
+            artists=counts[1],
+            with_audio=counts[2],
+            synthetic=counts[3] > 0,
+            source=", ".join(sources) or "empty",
+            popularity_scale=", ".join(scales) or None,
+            popularity_min=float(popularity.min()) if has_values else None,
+            popularity_median=float(popularity.median()) if has_values else None,
+            popularity_max=float(popularity.max()) if has_values else None,
+        )
+
+    def audio_hashes(self) -> list[tuple[str, Path]]:
+        """(SHA-256, absolute path) of every distinct audio file the catalog points at."""
+        rows = self.conn.execute(
+            "SELECT audio_sha256, min(audio_path) FROM tracks "
+            "WHERE audio_path IS NOT NULL GROUP BY audio_sha256"
+        )
+        return [(sha, self.audio_file(path)) for sha, path in rows]
+
+    def preview_breakdown(self) -> pd.DataFrame:
+        """Tracks with and without a preview: count and popularity of each group."""
+        return pd.read_sql_query(
+            """
+            SELECT CASE WHEN preview_url IS NULL THEN 'no preview' ELSE 'with preview' END AS preview,
+                   count(*) AS tracks, avg(popularity) AS mean_popularity
+              FROM tracks GROUP BY 1 ORDER BY 1 DESC
+            """,
+            self.conn,
+        )
+
+    def duplicate_groups(self) -> pd.DataFrame:
+        """The same song released several times (single, album, deluxe...): one row per
+        release of every song that has more than one, with a shared ``group`` number."""
+        tracks = self.tracks()
+        if tracks.empty:
+            return tracks.assign(group=pd.Series(dtype=int))
+        tracks["song_key"] = song_keys(tracks)
+        sizes = tracks.groupby("song_key")["id"].transform("size")
+        groups = tracks[sizes > 1].copy()
+        groups["group"] = groups.groupby("song_key", sort=False).ngroup() + 1
+        columns = ["group", "name", "primary_artist", "album", "album_type", "release_date", "popularity"]
+        return groups.sort_values(["group", "release_date"])[columns].reset_index(drop=True)
+
+    def artist_stats(self, min_tracks: int = 1) -> pd.DataFrame:
+        """Mean and median popularity per credited artist, over artists with at least
+        ``min_tracks`` tracks, most popular first."""
+        credits = self.track_artists().dropna(subset=["popularity"])
+        if credits.empty:
+            return pd.DataFrame(columns=["artist", "tracks", "mean_popularity", "median_popularity"])
+        stats = (
+            credits.groupby("artist")["popularity"]
+            .agg(tracks="size", mean_popularity="mean", median_popularity="median")
+            .reset_index()
+        )
+        stats = stats[stats["tracks"] >= min_tracks]
+        return stats.sort_values(["mean_popularity", "tracks"], ascending=False).reset_index(drop=True)
+
+    def search_artists(self, query: str) -> pd.DataFrame:
+        """Artists whose name contains ``query`` (case-insensitive) with how much of them the
+        catalog holds: tracks, tracks with audio, release years covered."""
+        pattern = f"%{query.strip()}%"
+        return pd.read_sql_query(
+            """
+            SELECT a.name AS artist, count(*) AS tracks,
+                   sum(t.audio_path IS NOT NULL) AS with_audio,
+                   round(avg(t.popularity), 1) AS mean_popularity,
+                   min(substr(t.release_date, 1, 4)) AS first_year,
+                   max(substr(t.release_date, 1, 4)) AS last_year
+              FROM artists a
+              JOIN track_artists ta ON ta.artist_id = a.id
+              JOIN tracks t ON t.id = ta.track_id
+             WHERE a.name LIKE ?
+             GROUP BY a.id ORDER BY tracks DESC, a.name
+            """,
+            self.conn,
+            params=(pattern,),
+        )
+
+
+def song_keys(tracks: pd.DataFrame) -> pd.Series:
+    """A key shared by every release of the same song: normalised title + primary artist."""
+    titles = tracks["name"].map(normalise_title)
+    artists = tracks["primary_artist"].fillna("").str.casefold().str.strip()
+    return titles + " — " + artists
+
+
+def _track_values(record: TrackRecord) -> dict[str, object]:
+    return {
+        "isrc": record.isrc,
+        "name": record.name,
+        "album": record.album,
+        "album_type": record.album_type,
+        "release_date": record.release_date,
+        "duration_ms": record.duration_ms,
+        "popularity": record.popularity,
+        "popularity_scale": record.popularity_scale,
+        "preview_url": record.preview_url,
+        "audio_path": record.audio_path,
+        "audio_sha256": record.audio_sha256,
+        "collected_at": record.collected_at or utc_now(),
+    }
+
+
+def _statements(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]

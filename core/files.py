@@ -1,0 +1,64 @@
+"""Crash-safe file writes: write a temporary sibling, flush it to disk, rename it into place.
+
+A rename within one folder is atomic, so a reader sees either the old file or the complete
+new one, never a half-written file, whatever kills the writer.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+PARTIAL_MARKER = ".partial-"
+
+
+def partial_path(final: Path) -> Path:
+    return final.with_name(f"{final.name}{PARTIAL_MARKER}{os.getpid()}")
+
+
+def atomic_write_bytes(final: Path, data: bytes) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial = partial_path(final)
+    try:
+        with open(partial, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(final: Path, text: str) -> None:
+    atomic_write_bytes(final, text.encode("utf-8"))
+
+
+def remove_stale_partials(root: Path) -> int:
+    """Delete partial files under ``root`` whose writing process no longer runs."""
+    removed = 0
+    if not root.exists():
+        return 0
+    for path in root.rglob(f"*{PARTIAL_MARKER}*"):
+        pid_text = path.name.rsplit(PARTIAL_MARKER, 1)[-1]
+        if pid_text.isdigit() and _process_alive(int(pid_text)):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
