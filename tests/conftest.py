@@ -1,0 +1,56 @@
+"""Shared fixtures: every test runs against its own HITLENS_HOME, never the repo's data/."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.config import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+SMALL_DEMO_TRACKS = 40
+
+
+def run_cli(*args: str, home: Path, check: bool = False, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``python -m core ARGS`` as a user would, with HITLENS_HOME set to ``home``."""
+    env = {**os.environ, "HITLENS_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args],
+        cwd=REPO, env=env, capture_output=True, text=True, check=check, timeout=timeout,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Settings:
+    """An empty HITLENS_HOME for one test."""
+    monkeypatch.setenv("HITLENS_HOME", str(tmp_path))
+    return Settings(home=tmp_path)
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory) -> Settings:
+    """A small demo catalog with its fast features, built once through the CLI.
+    Tests must not modify it."""
+    root = tmp_path_factory.mktemp("demo-home")
+    run_cli("demo", "--tracks", str(SMALL_DEMO_TRACKS), "--seed", "7", home=root, check=True)
+    run_cli("features", home=root, check=True)
+    return Settings(home=root)
+
+
+@pytest.fixture
+def use_demo_home(demo_home, monkeypatch) -> Settings:
+    monkeypatch.setenv("HITLENS_HOME", str(demo_home.home))
+    return demo_home
+
+
+def shared_file(relative: str) -> Path:
+    """A file from ../shared, or a skip that names it when the folder is absent."""
+    path = SHARED / relative
+    if not path.exists():
+        pytest.skip(f"needs {path} (the shared/ folder beside the repository)")
+    return path

@@ -1,0 +1,131 @@
+import sqlite3
+
+import pytest
+
+from core.catalog import SCHEMA_VERSION, ArtistRef, Catalog, TrackRecord
+from core.errors import CatalogMissing
+
+
+def _track(source_id, name="Song", artists=("Ann",), popularity=40.0, preview="auto", **extra):
+    return TrackRecord(
+        source="test",
+        source_id=source_id,
+        name=name,
+        artists=[ArtistRef(a.lower(), a) for a in artists],
+        popularity=popularity,
+        popularity_scale="spotify",
+        duration_ms=extra.pop("duration_ms", 180_000),
+        preview_url=f"http://p/{source_id}" if preview == "auto" else preview,
+        **extra,
+    )
+
+
+@pytest.fixture
+def catalog(home):
+    with Catalog.open(home, create=True) as catalog:
+        yield catalog
+
+
+def test_open_without_catalog_says_how_to_build_one(home):
+    with pytest.raises(CatalogMissing, match="python -m core demo"):
+        Catalog.open(home)
+
+
+def test_new_catalog_is_migrated_and_in_wal_mode(catalog):
+    assert catalog.schema_version == SCHEMA_VERSION
+    assert catalog.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in catalog.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"tracks", "artists", "track_artists", "jobs", "job_events", "runs", "scores"} <= tables
+
+
+def test_reopening_an_old_version_applies_missing_migrations(home):
+    home.data_dir.mkdir(parents=True)
+    sqlite3.connect(home.catalog_path).close()  # version 0: an empty file
+    with Catalog.open(home) as catalog:
+        assert catalog.schema_version == SCHEMA_VERSION
+
+
+def test_insert_rules(catalog):
+    report = catalog.add_tracks([
+        _track("1"),
+        _track("1", popularity=55.0),  # same id: an update, not a second row
+        _track("2", name="Other", preview="http://p/1"),  # preview URL taken
+        _track("3", preview=None, popularity=55.0),  # same name, duration, popularity as "1"
+        _track("4", popularity=12.0, preview=None),  # another release: kept, even without preview
+    ])  # fmt: skip
+    assert (report.inserted, report.updated) == (2, 1)
+    assert report.skipped == {"duplicate preview URL": 1, "same name, duration and popularity": 1}
+    tracks = catalog.tracks().set_index("source_id")
+    assert tracks.loc["1", "popularity"] == 55.0
+    assert sorted(tracks.index) == ["1", "4"]
+
+
+def test_a_failed_insert_keeps_what_was_stored(catalog):
+    catalog.add_tracks([_track("1")])
+    bad = _track("2", name="Other")
+    bad.popularity_scale = "no-such-scale"
+    with pytest.raises(ValueError):
+        catalog.add_tracks([_track("3", name="Third"), bad])
+    assert catalog.tracks()["source_id"].tolist() == ["1"]
+
+
+def test_every_credited_artist_is_counted_in_artist_statistics(catalog):
+    catalog.add_tracks([
+        _track("1", artists=("Ann", "Bob"), popularity=60.0),
+        _track("2", name="B", artists=("Ann",), popularity=20.0),
+        _track("3", name="C", artists=("Cy",), popularity=50.0),
+    ])  # fmt: skip
+    stats = catalog.artist_stats().set_index("artist")
+    assert stats.loc["Ann", "tracks"] == 2
+    assert stats.loc["Ann", "mean_popularity"] == 40.0
+    assert stats.loc["Bob", "tracks"] == 1
+    assert list(catalog.artist_stats(min_tracks=2)["artist"]) == ["Ann"]
+    tracks = catalog.tracks().set_index("source_id")
+    assert tracks.loc["1", "artists"] == "Ann; Bob"
+    assert tracks.loc["1", "primary_artist"] == "Ann"
+
+
+def test_artist_search_reports_completeness(catalog):
+    catalog.add_tracks([
+        _track("1", name="A", artists=("Drake",), release_date="2019-05-01", audio_path="a.mp3", audio_sha256="x"),
+        _track("2", name="B", artists=("Drake",), release_date="2021-02-01"),
+        _track("3", name="C", artists=("Kanye West",)),
+    ])  # fmt: skip
+    found = catalog.search_artists("drak").set_index("artist")
+    assert found.loc["Drake", "tracks"] == 2
+    assert found.loc["Drake", "with_audio"] == 1
+    assert (found.loc["Drake", "first_year"], found.loc["Drake", "last_year"]) == ("2019", "2021")
+    assert catalog.search_artists("KC Makes Music").empty
+
+
+def test_duplicate_groups_collect_releases_of_one_song(catalog):
+    catalog.add_tracks([
+        _track("1", name="Wave", album="Wave", album_type="single", popularity=30.0, release_date="2019-01-01"),
+        _track("2", name="Wave (feat. Bob)", album="LP", album_type="album", popularity=45.0, release_date="2019-06-01"),
+        _track("3", name="Alone", popularity=10.0),
+    ])  # fmt: skip
+    groups = catalog.duplicate_groups()
+    assert groups["group"].tolist() == [1, 1]
+    assert groups["popularity"].tolist() == [30.0, 45.0]
+
+
+def test_preview_breakdown_and_summary(catalog):
+    catalog.add_tracks([_track("1", popularity=10.0), _track("2", name="B", popularity=30.0, preview=None)])
+    breakdown = catalog.preview_breakdown().set_index("preview")
+    assert breakdown.loc["with preview", "tracks"] == 1
+    assert breakdown.loc["no preview", "mean_popularity"] == 30.0
+    summary = catalog.summary()
+    assert (summary.tracks, summary.artists, summary.synthetic) == (2, 1, False)
+    assert summary.popularity_median == 20.0
+
+
+def test_replace_tracks_is_all_or_nothing(catalog):
+    catalog.add_tracks([_track("1")])
+    bad = _track("9", name="Bad")
+    bad.popularity_scale = "no-such-scale"
+    with pytest.raises(ValueError):
+        catalog.replace_tracks([_track("2", name="New"), bad], meta={"demo": "x"})
+    assert catalog.tracks()["source_id"].tolist() == ["1"]
+    catalog.replace_tracks([_track("2", name="New")], meta={"demo": "x"})
+    assert catalog.tracks()["source_id"].tolist() == ["2"]
+    assert catalog.get_meta("demo") == "x"

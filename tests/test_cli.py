@@ -1,0 +1,49 @@
+import json
+
+import pytest
+
+from core.cli import build_parser
+from tests.conftest import SMALL_DEMO_TRACKS, run_cli
+
+
+def test_info_json_reports_the_demo_catalog_and_its_features(demo_home):
+    result = run_cli("info", "--json", home=demo_home.home, check=True)
+    info = json.loads(result.stdout)
+    assert info["synthetic"] is True
+    assert 0 < info["tracks"] <= SMALL_DEMO_TRACKS
+    assert isinstance(info["artists"], int) and info["artists"] >= 1
+    assert 0 < info["with_audio"] < info["tracks"] + 1
+    assert info["features"]["fast"] == info["distinct_audio"] > 0
+    assert info["features"]["study"] == 0
+    assert info["popularity"]["scale"] == "spotify"
+    assert info["popularity"]["min"] <= info["popularity"]["median"] <= info["popularity"]["max"] <= 100
+
+
+def test_info_text_labels_the_catalog_synthetic(demo_home):
+    assert "SYNTHETIC" in run_cli("info", home=demo_home.home, check=True).stdout
+
+
+def test_missing_catalog_is_one_line_and_exit_2(tmp_path):
+    result = run_cli("info", "--json", home=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "python -m core demo" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_demo_refuses_to_overwrite_and_if_missing_is_a_no_op(demo_home):
+    refused = run_cli("demo", "--tracks", "12", home=demo_home.home)
+    assert refused.returncode == 2 and "--replace" in refused.stderr
+    assert "nothing to do" in run_cli("demo", "--if-missing", home=demo_home.home, check=True).stdout
+
+
+@pytest.mark.parametrize("command", [[], ["demo"], ["features"], ["info"], ["bench"]])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([*command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_bad_arguments_exit_2(tmp_path):
+    result = run_cli("demo", "--tracks", "-3", home=tmp_path)
+    assert result.returncode == 2 and "positive" in result.stderr

@@ -1,0 +1,101 @@
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from core.bands import BANDS_BY_NAME, band_rows
+from core.catalog import Catalog
+from core.config import FEATURE_PRESETS
+from core.demo import SIGNAL_REGIONS, build_demo, plan_catalog
+from core.features import log_mel
+from core.synth import SongTraits, render
+
+
+@pytest.fixture(scope="module")
+def full_plan():
+    return plan_catalog(1200, seed=42)
+
+
+def test_plan_has_the_documented_shape(full_plan):
+    releases = full_plan.releases
+    assert len(releases) == 1200
+    assert 70 <= len(full_plan.artists) <= 90
+    assert {r.album_type for r in releases} == {"single", "album", "compilation"}
+    assert all(2019 <= r.release_date.year <= 2021 for r in releases)
+    no_preview = np.mean([not r.has_preview for r in releases])
+    assert 0.05 <= no_preview <= 0.11
+    songs_with_several_releases = [n for n in Counter(id(r.song) for r in releases).values() if n > 1]
+    assert len(songs_with_several_releases) >= 50
+
+
+def test_popularity_is_trimodal_like_the_study(full_plan):
+    popularity = np.array([r.popularity for r in full_plan.releases])
+    assert 0.05 <= np.mean(popularity == 0) <= 0.15  # the spike at 0
+    counts, edges = np.histogram(popularity[popularity > 0], bins=np.arange(0, 101, 4))
+    peaks = [edges[i] + 2 for i in range(1, len(counts) - 1) if counts[i] >= counts[i - 1] and counts[i] >= counts[i + 1] and counts[i] > 40]
+    assert any(22 <= p <= 32 for p in peaks), peaks
+    assert any(40 <= p <= 50 for p in peaks), peaks
+    assert 0.4 <= np.mean(popularity >= 39) <= 0.6  # the study's threshold splits about evenly
+
+
+def test_releases_of_one_song_share_audio_but_not_popularity(full_plan):
+    by_song = {}
+    for release in full_plan.releases:
+        by_song.setdefault(id(release.song), []).append(release.popularity)
+    differing = [p for p in by_song.values() if len(p) > 1 and len(set(p)) > 1]
+    assert len(differing) >= 30
+
+
+def test_popularity_depends_on_the_documented_audio_traits(full_plan):
+    from sklearn.metrics import roc_auc_score
+
+    releases = [r for r in full_plan.releases if r.popularity > 0]
+    labels = [r.popularity >= 39 for r in releases]
+    audio_auc = roc_auc_score(labels, [r.song.audio_score for r in releases])
+    artist_auc = roc_auc_score(labels, [r.song.artist.effect for r in releases])
+    assert 0.8 <= audio_auc <= 0.95
+    assert 0.55 <= artist_auc <= 0.8  # the artist matters, less than the audio
+
+
+@pytest.mark.parametrize("region", SIGNAL_REGIONS, ids=lambda r: r.trait)
+def test_each_trait_shows_up_in_its_documented_region(region):
+    """Render one beat with and without a trait: the spectrogram changes inside the
+    region the docstring names far more than outside it."""
+    from core.synth import ArtistStyle
+
+    style = ArtistStyle(140, True, 33, 150, 200, 0.5, 0.0, 1.0, 0.0, 150)
+    preset = FEATURE_PRESETS["fast"]
+    absent = dict(hook=0.0, drop=0.0, hiss=0.0)
+    without = log_mel(render(style, SongTraits(**absent), seed=3), preset)
+    with_trait = log_mel(render(style, SongTraits(**{**absent, region.trait: 1.0}), seed=3), preset)
+    change = np.abs(with_trait - without)
+    rows = band_rows(BANDS_BY_NAME[region.band], preset)
+    frames = slice(int(region.start_s / 30 * preset.frames), int(region.end_s / 30 * preset.frames))
+    inside = change[rows, frames].mean()
+    mask = np.ones_like(change, dtype=bool)
+    mask[rows, frames] = False
+    assert inside > 3 * change[mask].mean()
+
+
+def test_same_seed_same_catalog_and_audio(tmp_path):
+    from core.config import Settings
+
+    first, second, other = (Settings(home=tmp_path / name) for name in ("a", "b", "c"))
+
+    def snapshot(settings, seed):
+        with build_demo(settings, tracks=24, seed=seed, workers=2) as catalog:
+            tracks = catalog.tracks()
+        return tracks.drop(columns=["id", "collected_at"]).to_dict("records")
+
+    reference = snapshot(first, 5)
+    assert reference == snapshot(second, 5)
+    assert reference != snapshot(other, 6)
+    files = sorted(p.name for p in (first.data_dir / "audio").rglob("*.mp3"))
+    assert files == sorted(p.name for p in (second.data_dir / "audio").rglob("*.mp3"))
+
+
+def test_demo_catalog_is_marked_synthetic(use_demo_home):
+    with Catalog.open(use_demo_home) as catalog:
+        summary = catalog.summary()
+    assert summary.synthetic and summary.source == "demo"
+    assert summary.with_audio < summary.tracks
