@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.catalog import Catalog
+from core.catalog import POPULARITY_SCALES, Catalog
 from core.errors import CatalogMissing
 
 st.set_page_config(page_title="Hitlens", page_icon="🎧", layout="wide")
@@ -26,4 +26,5 @@ columns[0].metric("Tracks", f"{summary.tracks:,}")
 columns[1].metric("Artists", f"{summary.artists:,}")
 columns[2].metric("With audio", f"{summary.with_audio:,}")
 columns[3].metric("Median popularity", f"{summary.popularity_median:.0f}" if summary.popularity_median is not None else "-")
-st.caption(f"Source: {summary.source} · popularity scale: {summary.popularity_scale}")
+scale = POPULARITY_SCALES.get(summary.popularity_scale or "", summary.popularity_scale)
+st.caption(f"Source: {summary.source} · popularity: {scale}")
