@@ -1,0 +1,142 @@
+"""From catalog rows to model inputs: which tracks, which split, which label, which scale.
+
+Splits (fractions as in the study: 75% train, 15% test, 10% holdout):
+
+- ``random`` reproduces the study: ``train_test_split(random_state=42)`` takes 10% as
+  holdout, then 15/90 of the rest as test.
+- ``song`` keeps every release of one song (same normalised title and primary artist, or
+  the same audio) on one side, so a deluxe re-release cannot leak its single's label.
+- ``artist`` keeps each primary artist on one side: the honest test for "a new artist's
+  unreleased song".
+
+The popularity threshold and the input scaling are fitted on the training split only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
+
+from core.catalog import Catalog, song_keys
+from core.dedup import study_dedup
+from core.errors import UsageError
+
+SPLITS = ("random", "song", "artist")
+THRESHOLD_RULES = ("study", "median")
+STUDY_THRESHOLD = 39.0
+HOLDOUT_FRACTION = 0.10
+TEST_FRACTION_OF_REST = 15 / 90
+SPLIT_SEED = 42
+
+
+def modelling_tracks(catalog: Catalog) -> pd.DataFrame:
+    """Tracks a model can learn from: the study's dedup rules applied, audio present, a
+    popularity known; with ``song_group`` and ``artist_group`` columns for grouped splits."""
+    tracks = study_dedup(catalog.tracks()).kept
+    tracks = tracks[tracks["audio_sha256"].notna() & tracks["popularity"].notna()].reset_index(drop=True)
+    tracks["song_group"] = song_groups(tracks)
+    tracks["artist_group"] = tracks["primary_artist"].fillna("").str.casefold()
+    return tracks
+
+
+def song_groups(tracks: pd.DataFrame) -> np.ndarray:
+    """One id per song: rows are joined when they share a song key *or* an audio file
+    (union-find over both relations)."""
+    parent = list(range(len(tracks)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for column in (song_keys(tracks), tracks["audio_sha256"]):
+        first_of: dict[object, int] = {}
+        for row, value in enumerate(column):
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                continue
+            if value in first_of:
+                parent[find(row)] = find(first_of[value])
+            else:
+                first_of[value] = row
+    return np.array([find(i) for i in range(len(tracks))])
+
+
+@dataclass(frozen=True)
+class Split:
+    name: str
+    train: pd.DataFrame
+    test: pd.DataFrame
+    holdout: pd.DataFrame
+
+    def parts(self) -> dict[str, pd.DataFrame]:
+        return {"train": self.train, "test": self.test, "holdout": self.holdout}
+
+
+def split_tracks(tracks: pd.DataFrame, how: str, seed: int = SPLIT_SEED) -> Split:
+    if how not in SPLITS:
+        raise UsageError(f"Unknown split '{how}'.", f"Choose one of: {', '.join(SPLITS)}.")
+    if len(tracks) < 20:
+        raise UsageError(
+            f"Only {len(tracks)} tracks with audio: too few to split.",
+            "Build a larger catalog (python -m core demo or collect).",
+        )
+    if how == "random":
+        rest, holdout = train_test_split(tracks, test_size=HOLDOUT_FRACTION, random_state=seed)
+        train, test = train_test_split(rest, test_size=TEST_FRACTION_OF_REST, random_state=seed)
+    else:
+        groups = tracks["song_group" if how == "song" else "artist_group"]
+        rest, holdout = _group_split(tracks, groups, HOLDOUT_FRACTION, seed)
+        train, test = _group_split(rest, groups.loc[rest.index], TEST_FRACTION_OF_REST, seed)
+    return Split(how, train, test, holdout)
+
+
+def _group_split(tracks: pd.DataFrame, groups: pd.Series, fraction: float, seed: int):
+    splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+    keep, take = next(splitter.split(tracks, groups=groups))
+    return tracks.iloc[keep], tracks.iloc[take]
+
+
+def choose_threshold(train: pd.DataFrame, rule: str) -> float:
+    """The popularity at or above which a track counts as popular, from training rows only."""
+    if rule == "study":
+        scales = set(train["popularity_scale"])
+        if scales != {"spotify"}:
+            raise UsageError(
+                f"The study's threshold (39) is on Spotify's 0-100 scale; this catalog uses {', '.join(sorted(scales))}.",
+                "Use --threshold median.",
+            )
+        return STUDY_THRESHOLD
+    if rule == "median":
+        return float(train["popularity"].median())
+    raise UsageError(f"Unknown threshold rule '{rule}'.", f"Choose one of: {', '.join(THRESHOLD_RULES)}.")
+
+
+def labels(tracks: pd.DataFrame, threshold: float) -> np.ndarray:
+    return (tracks["popularity"].to_numpy() >= threshold).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class MinMaxScaling:
+    """The study's global min-max scaling to [0, 1], fitted on training spectrograms."""
+
+    low: float
+    high: float
+
+    def apply(self, spectrograms: np.ndarray) -> np.ndarray:
+        span = max(self.high - self.low, 1e-6)
+        return np.clip((spectrograms - self.low) / span, 0.0, 1.0).astype(np.float32)
+
+    @classmethod
+    def fit(cls, spectrograms) -> MinMaxScaling:
+        """Fit over an iterable of training spectrograms, one at a time (never all in memory)."""
+        low, high = np.inf, -np.inf
+        for spectrogram in spectrograms:
+            low = min(low, float(spectrogram.min()))
+            high = max(high, float(spectrogram.max()))
+        if not np.isfinite(low):
+            raise ValueError("no training spectrograms to fit the scaling on")
+        return cls(low, high)
