@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from core.evaluate import PlattCalibration, bootstrap, evaluate_model
+
+
+def _scores(n, seed=0, separation=1.0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    score = 1 / (1 + np.exp(-(separation * (2 * y - 1) + rng.normal(0, 1.5, n))))
+    return y, score
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_interval_contains_the_point_estimate(seed):
+    y, score = _scores(300, seed)
+    estimate = bootstrap(roc_auc_score, y, score)
+    assert estimate.low <= estimate.value <= estimate.high
+    assert estimate.value == roc_auc_score(y, score)
+
+
+def test_interval_shrinks_with_more_samples():
+    small = bootstrap(roc_auc_score, *_scores(150))
+    large = bootstrap(roc_auc_score, *_scores(2400))
+    assert (large.high - large.low) < 0.5 * (small.high - small.low)
+
+
+def test_platt_calibration_fixes_overconfident_probabilities():
+    y, score = _scores(4000, seed=3)
+    overconfident = 1 / (1 + np.exp(-4 * np.log(score / (1 - score))))
+    calibration = PlattCalibration.fit(y[:2000], overconfident[:2000])
+    raw_brier = np.mean((overconfident[2000:] - y[2000:]) ** 2)
+    calibrated_brier = np.mean((calibration.apply(overconfident[2000:]) - y[2000:]) ** 2)
+    assert calibrated_brier < raw_brier
+    assert 0.15 < calibration.slope < 0.4  # undoes the factor of 4
+
+
+def test_evaluate_model_report():
+    y, score = _scores(400, seed=4)
+    report = evaluate_model(y[:200], score[:200], y[200:], score[200:], resamples=200)
+    assert report["n"] == 200
+    assert sum(map(sum, report["confusion"])) == 200
+    assert report["roc_auc"]["low"] <= report["roc_auc"]["value"] <= report["roc_auc"]["high"]
+    assert report["roc_curve"]["fpr"][0] == 0.0 and report["roc_curve"]["tpr"][-1] == 1.0
+    assert 0 <= report["brier_calibrated"] <= 0.25
+
+
+def test_a_constant_model_scores_half_auc():
+    y, _ = _scores(200, seed=5)
+    report = evaluate_model(y, np.full(200, 0.5), y, np.full(200, 0.5), resamples=100)
+    assert report["roc_auc"]["value"] == 0.5
