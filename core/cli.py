@@ -8,6 +8,7 @@ exits with 130 and whatever finished is kept, so rerunning resumes.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 from collections.abc import Sequence
@@ -23,6 +24,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args) or 0
     except HitlensError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        print(
+            f"error: the disk is full ({settings().home}). Free some space and run the same "
+            "command again: everything already stored is intact and finished work is kept.",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("interrupted: finished work is kept; run the same command again to resume.", file=sys.stderr)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable
 from concurrent.futures import as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import librosa
@@ -100,7 +100,7 @@ class FeatureJob:
 class FeatureReport:
     computed: int = 0
     already_cached: int = 0
-    failed: dict[str, str] | None = None
+    failed: dict[str, str] = field(default_factory=dict)  # SHA-256 -> why
 
 
 def compute_missing(
@@ -120,7 +120,7 @@ def compute_missing(
     cache.remove_partials()
     unique = {job.sha256: job for job in jobs}
     todo = [job for job in unique.values() if not all(cache.has(job.sha256, p) for p in presets)]
-    report = FeatureReport(already_cached=len(unique) - len(todo), failed={})
+    report = FeatureReport(already_cached=len(unique) - len(todo))
     if on_progress:
         on_progress(0, len(todo))
     if not todo:

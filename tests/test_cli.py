@@ -47,3 +47,25 @@ def test_every_command_has_help(command, capsys):
 def test_bad_arguments_exit_2(tmp_path):
     result = run_cli("demo", "--tracks", "-3", home=tmp_path)
     assert result.returncode == 2 and "positive" in result.stderr
+
+
+def test_a_full_disk_is_one_clear_line_and_keeps_what_was_stored(demo_home, tmp_path, monkeypatch, capsys):
+    import errno
+    import shutil
+
+    from core import features
+    from core.catalog import Catalog
+    from core.cli import main
+
+    shutil.copytree(demo_home.data_dir, tmp_path / "data", ignore=shutil.ignore_patterns("features"))
+    monkeypatch.setenv("HITLENS_HOME", str(tmp_path))
+
+    def disk_full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(features, "atomic_write_bytes", disk_full)
+    assert main(["features", "--workers", "1"]) == 2
+    message = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
+    assert message.startswith("error: the disk is full") and "Traceback" not in message
+    with Catalog.open() as catalog:
+        assert catalog.summary().tracks > 0
