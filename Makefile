@@ -1,5 +1,5 @@
-# Two commands for a fresh clone: `make run` (set up, build the demo catalog if none, serve
-# the dashboard) and `make test` (set up, run the tests).
+# Two commands for a fresh clone: `make run` (set up, build the demo catalog and train the
+# default run if missing, serve the dashboard) and `make test` (set up, run the tests).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -23,6 +23,7 @@ setup: $(INSTALLED)
 catalog: setup
 	$(PY) -m core demo --if-missing
 	$(PY) -m core features
+	$(PY) -m core train --if-missing
 
 run: catalog
 	$(PY) -m streamlit run app.py --server.headless true --server.address localhost \

@@ -83,3 +83,60 @@ def bench_features(settings: Settings, clips: int = 50) -> str:
     ]
     lines += [f"| {label} | {rate:.1f} | {rate / baseline:.1f}x |" for label, rate in rows]
     return "\n".join(lines)
+
+
+def _epoch_cost(task: tuple[str, str, list[str], list[float], str]) -> tuple[float, int]:
+    """Runs in a fresh process: one model, one preset, two epochs on the given clips.
+    Returns (seconds of the second epoch, peak resident memory in MiB)."""
+    import resource
+
+    from core.config import TRAINING_PRESETS
+    from core.dataset import MinMaxScaling
+    from core.features import FeatureCache
+    from core.training import TrainingData, train_models
+
+    model, preset_name, shas, labels, home = task
+    preset = TRAINING_PRESETS[preset_name]
+    features = preset.feature_preset()
+    part = (shas, np.array(labels, dtype=np.float32))
+    data = TrainingData(FeatureCache(Settings(home=Path(home))), features, MinMaxScaling(-80.0, 0.0), part, part, part)
+    marks: list[float] = []
+    train_models([model], data, preset, epochs=2, on_progress=lambda e: e.batch is None and marks.append(time.perf_counter()))
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    return marks[1] - marks[0], int(peak_mib)
+
+
+def bench_train(settings: Settings, clips: int = 200) -> str:
+    """Seconds per training epoch of each Keras model at both presets, on the same clips.
+
+    Each measurement runs in a fresh process (so peak memory is that model's own) and times
+    the second epoch (the first includes graph tracing). Validation runs on the same clips.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from core.architectures import DISPLAY_NAMES, KERAS_MODELS
+
+    chosen = _demo_clips(settings, clips)
+    compute_missing([FeatureJob(sha, path) for sha, path in chosen], list(FEATURE_PRESETS.values()), settings)
+    shas = [sha for sha, _ in chosen]
+    labels = [float(i % 2) for i in range(len(shas))]  # cost does not depend on the labels
+    context = multiprocessing.get_context("spawn")
+    rows = []
+    for model in KERAS_MODELS:
+        costs = {}
+        for preset in ("study", "fast"):
+            with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+                costs[preset] = pool.submit(_epoch_cost, (model, preset, shas, labels, str(settings.home))).result()
+        ratio = costs["study"][0] / costs["fast"][0]
+        rows.append(
+            f"| {DISPLAY_NAMES[model]} | {costs['study'][0]:.1f} | {costs['study'][1]:,} | "
+            f"{costs['fast'][0]:.1f} | {costs['fast'][1]:,} | {ratio:.1f}x |"
+        )
+    return "\n".join([
+        f"Training cost on {clips} demo clips (train and validation on the same clips), one run:",
+        "",
+        "| model | study s/epoch | study peak MiB | fast s/epoch | fast peak MiB | study/fast |",
+        "|---|---:|---:|---:|---:|---:|",
+        *rows,
+    ])  # fmt: skip

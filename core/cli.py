@@ -13,7 +13,15 @@ import json
 import sys
 from collections.abc import Sequence
 
-from core.config import DEFAULT_PRESET, FEATURE_PRESETS, feature_preset, settings
+from core.config import (
+    DEFAULT_PRESET,
+    DEFAULT_TRAINING_PRESET,
+    FEATURE_PRESETS,
+    TRAINING_PRESETS,
+    feature_preset,
+    settings,
+    training_preset,
+)
 from core.errors import HitlensError
 
 
@@ -65,9 +73,27 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print one JSON object")
     info.set_defaults(handler=_info)
 
+    train = commands.add_parser("train", help="train and compare the models; saves a run")
+    train.add_argument("--models", default="all", help="all, or some of dummy,mlp,cnn1,cnn2,cnn_gru")
+    train.add_argument("--preset", choices=list(TRAINING_PRESETS), default=DEFAULT_TRAINING_PRESET)
+    train.add_argument("--split", choices=["random", "song", "artist"], default="random")
+    train.add_argument("--threshold", choices=["study", "median"], default=None,
+                       help="popularity threshold rule (default: study on Spotify's scale, else median)")  # fmt: skip
+    train.add_argument("--epochs", type=_positive_int, default=None, help="override the preset's epochs")
+    train.add_argument("--no-activate", action="store_true", help="do not make the new run the active one")
+    train.add_argument("--if-missing", action="store_true", help="do nothing when a trained run exists")
+    train.set_defaults(handler=_train)
+
+    evaluate = commands.add_parser("evaluate", help="print a run's holdout results with 95% intervals")
+    evaluate.add_argument("--run", default=None, help="run id (default: the active run)")
+    evaluate.add_argument("--json", action="store_true", help="print a JSON list, one object per model")
+    evaluate.add_argument("--list", action="store_true", help="list the saved runs instead")
+    evaluate.set_defaults(handler=_evaluate)
+
     bench = commands.add_parser("bench", help="measure the pipeline's speed")
-    bench.add_argument("target", choices=["features"], help="what to measure")
-    bench.add_argument("--clips", type=_positive_int, default=50, help="demo clips to use (default 50)")
+    bench.add_argument("target", choices=["features", "train"], help="what to measure")
+    bench.add_argument("--clips", type=_positive_int, default=None,
+                       help="demo clips to use (default 50 for features, 200 for train)")  # fmt: skip
     bench.set_defaults(handler=_bench)
     return parser
 
@@ -162,7 +188,81 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from core.bench import bench_features
+    from core.bench import bench_features, bench_train
 
-    print(bench_features(settings(), clips=args.clips))
+    if args.target == "features":
+        print(bench_features(settings(), clips=args.clips or 50))
+    else:
+        print(bench_train(settings(), clips=args.clips or 200))
     return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from core.catalog import Catalog
+    from core.progress import progress_bar, training_progress
+    from core.registry import list_runs
+    from core.training import parse_models
+
+    config = settings()
+    models = parse_models(args.models)
+    preset = training_preset(args.preset)
+    with Catalog.open(config) as catalog:
+        if args.if_missing and not list_runs(config, catalog).empty:
+            print("a trained run exists; nothing to do")
+            return 0
+        scale = catalog.summary().popularity_scale
+    from core.evaluate import holdout_table
+    from core.experiment import run_experiment  # loads TensorFlow: only now
+
+    threshold = args.threshold or ("study" if scale == "spotify" else "median")
+    with progress_bar(f"spectrograms ({preset.features})") as on_features, training_progress() as on_progress:
+        run = run_experiment(
+            config, models=models, preset=preset, split=args.split, threshold_rule=threshold,
+            epochs=args.epochs, activate=not args.no_activate,
+            on_features=on_features, on_progress=on_progress,
+        )  # fmt: skip
+    print(f"run {run.id} saved to {run.path}" + (" (active)" if not args.no_activate else ""))
+    _print_table(holdout_table(run), run)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from core.catalog import Catalog
+    from core.evaluate import holdout_table
+    from core.registry import list_runs, load_run
+
+    config = settings()
+    with Catalog.open(config) as catalog:
+        if args.list:
+            runs = list_runs(config, catalog)
+            print(runs.to_json(orient="records") if args.json else runs.to_string(index=False))
+            return 0
+        run = load_run(config, catalog, args.run)
+    table = holdout_table(run)
+    if args.json:
+        print(json.dumps(table, indent=2))
+    else:
+        _print_table(table, run)
+    return 0
+
+
+def _print_table(table: list[dict], run) -> None:
+    from core.architectures import DISPLAY_NAMES
+
+    meta = run.meta
+    data = "SYNTHETIC demo catalog" if meta["synthetic"] else f"catalog '{meta['catalog']['source']}'"
+    print(
+        f"Holdout results, run {run.id}: {meta['split']} split, {table[0]['n']} holdout tracks, "
+        f"threshold {meta['threshold']['value']:g}, {data}. Brackets: 95% bootstrap intervals."
+    )
+    print(f"{'model':<9} {'accuracy':<22} {'ROC-AUC':<22} {'Brier (calibrated)':>18}")
+    for row in table:
+        accuracy = _with_interval(row["accuracy"], row["accuracy_ci"])
+        auc = _with_interval(row["roc_auc"], row["roc_auc_ci"])
+        print(f"{DISPLAY_NAMES[row['model']]:<9} {accuracy:<22} {auc:<22} {row['brier_calibrated']:>18.3f}")
+
+
+def _with_interval(value: float | None, interval: list) -> str:
+    if value is None:
+        return "n/a (one class only)"
+    return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"

@@ -72,6 +72,31 @@ DEFAULT_PRESET = "fast"
 
 
 @dataclass(frozen=True)
+class TrainingPreset:
+    """Which features, how many epochs and which batch size per model, and whether to stop
+    early on validation AUC (restoring the best weights)."""
+
+    name: str
+    features: str
+    epochs: dict[str, int]
+    batch_size: dict[str, int]
+    early_stopping_patience: int | None
+
+    def feature_preset(self) -> FeaturePreset:
+        return FEATURE_PRESETS[self.features]
+
+
+_STUDY_BATCHES = {"mlp": 30, "cnn1": 100, "cnn2": 100, "cnn_gru": 100}
+TRAINING_PRESETS: dict[str, TrainingPreset] = {
+    # The study's epochs and batch sizes at the study's resolution.
+    "study": TrainingPreset("study", "study", {"mlp": 20, "cnn1": 20, "cnn2": 20, "cnn_gru": 30}, _STUDY_BATCHES, None),
+    # Fast features, capped epochs (the CNN-GRU costs ~20 ms a clip even here), early stopping.
+    "fast": TrainingPreset("fast", "fast", {"mlp": 20, "cnn1": 20, "cnn2": 20, "cnn_gru": 15}, _STUDY_BATCHES, 4),
+}
+DEFAULT_TRAINING_PRESET = "fast"
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
 
@@ -107,12 +132,16 @@ def settings() -> Settings:
 
 
 def feature_preset(name: str) -> FeaturePreset:
+    return _named(FEATURE_PRESETS, name, "feature preset")
+
+
+def training_preset(name: str) -> TrainingPreset:
+    return _named(TRAINING_PRESETS, name, "training preset")
+
+
+def _named(presets: dict, name: str, kind: str):
     from core.errors import UsageError
 
-    try:
-        return FEATURE_PRESETS[name]
-    except KeyError:
-        raise UsageError(
-            f"Unknown feature preset '{name}'.",
-            f"Choose one of: {', '.join(FEATURE_PRESETS)}.",
-        ) from None
+    if name not in presets:
+        raise UsageError(f"Unknown {kind} '{name}'.", f"Choose one of: {', '.join(presets)}.")
+    return presets[name]

@@ -30,9 +30,12 @@ CONFIDENCE = 0.95
 
 @dataclass(frozen=True)
 class Estimate:
-    value: float
-    low: float
-    high: float
+    """A figure with its 95% interval; all None where the metric is undefined (an AUC on
+    rows of a single class)."""
+
+    value: float | None
+    low: float | None
+    high: float | None
 
 
 def bootstrap(
@@ -40,17 +43,20 @@ def bootstrap(
     y_true: np.ndarray,
     y_score: np.ndarray,
     *,
+    needs_both_classes: bool = False,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
 ) -> Estimate:
     """``metric`` on all rows, with a percentile interval over ``resamples`` resamples of the
-    rows. Resamples holding a single class (where AUC is undefined) are drawn again."""
+    rows. With ``needs_both_classes``, resamples holding a single class are drawn again."""
     y_true, y_score = np.asarray(y_true), np.asarray(y_score)
+    if y_true.size == 0 or (needs_both_classes and np.unique(y_true).size < 2):
+        return Estimate(None, None, None)
     rng = np.random.default_rng(seed)
     values = []
     while len(values) < resamples:
         rows = rng.integers(0, y_true.size, y_true.size)
-        if np.unique(y_true[rows]).size < 2:
+        if needs_both_classes and np.unique(y_true[rows]).size < 2:
             continue
         values.append(metric(y_true[rows], y_score[rows]))
     tail = (1 - CONFIDENCE) / 2 * 100
@@ -96,20 +102,43 @@ def evaluate_model(
     calibration = PlattCalibration.fit(np.asarray(y_test).astype(int), np.asarray(p_test, dtype=float))
     calibrated = calibration.apply(p_holdout)
     predicted = (p_holdout >= 0.5).astype(int)
-    fpr, tpr, _ = roc_curve(y_holdout, p_holdout)
+    both_classes = np.unique(y_holdout).size == 2
+    fpr, tpr, _ = roc_curve(y_holdout, p_holdout) if both_classes else ([], [], [])
     bins = min(10, max(2, y_holdout.size // 20))
     observed, expected = calibration_curve(y_holdout, calibrated, n_bins=bins, strategy="quantile")
     return {
         "n": int(y_holdout.size),
         "positives": int(y_holdout.sum()),
         "accuracy": asdict(bootstrap(_accuracy_at_half, y_holdout, p_holdout, resamples=resamples)),
-        "roc_auc": asdict(bootstrap(roc_auc_score, y_holdout, p_holdout, resamples=resamples)),
+        "roc_auc": asdict(bootstrap(roc_auc_score, y_holdout, p_holdout, needs_both_classes=True, resamples=resamples)),
         "precision": float(precision_score(y_holdout, predicted, zero_division=0)),
         "recall": float(recall_score(y_holdout, predicted, zero_division=0)),
         "confusion": confusion_matrix(y_holdout, predicted, labels=[0, 1]).tolist(),
-        "roc_curve": {"fpr": fpr.tolist(), "tpr": tpr.tolist()},
+        "roc_curve": {"fpr": list(map(float, fpr)), "tpr": list(map(float, tpr))},
         "calibration": asdict(calibration),
         "brier": float(brier_score_loss(y_holdout, p_holdout)),
         "brier_calibrated": float(brier_score_loss(y_holdout, calibrated)),
         "reliability": {"predicted": expected.tolist(), "observed": observed.tolist()},
     }
+
+
+def holdout_table(run) -> list[dict]:
+    """One row per model, as ``python -m core evaluate --json`` prints it."""
+    meta = run.meta
+    rows = []
+    for name in run.models:
+        m = meta["metrics"][name]
+        rows.append({
+            "model": name,
+            "split": meta["split"],
+            "accuracy": m["accuracy"]["value"],
+            "accuracy_ci": [m["accuracy"]["low"], m["accuracy"]["high"]],
+            "roc_auc": m["roc_auc"]["value"],
+            "roc_auc_ci": [m["roc_auc"]["low"], m["roc_auc"]["high"]],
+            "n": m["n"],
+            "brier_calibrated": m["brier_calibrated"],
+            "run": run.id,
+            "catalog": meta["catalog"]["source"],
+            "synthetic": meta["synthetic"],
+        })  # fmt: skip
+    return rows

@@ -20,9 +20,37 @@ def progress_bar(description: str, unit: str = "clip") -> Iterator[Callable[[int
         bar.total = total
         bar.n = done
         bar.refresh()
+        if done >= total:
+            bar.close()
 
     try:
         yield update
     finally:
         if bar is not None:
+            bar.close()
+
+
+@contextmanager
+def training_progress() -> Iterator[Callable]:
+    """A bar per model over all its batches; epoch ends show the validation AUC."""
+    bars: dict[str, tqdm] = {}
+
+    def update(event) -> None:
+        bar = bars.get(event.model)
+        if bar is None:
+            for other in bars.values():
+                other.close()
+            bar = bars[event.model] = tqdm(
+                total=event.epochs * event.batches, desc=f"training {event.model}", unit="batch", dynamic_ncols=True
+            )
+        if event.batch is None:
+            bar.set_postfix_str(f"epoch {event.epoch}/{event.epochs} val AUC {event.metrics.get('val_auc', float('nan')):.3f}")
+        else:
+            bar.n = (event.epoch - 1) * event.batches + event.batch
+            bar.refresh()
+
+    try:
+        yield update
+    finally:
+        for bar in bars.values():
             bar.close()

@@ -15,14 +15,14 @@ def _scores(n, seed=0, separation=1.0):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_interval_contains_the_point_estimate(seed):
     y, score = _scores(300, seed)
-    estimate = bootstrap(roc_auc_score, y, score)
+    estimate = bootstrap(roc_auc_score, y, score, needs_both_classes=True)
     assert estimate.low <= estimate.value <= estimate.high
     assert estimate.value == roc_auc_score(y, score)
 
 
 def test_interval_shrinks_with_more_samples():
-    small = bootstrap(roc_auc_score, *_scores(150))
-    large = bootstrap(roc_auc_score, *_scores(2400))
+    small = bootstrap(roc_auc_score, *_scores(150), needs_both_classes=True)
+    large = bootstrap(roc_auc_score, *_scores(2400), needs_both_classes=True)
     assert (large.high - large.low) < 0.5 * (small.high - small.low)
 
 
@@ -50,3 +50,10 @@ def test_a_constant_model_scores_half_auc():
     y, _ = _scores(200, seed=5)
     report = evaluate_model(y, np.full(200, 0.5), y, np.full(200, 0.5), resamples=100)
     assert report["roc_auc"]["value"] == 0.5
+
+
+def test_auc_on_a_single_class_is_undefined_not_a_hang():
+    y = np.ones(5)
+    report = evaluate_model(y, np.full(5, 0.7), y, np.full(5, 0.7), resamples=50)
+    assert report["roc_auc"] == {"value": None, "low": None, "high": None}
+    assert report["accuracy"]["value"] == 1.0

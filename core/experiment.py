@@ -1,0 +1,81 @@
+"""One training run end to end: catalog -> split -> threshold -> features -> scaling ->
+training -> holdout evaluation -> saved run. The CLI's ``train`` and the dashboard's
+Retrain job both call ``run_experiment``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+
+import numpy as np
+
+from core.catalog import Catalog, utc_now
+from core.config import Settings, TrainingPreset
+from core.dataset import MinMaxScaling, choose_threshold, labels, modelling_tracks, split_tracks
+from core.evaluate import evaluate_model
+from core.features import FeatureCache, FeatureJob, compute_missing
+from core.registry import SavedRun, catalog_fingerprint, new_run_id, save_run
+from core.training import SEED, TrainingData, TrainingEvent, train_models
+
+
+def run_experiment(
+    settings: Settings,
+    *,
+    models: list[str],
+    preset: TrainingPreset,
+    split: str = "random",
+    threshold_rule: str = "study",
+    epochs: int | None = None,
+    activate: bool = True,
+    on_features: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[TrainingEvent], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> SavedRun:
+    features = preset.feature_preset()
+    with Catalog.open(settings) as catalog:
+        tracks = modelling_tracks(catalog)
+        summary = catalog.summary()
+        parts = split_tracks(tracks, split)
+        threshold = choose_threshold(parts.train, threshold_rule)
+        jobs = [FeatureJob(sha, catalog.audio_file(path)) for sha, path in tracks[["audio_sha256", "audio_path"]].itertuples(index=False)]
+        compute_missing(jobs, [features], settings, on_progress=on_features)
+        cache = FeatureCache(settings)
+        train_shas = parts.train["audio_sha256"].tolist()
+        scaling = MinMaxScaling.fit(cache.load(sha, features) for sha in dict.fromkeys(train_shas))
+        data = TrainingData(
+            cache=cache,
+            preset=features,
+            scaling=scaling,
+            train=(train_shas, labels(parts.train, threshold)),
+            test=(parts.test["audio_sha256"].tolist(), labels(parts.test, threshold)),
+            holdout=(parts.holdout["audio_sha256"].tolist(), labels(parts.holdout, threshold)),
+        )
+        results = train_models(models, data, preset, epochs=epochs, on_progress=on_progress, should_cancel=should_cancel)
+        metrics = {
+            name: evaluate_model(data.holdout[1], r.holdout_probabilities, data.test[1], r.test_probabilities)
+            for name, r in results.items()
+        }
+        meta = {
+            "id": new_run_id(),
+            "created_at": utc_now(),
+            "models": models,
+            "training_preset": preset.name,
+            "feature_preset": asdict(features),
+            "split": split,
+            "threshold": {"rule": threshold_rule, "value": threshold, "scale": summary.popularity_scale},
+            "scaling": asdict(scaling),
+            "seed": SEED,
+            "epochs_requested": epochs,
+            "synthetic": summary.synthetic,
+            "catalog": {"source": summary.source, "tracks": len(tracks), "fingerprint": catalog_fingerprint(tracks)},
+            "split_sizes": {name: len(part) for name, part in parts.parts().items()},
+            "positive_rate": {name: float(labels(part, threshold).mean()) for name, part in parts.parts().items()},
+            "split_members": {name: part["source_id"].tolist() for name, part in parts.parts().items()},
+            "dummy_positive_rate": float(np.mean(data.train[1])),
+            "history": {name: r.history for name, r in results.items()},
+            "epochs_run": {name: r.epochs_run for name, r in results.items()},
+            "seconds": {name: round(r.seconds, 2) for name, r in results.items()},
+            "metrics": metrics,
+        }
+        keras_models = {name: r.model for name, r in results.items() if name != "dummy"}
+        return save_run(settings, catalog, meta, keras_models, activate=activate)

@@ -1,0 +1,130 @@
+"""Saved runs: ``models/<run_id>/`` holds every model's weights and everything needed to
+use and judge them (feature preset, split, threshold, scaling, history, metrics, the
+catalog's fingerprint).
+
+A run is written into a partial folder and renamed into place once complete, then indexed
+in the catalog's ``runs`` table; a run killed half-way is never listed and its partial
+folder is removed by the next save. Exactly one run is active: the one the Score page
+uses. Models load with Keras' safe mode on (no arbitrary code from a weights file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from core.catalog import Catalog, utc_now
+from core.config import Settings
+from core.errors import HitlensError
+from core.files import PARTIAL_MARKER, atomic_write_text, remove_stale_partials
+
+RUN_FILE = "run.json"
+
+
+class RunMissing(HitlensError):
+    pass
+
+
+def catalog_fingerprint(tracks: pd.DataFrame) -> str:
+    """Changes whenever a modelling track, its popularity or its audio changes."""
+    rows = tracks[["source", "source_id", "popularity", "audio_sha256"]].astype(str)
+    blob = "\n".join(sorted("|".join(r) for r in rows.itertuples(index=False)))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S") + f"-{os.getpid() % 10000:04d}"
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    id: str
+    path: Path
+    meta: dict
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.meta["models"])
+
+    def load_model(self, name: str):
+        """The fitted model ``name``: a Keras model (safe mode), or the dummy baseline."""
+        if name == "dummy":
+            from core.architectures import build_dummy
+
+            dummy = build_dummy()
+            prior = self.meta["dummy_positive_rate"]
+            dummy.fit([[0], [0]], [1.0 if prior >= 0.5 else 0.0] * 2)
+            return dummy
+        import keras
+
+        return keras.saving.load_model(self.path / f"{name}.keras", safe_mode=True, compile=False)
+
+
+def save_run(settings: Settings, catalog: Catalog, meta: dict, keras_models: dict, *, activate: bool) -> SavedRun:
+    """Write ``meta`` and the Keras models as a new complete run; index it; maybe activate it."""
+    models_dir = settings.models_dir
+    models_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(models_dir)
+    run_id = meta["id"]
+    partial = models_dir / f"{run_id}{PARTIAL_MARKER}{os.getpid()}"
+    partial.mkdir()
+    try:
+        for name, model in keras_models.items():
+            model.save(partial / f"{name}.keras")
+        atomic_write_text(partial / RUN_FILE, json.dumps(meta, indent=1))
+        os.replace(partial, models_dir / run_id)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    summary = {k: meta[k] for k in ("split", "training_preset", "models", "synthetic")}
+    with catalog.transaction() as conn:
+        conn.execute(
+            "INSERT INTO runs (id, created_at, path, active, summary) VALUES (?, ?, ?, 0, ?)",
+            (run_id, utc_now(), run_id, json.dumps(summary)),
+        )
+    if activate:
+        set_active(catalog, run_id)
+    return load_run(settings, catalog, run_id)
+
+
+def list_runs(settings: Settings, catalog: Catalog) -> pd.DataFrame:
+    """Complete runs, newest first, with an ``active`` column."""
+    rows = pd.read_sql_query("SELECT id, created_at, path, active, summary FROM runs ORDER BY created_at DESC, id DESC", catalog.conn)
+    complete = [(settings.models_dir / path / RUN_FILE).is_file() for path in rows["path"]]
+    rows = rows[pd.Series(complete, index=rows.index, dtype=bool)].reset_index(drop=True)
+    summaries = rows.pop("summary").map(json.loads)
+    for key in ("split", "training_preset", "models", "synthetic"):
+        rows[key] = summaries.map(lambda s, key=key: s.get(key))
+    rows["active"] = rows["active"].astype(bool)
+    return rows
+
+
+def set_active(catalog: Catalog, run_id: str) -> None:
+    with catalog.transaction() as conn:
+        if not conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
+            raise RunMissing(f"No run '{run_id}'.", "List runs with 'python -m core evaluate --list'.")
+        conn.execute("UPDATE runs SET active = (id = ?)", (run_id,))
+
+
+def load_run(settings: Settings, catalog: Catalog, run_id: str | None = None) -> SavedRun:
+    """Run ``run_id``, or the active run when None."""
+    runs = list_runs(settings, catalog)
+    if run_id is None:
+        active = runs[runs["active"]]
+        if active.empty:
+            raise RunMissing(
+                "No trained run yet.", "Train one with 'python -m core train' or on the Train page."
+            )
+        run_id = active.iloc[0]["id"]
+    match = runs[runs["id"] == run_id]
+    if match.empty:
+        raise RunMissing(f"No complete run '{run_id}'.", "Pick one of the runs 'python -m core evaluate --list' shows.")
+    path = settings.models_dir / match.iloc[0]["path"]
+    return SavedRun(run_id, path, json.loads((path / RUN_FILE).read_text()))

@@ -1,0 +1,216 @@
+"""Training any subset of the five models on one split, with progress and cancellation.
+
+``train_models`` is the one entry point the CLI and the dashboard's background job use. It
+reports through an ``on_progress(TrainingEvent)`` callback (the CLI draws a progress bar,
+the job writes progress rows the Train page plots) and checks ``should_cancel()`` after
+every batch.
+
+Presets:
+- ``study``: the study's features (128 x 1292), epochs and batch sizes, no early stopping.
+- ``fast``: the fast features (64 x 323), the study's batch sizes, at most 20 epochs (15 for
+  the CNN-GRU) with early stopping on validation AUC (patience 4) and the best weights
+  restored.
+
+Each Keras model is built right after ``keras.utils.set_random_seed(seed)``, so training a
+model alone or among others gives the same weights and the same metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import keras
+
+from core.architectures import MODEL_NAMES, build_dummy, build_model
+from core.config import FeaturePreset
+from core.dataset import MinMaxScaling
+from core.config import TrainingPreset
+from core.errors import UsageError
+from core.features import FeatureCache
+
+SEED = 42
+
+# Predicting the test and holdout splits retraces Keras' predict step for their last, shorter
+# batch; TensorFlow warns about that on every run although it costs well under a second.
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+def parse_models(text: str) -> list[str]:
+    """``all`` or a comma-separated subset of the five, in the study's order."""
+    wanted = MODEL_NAMES if text.strip() == "all" else [m.strip() for m in text.split(",") if m.strip()]
+    unknown = sorted(set(wanted) - set(MODEL_NAMES))
+    if unknown or not wanted:
+        raise UsageError(
+            f"Unknown model(s): {', '.join(unknown) or '(none given)'}.",
+            f"Choose 'all' or some of: {', '.join(MODEL_NAMES)}.",
+        )
+    return [m for m in MODEL_NAMES if m in wanted]
+
+
+@dataclass(frozen=True)
+class TrainingEvent:
+    """One step of progress. ``batch`` is None at the end of an epoch, when ``metrics``
+    holds the epoch's training and validation figures."""
+
+    model: str
+    epoch: int  # 1-based
+    epochs: int
+    batch: int | None
+    batches: int
+    metrics: dict[str, float]
+
+
+class TrainingCancelled(Exception):
+    """Raised when ``should_cancel()`` said so; nothing of the run is saved."""
+
+
+@dataclass
+class TrainingData:
+    """Spectrograms by SHA-256 from the cache, with labels, for one split."""
+
+    cache: FeatureCache
+    preset: FeaturePreset
+    scaling: MinMaxScaling
+    train: tuple[list[str], np.ndarray]
+    test: tuple[list[str], np.ndarray]
+    holdout: tuple[list[str], np.ndarray]
+
+
+@dataclass
+class ModelResult:
+    name: str
+    history: dict[str, list[float]] = field(default_factory=dict)
+    test_probabilities: list[float] = field(default_factory=list)
+    holdout_probabilities: list[float] = field(default_factory=list)
+    epochs_run: int = 0
+    seconds: float = 0.0
+    model: object = None  # the fitted Keras model or DummyClassifier
+
+
+def spectrogram_batches(data: TrainingData, part: str, batch_size: int, *, shuffle: bool, seed: int = SEED):
+    """A Keras ``PyDataset`` that loads one batch at a time from the feature cache, so a
+    catalog far larger than memory trains as easily as a small one."""
+    shas, labels = getattr(data, part)
+
+    class SpectrogramBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.order = np.arange(len(shas))
+            self.rng = np.random.default_rng(seed)
+            if shuffle:
+                self.rng.shuffle(self.order)
+
+        def __len__(self) -> int:
+            return int(np.ceil(len(shas) / batch_size))
+
+        def __getitem__(self, index: int):
+            rows = self.order[index * batch_size : (index + 1) * batch_size]
+            inputs = np.stack([data.scaling.apply(data.cache.load(shas[r], data.preset)) for r in rows])
+            return inputs[..., None], labels[rows]
+
+        def on_epoch_end(self) -> None:
+            if shuffle:
+                self.rng.shuffle(self.order)
+
+    return SpectrogramBatches()
+
+
+def train_models(
+    models: list[str],
+    data: TrainingData,
+    preset: TrainingPreset,
+    *,
+    epochs: int | None = None,
+    on_progress: Callable[[TrainingEvent], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> dict[str, ModelResult]:
+    """Fit each of ``models`` on the training split, validating on the test split, and
+    predict test and holdout probabilities with the final (or best) weights."""
+    results = {}
+    for name in models:
+        start = time.perf_counter()
+        if name == "dummy":
+            result = _train_dummy(data)
+        else:
+            result = _train_keras(name, data, preset, epochs, on_progress, should_cancel)
+        result.seconds = time.perf_counter() - start
+        results[name] = result
+    return results
+
+
+def _train_dummy(data: TrainingData) -> ModelResult:
+    labels = data.train[1]
+    dummy = build_dummy().fit(np.zeros((labels.size, 1)), labels)
+
+    def predict(part) -> list[float]:
+        count = len(getattr(data, part)[0])
+        return dummy.predict_proba(np.zeros((count, 1)))[:, -1].tolist() if 1.0 in dummy.classes_ else [0.0] * count
+
+    return ModelResult("dummy", test_probabilities=predict("test"), holdout_probabilities=predict("holdout"), model=dummy)
+
+
+def _train_keras(name, data, preset, epochs, on_progress, should_cancel) -> ModelResult:
+    keras.utils.set_random_seed(SEED)
+    model = build_model(name, (*data.preset.shape, 1))
+    batch_size = preset.batch_size[name]
+    total_epochs = epochs or preset.epochs[name]
+    train = spectrogram_batches(data, "train", batch_size, shuffle=True)
+    validation = spectrogram_batches(data, "test", batch_size, shuffle=False)
+    progress = _ProgressCallback(name, total_epochs, len(train), on_progress, should_cancel)
+    callbacks = [progress]
+    if preset.early_stopping_patience:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_auc", mode="max", patience=preset.early_stopping_patience, restore_best_weights=True
+            )
+        )
+    history = model.fit(train, validation_data=validation, epochs=total_epochs, callbacks=callbacks, verbose=0)
+    if progress.cancelled:
+        raise TrainingCancelled(f"training of {name} was cancelled")
+
+    def predict(part) -> list[float]:
+        batches = spectrogram_batches(data, part, batch_size, shuffle=False)
+        return model.predict(batches, verbose=0).ravel().astype(float).tolist()
+
+    return ModelResult(
+        name,
+        history={key: [float(v) for v in values] for key, values in history.history.items()},
+        test_probabilities=predict("test"),
+        holdout_probabilities=predict("holdout"),
+        epochs_run=len(history.history.get("loss", [])),
+        model=model,
+    )
+
+
+class _ProgressCallback(keras.callbacks.Callback):
+    """Turns Keras' callbacks into ``TrainingEvent``s and honours cancellation."""
+
+    def __init__(self, name, epochs, batches, on_progress, should_cancel):
+        super().__init__()
+        self.name, self.epochs, self.batches = name, epochs, batches
+        self.on_progress, self.should_cancel = on_progress, should_cancel
+        self.epoch = 0
+        self.cancelled = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.on_progress:
+            self.on_progress(TrainingEvent(self.name, self.epoch, self.epochs, batch + 1, self.batches, _floats(logs)))
+        if self.should_cancel and self.should_cancel():
+            self.cancelled = True
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.on_progress and not self.cancelled:
+            self.on_progress(TrainingEvent(self.name, epoch + 1, self.epochs, None, self.batches, _floats(logs)))
+
+
+def _floats(logs) -> dict[str, float]:
+    return {key: float(value) for key, value in (logs or {}).items()}
