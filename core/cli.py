@@ -22,29 +22,58 @@ from core.config import (
     settings,
     training_preset,
 )
-from core.errors import HitlensError
+from core.errors import Cancelled, HitlensError
+from core.progress import TerminalProgress
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    job = _job_reporter(args)
+    args.progress = job or TerminalProgress()
     try:
-        return args.handler(args) or 0
+        status = args.handler(args) or 0
     except HitlensError as error:
         print(f"error: {error}", file=sys.stderr)
+        _finish(job, "failed", error=str(error))
         return 2
-    except OSError as error:
-        if error.errno != errno.ENOSPC:
-            raise
+    except Cancelled:
+        _finish(job, "cancelled")
+        print("cancelled: nothing of this run was saved.", file=sys.stderr)
+        return 1
+    except BaseException as error:
+        _finish(job, "failed", error=f"Unexpected error: {error!r}")
+        return _expected_os_error(error)
+    _finish(job, "succeeded" if status == 0 else "failed", error=None if status == 0 else "Some items failed; see the log.")
+    return status
+
+
+def _job_reporter(args: argparse.Namespace):
+    if getattr(args, "job_id", None) is None:
+        return None
+    from core.jobs import JobReporter
+
+    return JobReporter(settings(), args.job_id)
+
+
+def _finish(job, status: str, error: str | None = None) -> None:
+    if job is not None:
+        job.finish(status, error=error)
+
+
+def _expected_os_error(error: BaseException) -> int:
+    """Turn a full disk and Ctrl-C into one line; anything else is a bug: re-raise."""
+    if isinstance(error, KeyboardInterrupt):
+        print("interrupted: finished work is kept; run the same command again to resume.", file=sys.stderr)
+        return 130
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
         print(
             f"error: the disk is full ({settings().home}). Free some space and run the same "
             "command again: everything already stored is intact and finished work is kept.",
             file=sys.stderr,
         )
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished work is kept; run the same command again to resume.", file=sys.stderr)
-        return 130
+    raise error
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     demo.add_argument("--replace", action="store_true", help="replace the tracks of an existing catalog")
     demo.add_argument("--if-missing", action="store_true", help="do nothing when a catalog with tracks exists")
+    _add_job_option(demo)
     demo.set_defaults(handler=_demo)
 
     features = commands.add_parser("features", help="compute missing spectrograms for the catalog")
@@ -67,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"feature preset (default {DEFAULT_PRESET})",
     )  # fmt: skip
     features.add_argument("--workers", type=_positive_int, default=None, help="processes (default: one per core)")
+    _add_job_option(features)
     features.set_defaults(handler=_features)
 
     info = commands.add_parser("info", help="describe the catalog and the feature cache")
@@ -82,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=_positive_int, default=None, help="override the preset's epochs")
     train.add_argument("--no-activate", action="store_true", help="do not make the new run the active one")
     train.add_argument("--if-missing", action="store_true", help="do nothing when a trained run exists")
+    _add_job_option(train)
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="print a run's holdout results with 95% intervals")
@@ -98,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_job_option(command: argparse.ArgumentParser) -> None:
+    # Set by core.jobs when the dashboard runs this command in the background.
+    command.add_argument("--job-id", type=int, default=None, help=argparse.SUPPRESS)
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -108,15 +145,13 @@ def _positive_int(text: str) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from core.catalog import Catalog
     from core.demo import build_demo
-    from core.progress import progress_bar
-
     config = settings()
     if args.if_missing and Catalog.exists(config):
         with Catalog.open(config) as catalog:
             if catalog.summary().tracks:
                 print(f"catalog exists at {config.catalog_path}; nothing to do")
                 return 0
-    with progress_bar("rendering demo audio") as on_progress:
+    with args.progress.counter("rendering demo audio") as on_progress:
         catalog = build_demo(config, tracks=args.tracks, seed=args.seed, replace=args.replace, on_progress=on_progress)
     with catalog:
         summary = catalog.summary()
@@ -130,14 +165,13 @@ def _demo(args: argparse.Namespace) -> int:
 def _features(args: argparse.Namespace) -> int:
     from core.catalog import Catalog
     from core.features import FeatureJob, compute_missing
-    from core.progress import progress_bar
 
     config = settings()
     presets = list(FEATURE_PRESETS.values()) if args.preset == "all" else [feature_preset(args.preset)]
     with Catalog.open(config) as catalog:
         jobs = [FeatureJob(sha, path) for sha, path in catalog.audio_hashes()]
     names = ", ".join(p.name for p in presets)
-    with progress_bar(f"spectrograms ({names})") as on_progress:
+    with args.progress.counter(f"spectrograms ({names})") as on_progress:
         report = compute_missing(jobs, presets, config, workers=args.workers, on_progress=on_progress)
     print(f"{report.computed} computed, {report.already_cached} already cached, {len(report.failed)} failed")
     for sha, error in list(report.failed.items())[:10]:
@@ -199,7 +233,6 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from core.catalog import Catalog
-    from core.progress import progress_bar, training_progress
     from core.registry import list_runs
     from core.training import parse_models
 
@@ -215,11 +248,12 @@ def _train(args: argparse.Namespace) -> int:
     from core.experiment import run_experiment  # loads TensorFlow: only now
 
     threshold = args.threshold or ("study" if scale == "spotify" else "median")
-    with progress_bar(f"spectrograms ({preset.features})") as on_features, training_progress() as on_progress:
+    progress = args.progress
+    with progress.counter(f"spectrograms ({preset.features})") as on_features, progress.training(models) as on_progress:
         run = run_experiment(
             config, models=models, preset=preset, split=args.split, threshold_rule=threshold,
             epochs=args.epochs, activate=not args.no_activate,
-            on_features=on_features, on_progress=on_progress,
+            on_features=on_features, on_progress=on_progress, should_cancel=progress.should_cancel,
         )  # fmt: skip
     print(f"run {run.id} saved to {run.path}" + (" (active)" if not args.no_activate else ""))
     _print_table(holdout_table(run), run)

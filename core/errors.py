@@ -49,3 +49,7 @@ class AudioTooLong(AudioError):
 
 class SilentAudio(AudioError):
     pass
+
+
+class Cancelled(Exception):
+    """The user cancelled a long job; whatever it had not finished is discarded."""

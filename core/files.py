@@ -42,7 +42,7 @@ def remove_stale_partials(root: Path) -> int:
         return 0
     for path in root.rglob(f"*{PARTIAL_MARKER}*"):
         pid_text = path.name.rsplit(PARTIAL_MARKER, 1)[-1]
-        if pid_text.isdigit() and _process_alive(int(pid_text)):
+        if pid_text.isdigit() and process_alive(int(pid_text)):
             continue
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
@@ -52,7 +52,8 @@ def remove_stale_partials(root: Path) -> int:
     return removed
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, finished but not yet reaped by its parent, does not)."""
     if pid == os.getpid():
         return True
     try:
@@ -61,4 +62,8 @@ def _process_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True

@@ -1,5 +1,7 @@
-"""Progress reporting for the CLI: core functions take an ``on_progress(done, total)``
-callback; this turns one into a terminal progress bar with rate and ETA."""
+"""Progress reporting. Core functions take callbacks: ``on_progress(done, total)`` for
+counted work, ``on_progress(TrainingEvent)`` for training. ``TerminalProgress`` turns them
+into terminal progress bars with rate and ETA; ``core.jobs.JobReporter`` has the same two
+methods and writes them to the catalog for the dashboard."""
 
 from __future__ import annotations
 
@@ -7,6 +9,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from tqdm import tqdm
+
+
+class TerminalProgress:
+    def counter(self, description: str, unit: str = "clip"):
+        return progress_bar(description, unit)
+
+    def training(self, models: list[str]):
+        return training_progress()
+
+    def should_cancel(self) -> bool:
+        return False
 
 
 @contextmanager

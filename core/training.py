@@ -3,7 +3,7 @@
 ``train_models`` is the one entry point the CLI and the dashboard's background job use. It
 reports through an ``on_progress(TrainingEvent)`` callback (the CLI draws a progress bar,
 the job writes progress rows the Train page plots) and checks ``should_cancel()`` after
-every batch.
+every batch, raising ``core.errors.Cancelled`` (nothing of the run is saved).
 
 Presets:
 - ``study``: the study's features (128 x 1292), epochs and batch sizes, no early stopping.
@@ -30,7 +30,7 @@ from core.architectures import MODEL_NAMES, build_dummy, build_model
 from core.config import FeaturePreset
 from core.dataset import MinMaxScaling
 from core.config import TrainingPreset
-from core.errors import UsageError
+from core.errors import Cancelled, UsageError
 from core.features import FeatureCache
 
 SEED = 42
@@ -63,10 +63,6 @@ class TrainingEvent:
     batch: int | None
     batches: int
     metrics: dict[str, float]
-
-
-class TrainingCancelled(Exception):
-    """Raised when ``should_cancel()`` said so; nothing of the run is saved."""
 
 
 @dataclass
@@ -171,7 +167,7 @@ def _train_keras(name, data, preset, epochs, on_progress, should_cancel) -> Mode
         )
     history = model.fit(train, validation_data=validation, epochs=total_epochs, callbacks=callbacks, verbose=0)
     if progress.cancelled:
-        raise TrainingCancelled(f"training of {name} was cancelled")
+        raise Cancelled(f"training of {name} was cancelled")
 
     def predict(part) -> list[float]:
         batches = spectrogram_batches(data, part, batch_size, shuffle=False)

@@ -8,8 +8,8 @@ from sklearn.metrics import roc_auc_score
 from core.config import FeaturePreset, Settings, TrainingPreset
 from core.dataset import MinMaxScaling
 from core.features import FeatureCache
-from core.training import TrainingCancelled, TrainingData, parse_models, train_models
-from core.errors import UsageError
+from core.errors import Cancelled, UsageError
+from core.training import TrainingData, parse_models, train_models
 
 TINY = FeaturePreset("tiny", n_mels=16, n_fft=512, hop_length=22_050)  # 16 x 31
 PRESET = TrainingPreset("tiny", "tiny", {m: 8 for m in ("mlp", "cnn1", "cnn2", "cnn_gru")},
@@ -60,7 +60,7 @@ def test_same_seed_same_results(planted):
 
 def test_progress_events_and_cancellation_between_batches(planted):
     events = []
-    with pytest.raises(TrainingCancelled):
+    with pytest.raises(Cancelled):
         train_models(["mlp"], planted, PRESET, on_progress=events.append, should_cancel=lambda: len(events) >= 3)
     assert [e.batch for e in events] == [1, 2, 3]
     assert all(e.model == "mlp" and e.epoch == 1 for e in events)
