@@ -1,5 +1,5 @@
-# Two commands for a fresh clone: `make run` (set up, build the demo catalog and train the
-# default run if missing, serve the dashboard) and `make test` (set up, run the tests).
+# Two commands for a fresh clone: `make run` (set up, serve the dashboard, build the demo
+# catalog and the default run in the background if missing) and `make test`.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -20,12 +20,14 @@ $(INSTALLED): requirements.txt | $(PY)
 
 setup: $(INSTALLED)
 
+# The same set-up in the foreground, with progress bars in the terminal.
 catalog: setup
-	$(PY) -m core demo --if-missing
-	$(PY) -m core features
-	$(PY) -m core train --if-missing
+	$(PY) -m core setup
 
-run: catalog
+# The dashboard starts at once; a missing demo catalog, its spectrograms or the default run
+# are built by a background job whose progress every page shows.
+run: setup
+	$(PY) -m core setup --detach
 	$(PY) -m streamlit run app.py --server.headless true --server.address localhost \
 		--server.port $(PORT) --browser.gatherUsageStats false
 

@@ -385,6 +385,18 @@ class Catalog:
             popularity_max=float(popularity.max()) if has_values else None,
         )
 
+    def change_token(self) -> str:
+        """Changes whenever tracks, runs or the active run change: the dashboard's caches key
+        on it, so a new catalog or a new run is never hidden behind a stale cache."""
+        row = self.conn.execute(
+            """
+            SELECT (SELECT count(*) FROM tracks), (SELECT max(id) FROM tracks),
+                   (SELECT total(popularity) FROM tracks), (SELECT count(*) FROM runs),
+                   (SELECT id FROM runs WHERE active = 1), (SELECT value FROM meta WHERE key = 'demo')
+            """
+        ).fetchone()
+        return "|".join(str(value) for value in row)
+
     def audio_hashes(self) -> list[tuple[str, Path]]:
         """(SHA-256, absolute path) of every distinct audio file the catalog points at."""
         rows = self.conn.execute(

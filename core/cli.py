@@ -100,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_job_option(features)
     features.set_defaults(handler=_features)
 
+    setup = commands.add_parser(
+        "setup", help="what a fresh install needs: demo catalog if none, spectrograms, default run if none"
+    )
+    setup.add_argument("--detach", action="store_true", help="run as a background job the dashboard shows, and return")
+    _add_job_option(setup)
+    setup.set_defaults(handler=_setup)
+
     info = commands.add_parser("info", help="describe the catalog and the feature cache")
     info.add_argument("--json", action="store_true", help="print one JSON object")
     info.set_defaults(handler=_info)
@@ -177,6 +184,26 @@ def _features(args: argparse.Namespace) -> int:
     for sha, error in list(report.failed.items())[:10]:
         print(f"  {sha[:12]}: {error}", file=sys.stderr)
     return 1 if report.failed else 0
+
+
+SETUP_STEPS = (["demo", "--if-missing"], ["features"], ["train", "--if-missing"])
+
+
+def _setup(args: argparse.Namespace) -> int:
+    """Each step does nothing when its result exists, so this is cheap once set up."""
+    if args.detach:
+        from core.jobs import start_job
+
+        job, started = start_job(settings(), "setup", ["setup"])
+        print(f"set-up job {job.id} {'started' if started else 'already running'}; the dashboard shows its progress")
+        return 0
+    for step in SETUP_STEPS:
+        step_args = build_parser().parse_args(step)
+        step_args.progress = args.progress
+        status = step_args.handler(step_args)
+        if status:
+            return status
+    return 0
 
 
 def _info(args: argparse.Namespace) -> int:

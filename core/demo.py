@@ -274,7 +274,7 @@ def _album(plan: DemoPlan, artist: DemoArtist, rng, titles) -> None:
 
 def _compilation(plan: DemoPlan, rng) -> None:
     picks = rng.choice(len(plan.songs), size=min(len(plan.songs), int(rng.integers(4, 9))), replace=False)
-    name = f"Demo Hits Vol. {sum(r.album_type == 'compilation' for r in plan.releases) + 1}"
+    name = f"Demo Hits Vol. {len({r.album for r in plan.releases if r.album_type == 'compilation'}) + 1}"
     day = _random_day(rng)
     for index in sorted(picks):
         _release(plan, plan.songs[int(index)], name, "compilation", day, rng)

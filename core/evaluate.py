@@ -27,6 +27,14 @@ from sklearn.metrics import (
 BOOTSTRAP_RESAMPLES = 1000
 CONFIDENCE = 0.95
 
+STUDY_RESULTS = {  # the study's holdout (1,617 real Spotify tracks, random split): accuracy, ROC-AUC
+    "dummy": (0.507, 0.500),
+    "mlp": (0.507, 0.500),
+    "cnn1": (0.507, 0.500),
+    "cnn2": (0.552, 0.574),
+    "cnn_gru": (0.598, 0.646),
+}
+
 
 @dataclass(frozen=True)
 class Estimate:

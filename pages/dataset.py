@@ -1,0 +1,96 @@
+"""Dataset: what the catalog holds, and how completely."""
+
+import streamlit as st
+
+from core.catalog import POPULARITY_SCALES
+from core.config import DEFAULT_PRESET, FEATURE_PRESETS
+from ui import charts, state
+from ui.jobs import no_catalog_notice
+
+st.title("📊 Dataset")
+config, token = state.current()
+if token is None:
+    no_catalog_notice(config, "dataset")
+    st.stop()
+
+home = str(config.home)
+summary = state.summary(home, token)
+tracks = state.tracks(home, token)
+scale_label = POPULARITY_SCALES.get(summary.popularity_scale or "", "popularity")
+if summary.synthetic:
+    st.warning("**Synthetic demo catalog.** Artists, songs and audio are generated; popularity follows the "
+               "rule documented in `core/demo.py`. Nothing here describes real artists or real music.")  # fmt: skip
+
+columns = st.columns(4)
+columns[0].metric("Tracks", f"{summary.tracks:,}")
+columns[1].metric("Artists", f"{summary.artists:,}")
+columns[2].metric("With audio", f"{summary.with_audio:,}")
+columns[3].metric("Median popularity", f"{summary.popularity_median:g}")
+
+threshold, balance = state.class_balance(home, token)
+left, right = st.columns(2)
+left.plotly_chart(charts.popularity_histogram(tracks, threshold, scale_label), width="stretch")
+right.plotly_chart(charts.class_balance(balance), width="stretch")
+st.caption(f"Threshold {threshold:g}, chosen on each split's training part only. "
+           "Splits: random (as in the study), grouped by song, grouped by artist.")  # fmt: skip
+
+left, right = st.columns(2)
+breakdown = state.preview_breakdown(home, token)
+left.plotly_chart(charts.preview_comparison(tracks), width="stretch")
+left.dataframe(breakdown, hide_index=True, column_config={"mean_popularity": st.column_config.NumberColumn(format="%.1f")})
+right.plotly_chart(charts.release_dates(tracks), width="stretch")
+
+st.header("Artists")
+min_tracks = st.slider("Minimum tracks per artist", 1, 30, 5)
+stats = state.artist_stats(home, token, min_tracks)
+if stats.empty:
+    st.info(f"No artist has {min_tracks} or more tracks.")
+else:
+    count = min(15, len(stats))
+    left, right = st.columns(2)
+    left.plotly_chart(charts.artist_bars(stats.head(count), f"Top {count} artists by mean popularity"), width="stretch")
+    right.plotly_chart(charts.artist_bars(stats.tail(count).iloc[::-1], f"Bottom {count} artists"), width="stretch")
+    st.caption(f"{len(stats)} artists with at least {min_tracks} tracks; every credited artist counts a track.")
+
+st.subheader("Is an artist in the catalog?")
+query = st.text_input("Artist name", placeholder="e.g. Lil Nebula")
+if query.strip():
+    found = state.search_artists(home, token, query.strip())
+    if found.empty:
+        st.error(f"No artist matching '{query}'. The catalog is a sample, not every release: collect more to add them.")
+    else:
+        st.dataframe(found, hide_index=True)
+        st.caption("Tracks counts releases credited to the artist; compare with their discography to judge completeness.")
+
+st.header("Same song, several releases")
+groups = state.duplicate_groups(home, token)
+st.caption(f"{groups['group'].nunique() if not groups.empty else 0} songs appear on more than one release "
+           "(single, album, deluxe, compilation), each with its own popularity.")  # fmt: skip
+st.dataframe(groups, hide_index=True, height=260)
+
+st.header("Tracks")
+left, middle, right = st.columns(3)
+artist = left.selectbox("Artist", ["All", *sorted(tracks["primary_artist"].dropna().unique())])
+low, high = middle.slider("Popularity", 0.0, float(max(tracks["popularity"].max(), 1)), (0.0, float(max(tracks["popularity"].max(), 1))))
+audio_only = right.checkbox("Only tracks with audio", value=True)
+shown = tracks[(tracks["popularity"] >= low) & (tracks["popularity"] <= high)]
+if artist != "All":
+    shown = shown[shown["primary_artist"] == artist]
+if audio_only:
+    shown = shown[shown["audio_path"].notna()]
+columns = ["name", "artists", "album", "album_type", "release_date", "popularity"]
+selection = st.dataframe(shown[columns], hide_index=True, on_select="rerun", selection_mode="single-row", height=300, key="tracks")
+rows = selection.selection.rows if selection else []
+if rows:
+    track = shown.iloc[rows[0]]
+    st.subheader(f"{track['name']} — {track['artists']}")
+    if isinstance(track["audio_path"], str):
+        from core.explore import track_spectrogram
+
+        st.audio(state.audio_file(home, track["audio_path"]))
+        values = track_spectrogram(config, track["audio_sha256"], track["audio_path"], FEATURE_PRESETS[DEFAULT_PRESET])
+        st.plotly_chart(charts.spectrogram(values, "Log-mel spectrogram of the preview"), width="stretch")
+    else:
+        st.info("This release has no preview, so there is no audio to play.")
+else:
+    st.caption("Select a row to play its preview and see its spectrogram.")

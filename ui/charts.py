@@ -1,0 +1,63 @@
+"""Plotly figures for the pages: readable on a laptop, every axis titled with its unit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+HEIGHT = 360
+
+
+def _layout(figure: go.Figure, **kwargs) -> go.Figure:
+    figure.update_layout(height=kwargs.pop("height", HEIGHT), margin=dict(l=10, r=10, t=40, b=10), **kwargs)
+    return figure
+
+
+def popularity_histogram(tracks: pd.DataFrame, threshold: float, scale_label: str) -> go.Figure:
+    figure = px.histogram(tracks, x="popularity", nbins=50, color_discrete_sequence=["#4C78A8"])
+    figure.add_vline(x=threshold, line_dash="dash", line_color="crimson",
+                     annotation_text=f"popular ≥ {threshold:g}", annotation_position="top right")  # fmt: skip
+    return _layout(figure, title="Popularity of all tracks", xaxis_title=scale_label, yaxis_title="tracks")
+
+
+def class_balance(balance: pd.DataFrame) -> go.Figure:
+    figure = px.bar(balance, x="split", y="popular_share", color="part", barmode="group",
+                    hover_data=["tracks"], text_auto=".0%")  # fmt: skip
+    figure.update_yaxes(tickformat=".0%", range=[0, 1])
+    return _layout(figure, title="Share of popular tracks per split", xaxis_title="split", yaxis_title="popular share")
+
+
+def preview_comparison(tracks: pd.DataFrame) -> go.Figure:
+    frame = tracks.assign(preview=np.where(tracks["preview_url"].isna(), "no preview", "with preview"))
+    figure = px.histogram(frame, x="popularity", color="preview", barmode="overlay", histnorm="percent", nbins=40, opacity=0.6)
+    return _layout(figure, title="Popularity with and without a preview", xaxis_title="popularity", yaxis_title="% of group")
+
+
+def release_dates(tracks: pd.DataFrame) -> go.Figure:
+    dates = pd.to_datetime(tracks["release_date"], errors="coerce").dropna()
+    monthly = dates.dt.to_period("M").dt.to_timestamp().value_counts().sort_index()
+    figure = px.bar(x=monthly.index, y=monthly.values)
+    return _layout(figure, title="Releases per month", xaxis_title="release month", yaxis_title="tracks")
+
+
+def artist_bars(stats: pd.DataFrame, title: str) -> go.Figure:
+    figure = px.bar(stats.iloc[::-1], x="mean_popularity", y="artist", orientation="h",
+                    hover_data=["tracks", "median_popularity"], text="tracks")  # fmt: skip
+    figure.update_traces(texttemplate="%{text} tracks", textposition="inside")
+    return _layout(figure, title=title, xaxis_title="mean popularity", yaxis_title="", height=max(HEIGHT, 24 * len(stats) + 80))
+
+
+def spectrogram(values: np.ndarray, title: str, seconds: float = 30.0) -> go.Figure:
+    from core.bands import mel_centres_hz
+    from core.config import FEATURE_PRESETS
+
+    preset = next(p for p in FEATURE_PRESETS.values() if p.n_mels == values.shape[0])
+    times = np.linspace(0, seconds, values.shape[1])
+    figure = go.Figure(go.Heatmap(
+        z=values, x=times, y=np.arange(values.shape[0]), colorscale="Magma", colorbar=dict(title="dB"),
+        customdata=np.repeat(mel_centres_hz(preset)[:, None], values.shape[1], axis=1),
+        hovertemplate="%{x:.1f} s, %{customdata:.0f} Hz: %{z:.0f} dB<extra></extra>",
+    ))  # fmt: skip
+    return _layout(figure, title=title, xaxis_title="time (s)", yaxis_title="mel band (low → high)")

@@ -1,0 +1,101 @@
+"""Cached reads of core for the pages. Every cached function takes the catalog's change
+token, so a new catalog, new tracks or a new run produce fresh results; when the token
+changes the old entries are dropped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core.catalog import Catalog, CatalogSummary
+from core.config import Settings, settings
+
+_last_token: str | None = None
+
+
+def current() -> tuple[Settings, str | None]:
+    """Settings and the change token (None when there is no catalog with tracks)."""
+    global _last_token
+    config = settings()
+    token = None
+    if Catalog.exists(config):
+        with Catalog.open(config) as catalog:
+            if catalog.summary().tracks:
+                token = catalog.change_token()
+    if token != _last_token:
+        st.cache_data.clear()
+        _last_token = token
+    return config, token
+
+
+@st.cache_data(show_spinner=False)
+def summary(home: str, token: str) -> CatalogSummary:
+    with Catalog.open(_settings(home)) as catalog:
+        return catalog.summary()
+
+
+@st.cache_data(show_spinner=False)
+def tracks(home: str, token: str) -> pd.DataFrame:
+    with Catalog.open(_settings(home)) as catalog:
+        return catalog.tracks()
+
+
+@st.cache_data(show_spinner=False)
+def artist_stats(home: str, token: str, min_tracks: int) -> pd.DataFrame:
+    with Catalog.open(_settings(home)) as catalog:
+        return catalog.artist_stats(min_tracks)
+
+
+@st.cache_data(show_spinner=False)
+def search_artists(home: str, token: str, query: str) -> pd.DataFrame:
+    with Catalog.open(_settings(home)) as catalog:
+        return catalog.search_artists(query)
+
+
+def audio_file(home: str, audio_path: str) -> str:
+    with Catalog.open(_settings(home)) as catalog:
+        return str(catalog.audio_file(audio_path))
+
+
+@st.cache_data(show_spinner=False)
+def preview_breakdown(home: str, token: str) -> pd.DataFrame:
+    with Catalog.open(_settings(home)) as catalog:
+        return catalog.preview_breakdown()
+
+
+@st.cache_data(show_spinner=False)
+def duplicate_groups(home: str, token: str) -> pd.DataFrame:
+    with Catalog.open(_settings(home)) as catalog:
+        return catalog.duplicate_groups()
+
+
+@st.cache_data(show_spinner=False)
+def class_balance(home: str, token: str) -> tuple[float, pd.DataFrame]:
+    from core.explore import class_balance as compute
+
+    with Catalog.open(_settings(home)) as catalog:
+        return compute(catalog)
+
+
+@st.cache_data(show_spinner=False)
+def runs(home: str, token: str) -> pd.DataFrame:
+    from core.registry import list_runs
+
+    config = _settings(home)
+    with Catalog.open(config) as catalog:
+        return list_runs(config, catalog)
+
+
+@st.cache_data(show_spinner=False)
+def run_meta(home: str, token: str, run_id: str) -> dict:
+    from core.registry import load_run
+
+    config = _settings(home)
+    with Catalog.open(config) as catalog:
+        return load_run(config, catalog, run_id).meta
+
+
+def _settings(home: str) -> Settings:
+    return Settings(home=Path(home))
