@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-requirements
 PORT ?= 8501
 
-.PHONY: run test setup catalog
+.PHONY: run test setup catalog browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,5 +31,11 @@ run: setup
 	$(PY) -m streamlit run app.py --server.headless true --server.address localhost \
 		--server.port $(PORT) --browser.gatherUsageStats false
 
-test: setup
+# The browser test drives Debian's Chromium (Playwright cannot download browsers here);
+# the emoji font makes page icons render in screenshots.
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; }
+
+test: setup browser
 	$(PY) -m pytest

@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_job_option(train)
     train.set_defaults(handler=_train)
 
-    evaluate = commands.add_parser("evaluate", help="print a run's holdout results with 95% intervals")
+    evaluate = commands.add_parser("evaluate", help="print a run's holdout results with 95%% intervals")
     evaluate.add_argument("--run", default=None, help="run id (default: the active run)")
     evaluate.add_argument("--json", action="store_true", help="print a JSON list, one object per model")
     evaluate.add_argument("--list", action="store_true", help="list the saved runs instead")

@@ -92,14 +92,18 @@ else:
     meta = state.run_meta(str(config.home), token, latest["id"])
     table = pd.DataFrame(holdout_table(SavedRun(latest["id"], config.models_dir / latest["path"], meta)))
     table["model"] = table["model"].map(DISPLAY_NAMES)
+    for column in ("accuracy", "roc_auc"):
+        table[f"{column} (95% CI)"] = [
+            "n/a" if value is None else f"{value:.3f} [{low:.3f}, {high:.3f}]"
+            for value, (low, high) in zip(table[column], table[f"{column}_ci"])
+        ]
     st.caption(f"Run {latest['id']}: {meta['split']} split, {meta['training_preset']} preset, holdout of "
                f"{table['n'].iloc[0]} tracks" + (", **synthetic demo catalog**" if meta["synthetic"] else ""))  # fmt: skip
-    st.dataframe(table[["model", "accuracy", "accuracy_ci", "roc_auc", "roc_auc_ci", "brier_calibrated"]], hide_index=True,
-                 column_config={"accuracy": st.column_config.NumberColumn(format="%.3f"),
-                                "roc_auc": st.column_config.NumberColumn("ROC-AUC", format="%.3f"),
+    st.dataframe(table[["model", "accuracy (95% CI)", "roc_auc (95% CI)", "brier_calibrated"]], hide_index=True,
+                 column_config={"roc_auc (95% CI)": "ROC-AUC (95% CI)",
                                 "brier_calibrated": st.column_config.NumberColumn("Brier (calibrated)", format="%.3f")})  # fmt: skip
     if latest["active"]:
-        st.success("This run is active: the Score page uses it.")
+        st.success("This run is active: new songs are scored with it.")
     elif st.button("Make this run active"):
         from core.catalog import Catalog
         from core.registry import set_active

@@ -54,3 +54,14 @@ def shared_file(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"needs {path} (the shared/ folder beside the repository)")
     return path
+
+
+@pytest.fixture(scope="session")
+def trained_home(demo_home, tmp_path_factory) -> Settings:
+    """A copy of the small demo catalog with one quick run (dummy and CNN 2, one epoch)."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("trained-home")
+    shutil.copytree(demo_home.data_dir, root / "data")
+    run_cli("train", "--models", "dummy,cnn2", "--epochs", "1", home=root, check=True, timeout=600)
+    return Settings(home=root)

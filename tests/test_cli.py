@@ -36,7 +36,7 @@ def test_demo_refuses_to_overwrite_and_if_missing_is_a_no_op(demo_home):
     assert "nothing to do" in run_cli("demo", "--if-missing", home=demo_home.home, check=True).stdout
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["features"], ["info"], ["bench"]])
+@pytest.mark.parametrize("command", [[], ["demo"], ["features"], ["info"], ["bench"], ["train"], ["evaluate"], ["setup"]])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         build_parser().parse_args([*command, "--help"])

@@ -1,0 +1,82 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright. Each page must
+finish running, show its title and no error; a screenshot of each is saved for a person to
+look at (the path is printed)."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = REPO / "artifacts" / "screenshots"
+PAGES = {"": "Dataset", "train": "Train", "holdout": "Holdout results"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(trained_home, tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium (make test installs it)")
+    home = tmp_path_factory.mktemp("browser-home")
+    shutil.copytree(trained_home.data_dir, home / "data")
+    shutil.copytree(trained_home.models_dir, home / "models")
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env={**os.environ, "HITLENS_HOME": str(home)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("streamlit did not start within 60 s")
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.mark.parametrize("path, title", PAGES.items())
+def test_each_page_renders_in_chromium(server, path, title):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SHOTS / f"{path or 'dataset'}.png"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )  # fmt: skip
+        page = browser.new_page(viewport={"width": 1400, "height": 2400})
+        page.goto(f"{server}/{path}")
+        page.wait_for_selector("h1", timeout=60_000)
+        # Streamlit shows its status widget while the script runs; wait until it is done.
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(shot), full_page=True)
+        body = page.inner_text("body")
+        heading = page.locator("h1").first.inner_text()
+        errors = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').count()
+        browser.close()
+    print(f"screenshot: {shot}")
+    assert title in heading
+    assert "Traceback" not in body and errors == 0

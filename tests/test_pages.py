@@ -1,0 +1,98 @@
+"""Every page in the three states a user meets: no catalog, a catalog without a run, a
+catalog with a run."""
+
+import shutil
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.catalog import Catalog
+from core.config import Settings
+from core.jobs import active_jobs, cancel_job, get_job
+from tests.conftest import REPO
+
+PAGES = ["pages/dataset.py", "pages/train.py", "pages/holdout.py"]
+TIMEOUT = 60  # TensorFlow and the first catalog reads take longer than AppTest's 3 s default
+
+
+def _open(page: str) -> AppTest:
+    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    app.run()
+    if page != PAGES[0]:
+        app.switch_page(page)
+        app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _text(app: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "header", "subheader")
+             for e in app.get(kind)]  # fmt: skip
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_without_a_catalog_every_page_offers_to_build_the_demo(home, page):
+    app = _open(page)
+    assert "There is no catalog yet" in _text(app)
+    assert any(b.label == "Build the demo catalog" for b in app.button)
+
+
+def test_the_build_button_starts_one_set_up_job(home, monkeypatch):
+    started = []
+    monkeypatch.setattr("core.jobs.subprocess.Popen", lambda *a, **k: started.append(a) or type("P", (), {"pid": 999999})())
+    app = _open(PAGES[0])
+    next(b for b in app.button if b.label == "Build the demo catalog").click().run()
+    assert len(started) == 1 and started[0][0][3:5] == ["setup", "--job-id"]
+
+
+def test_dataset_page_on_the_demo_catalog(use_demo_home):
+    app = _open(PAGES[0])
+    text = _text(app)
+    assert "Synthetic demo catalog" in text
+    assert len(app.get("plotly_chart")) >= 5  # histogram, class balance, previews, dates, artists
+    assert len(app.dataframe) >= 3  # previews, duplicate groups, tracks
+    assert any(s.label == "Minimum tracks per artist" for s in app.slider)
+    app.text_input[0].input("zzz-nobody").run()
+    assert "No artist matching 'zzz-nobody'" in _text(app)
+
+
+def test_train_and_holdout_pages_before_any_run(use_demo_home):
+    train = _open(PAGES[1])
+    assert any(b.label == "Retrain" for b in train.get("button") + train.get("form_submit_button"))
+    assert "No saved run yet" in _text(train)
+    holdout = _open(PAGES[2])
+    assert "No trained run yet" in _text(holdout)
+
+
+def test_holdout_page_with_a_run(trained_home, monkeypatch):
+    monkeypatch.setenv("HITLENS_HOME", str(trained_home.home))
+    app = _open(PAGES[2])
+    text = _text(app)
+    assert "synthetic demo catalog" in text and "95% bootstrap intervals" in text
+    assert len(app.get("plotly_chart")) >= 5  # accuracy, ROC-AUC, ROC curves, reliability, confusion
+    train = _open(PAGES[1])
+    assert "This run is active" in _text(train)
+    assert len(train.dataframe) == 1
+
+
+def test_retrain_clicked_twice_starts_exactly_one_job(trained_home, tmp_path, monkeypatch):
+    shutil.copytree(trained_home.data_dir, tmp_path / "data")
+    monkeypatch.setenv("HITLENS_HOME", str(tmp_path))
+    settings = Settings(home=tmp_path)
+    app = _open(PAGES[1])
+    try:
+        for _ in range(2):
+            submit = next(b for b in app.get("form_submit_button") if b.label == "Retrain")
+            submit.click().run()
+            assert not app.exception
+        assert "already running" in _text(app)
+        with Catalog.open(settings) as catalog:
+            assert catalog.conn.execute("SELECT count(*) FROM jobs WHERE kind = 'train'").fetchone()[0] == 1
+    finally:
+        for job in active_jobs(settings):
+            cancel_job(settings, job.id)
+            deadline = time.monotonic() + 120
+            while get_job(settings, job.id).active and time.monotonic() < deadline:
+                time.sleep(0.5)
