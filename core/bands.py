@@ -32,8 +32,10 @@ BANDS_BY_NAME = {band.name: band for band in BANDS}
 
 
 def mel_centres_hz(preset: FeaturePreset) -> np.ndarray:
-    """Centre frequency of each mel row of ``preset``, lowest first (librosa's Slaney mels)."""
-    return librosa.mel_frequencies(n_mels=preset.n_mels, fmin=0.0, fmax=preset.sample_rate / 2)
+    """Centre frequency of each mel row of ``preset``, lowest first (librosa's Slaney mels).
+    librosa spaces n_mels + 2 edge points from 0 Hz to Nyquist; filter i peaks at point i + 1."""
+    edges = librosa.mel_frequencies(n_mels=preset.n_mels + 2, fmin=0.0, fmax=preset.sample_rate / 2)
+    return edges[1:-1]
 
 
 def band_rows(band: Band, preset: FeaturePreset) -> slice:

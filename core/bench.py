@@ -62,9 +62,9 @@ def bench_features(settings: Settings, clips: int = 50) -> str:
     rows: list[tuple[str, float]] = [
         ("study route: pydub mp3->wav, librosa.load, melspectrogram, power_to_db (1 process)",
          _clips_per_second(lambda: [study_route(p) for p in paths], clips)),
-        ("Hitlens, study preset 128x1292 (1 process)",
+        (f"Hitlens, study preset {study.n_mels}x{study.frames} (1 process)",
          _clips_per_second(lambda: [log_mel(load_audio(p), study) for p in paths], clips)),
-        ("Hitlens, fast preset 64x323 (1 process)",
+        (f"Hitlens, fast preset {fast.n_mels}x{fast.frames} (1 process)",
          _clips_per_second(lambda: [log_mel(load_audio(p), fast) for p in paths], clips)),
     ]  # fmt: skip
     for presets, label in (([study], "study preset"), ([fast], "fast preset"), ([study, fast], "both presets, one decode")):
@@ -139,4 +139,24 @@ def bench_train(settings: Settings, clips: int = 200) -> str:
         "| model | study s/epoch | study peak MiB | fast s/epoch | fast peak MiB | study/fast |",
         "|---|---:|---:|---:|---:|---:|",
         *rows,
+        "",
+        _default_run_line(settings),
     ])  # fmt: skip
+
+
+def _default_run_line(settings: Settings) -> str:
+    """How long the active run's training took, as the run itself recorded it."""
+    from core.registry import RunMissing, load_run
+
+    with Catalog.open(settings) as catalog:
+        try:
+            run = load_run(settings, catalog)
+        except RunMissing:
+            return "No active run: train one to see the time of a whole run."
+    seconds = run.meta["seconds"]
+    epochs = ", ".join(f"{name} {count}" for name, count in run.meta["epochs_run"].items() if count)
+    return (
+        f"Active run {run.id} ({run.meta['training_preset']} preset, {run.meta['split']} split, "
+        f"{run.meta['split_sizes']['train']} training tracks): {sum(seconds.values()) / 60:.1f} min of "
+        f"training for {len(seconds)} models (epochs run: {epochs})."
+    )

@@ -16,7 +16,7 @@ Popularity rule. Each song has three audio traits, each absent (probability 1/2)
 with a strength drawn uniformly from [0.4, 1], placed in known regions (``SIGNAL_REGIONS``):
 
     hook  high mids (2-6 kHz), 10-20 s   a whistle-like lead melody       weight +1.5
-    drop  sub-bass (< 60 Hz),  20-30 s   sustained 808 notes              weight +1.2
+    drop  bass (60-250 Hz),    20-30 s   sustained 808 notes              weight +1.2
     hiss  highs/air (> 6 kHz),  0-10 s   tape hiss and vinyl crackle      weight -1.1
 
 For every release, ``z = sum(weight * strength) + artist effect + release noise`` with the
@@ -67,7 +67,7 @@ class SignalRegion:
 
 SIGNAL_REGIONS: tuple[SignalRegion, ...] = (
     SignalRegion("hook", "high mids", 10.0, 20.0, +1.5, "a whistle-like lead melody"),
-    SignalRegion("drop", "sub-bass", 20.0, 30.0, +1.2, "sustained 808 notes"),
+    SignalRegion("drop", "bass", 20.0, 30.0, +1.2, "sustained 808 notes"),
     SignalRegion("hiss", "highs/air", 0.0, 10.0, -1.1, "tape hiss and vinyl crackle"),
 )
 ARTIST_EFFECT_SD = 0.4

@@ -39,7 +39,7 @@ class SongTraits:
     """Strengths in [0, 1] of the three traits whose regions ``core.demo`` documents."""
 
     hook: float  # a high lead melody (2-6 kHz) from 10 s to 20 s
-    drop: float  # a sustained 808 (sub-bass) from 20 s to 30 s
+    drop: float  # a sustained 808 (41-123 Hz and its harmonics) from 20 s to 30 s
     hiss: float  # tape hiss and crackle (6 kHz and up) in the first 10 s
 
 

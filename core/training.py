@@ -6,8 +6,8 @@ the job writes progress rows the Train page plots) and checks ``should_cancel()`
 every batch, raising ``core.errors.Cancelled`` (nothing of the run is saved).
 
 Presets:
-- ``study``: the study's features (128 x 1292), epochs and batch sizes, no early stopping.
-- ``fast``: the fast features (64 x 323), the study's batch sizes, at most 20 epochs (15 for
+- ``study``: the study's features, epochs and batch sizes, no early stopping.
+- ``fast``: the fast features (see ``core.config``), the study's batch sizes, at most 20 epochs (15 for
   the CNN-GRU) with early stopping on validation AUC (patience 4) and the best weights
   restored.
 

@@ -88,8 +88,10 @@ if rows:
         from core.explore import track_spectrogram
 
         st.audio(state.audio_file(home, track["audio_path"]))
-        values = track_spectrogram(config, track["audio_sha256"], track["audio_path"], FEATURE_PRESETS[DEFAULT_PRESET])
-        st.plotly_chart(charts.spectrogram(values, "Log-mel spectrogram of the preview"), width="stretch")
+        preset = FEATURE_PRESETS[DEFAULT_PRESET]
+        values = track_spectrogram(config, track["audio_sha256"], track["audio_path"], preset)
+        st.plotly_chart(charts.spectrogram(values, preset, f"Log-mel spectrogram of the preview ({preset.name} preset)"),
+                        width="stretch")  # fmt: skip
     else:
         st.info("This release has no preview, so there is no audio to play.")
 else:

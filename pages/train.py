@@ -5,13 +5,15 @@ import plotly.express as px
 import streamlit as st
 
 from core.architectures import DISPLAY_NAMES, MODEL_NAMES
-from core.config import DEFAULT_TRAINING_PRESET, TRAINING_PRESETS, Settings
+from core.config import DEFAULT_TRAINING_PRESET, FEATURE_PRESETS, TRAINING_PRESETS, Settings
 from core.dataset import SPLITS
 from core.evaluate import holdout_table
 from core.jobs import Job, job_events, latest_job, start_job
 from core.registry import SavedRun
 from ui import state
 from ui.jobs import cancel_button, job_line, no_catalog_notice
+
+FAST, STUDY = FEATURE_PRESETS["fast"], FEATURE_PRESETS["study"]
 
 st.title("🏋️ Train")
 config, token = state.current()
@@ -23,8 +25,8 @@ with st.form("train"):
     models = st.multiselect("Models", MODEL_NAMES, default=list(MODEL_NAMES), format_func=DISPLAY_NAMES.get)
     left, middle, right = st.columns(3)
     preset = left.selectbox("Preset", list(TRAINING_PRESETS), index=list(TRAINING_PRESETS).index(DEFAULT_TRAINING_PRESET),
-                            help="fast: 64 x 323 spectrograms, early stopping (minutes). study: the study's 128 x 1292 "
-                                 "and epochs (hours on 2 cores).")  # fmt: skip
+                            help=f"fast: {FAST.n_mels} x {FAST.frames} spectrograms, early stopping (minutes). "
+                                 f"study: the study's {STUDY.n_mels} x {STUDY.frames} and epochs (hours on 2 cores).")  # fmt: skip
     split = middle.selectbox("Split", SPLITS, help="random as in the study; song and artist keep each group on one side.")
     epochs = right.number_input("Epochs (0 = the preset's)", min_value=0, max_value=200, value=0)
     retrain = st.form_submit_button("Retrain", type="primary", disabled=False)

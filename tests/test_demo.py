@@ -60,7 +60,9 @@ def test_popularity_depends_on_the_documented_audio_traits(full_plan):
 @pytest.mark.parametrize("region", SIGNAL_REGIONS, ids=lambda r: r.trait)
 def test_each_trait_shows_up_in_its_documented_region(region):
     """Render one beat with and without a trait: the spectrogram changes inside the
-    region the docstring names far more than outside it."""
+    region the docstring names far more than outside it. (Spectrograms are in dB relative
+    to each clip's peak, so a loud trait also shifts the whole clip by a constant: the
+    median change is removed first.)"""
     from core.synth import ArtistStyle
 
     style = ArtistStyle(140, True, 33, 150, 200, 0.5, 0.0, 1.0, 0.0, 150)
@@ -68,13 +70,14 @@ def test_each_trait_shows_up_in_its_documented_region(region):
     absent = dict(hook=0.0, drop=0.0, hiss=0.0)
     without = log_mel(render(style, SongTraits(**absent), seed=3), preset)
     with_trait = log_mel(render(style, SongTraits(**{**absent, region.trait: 1.0}), seed=3), preset)
-    change = np.abs(with_trait - without)
+    delta = with_trait - without
+    change = np.abs(delta - np.median(delta))
     rows = band_rows(BANDS_BY_NAME[region.band], preset)
     frames = slice(int(region.start_s / 30 * preset.frames), int(region.end_s / 30 * preset.frames))
     inside = change[rows, frames].mean()
     mask = np.ones_like(change, dtype=bool)
     mask[rows, frames] = False
-    assert inside > 3 * change[mask].mean()
+    assert inside > 5 * change[mask].mean()
 
 
 def test_same_seed_same_catalog_and_audio(tmp_path):

@@ -7,6 +7,9 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from core.bands import mel_centres_hz
+from core.config import FeaturePreset
+
 HEIGHT = 360
 
 
@@ -49,12 +52,8 @@ def artist_bars(stats: pd.DataFrame, title: str) -> go.Figure:
     return _layout(figure, title=title, xaxis_title="mean popularity", yaxis_title="", height=max(HEIGHT, 24 * len(stats) + 80))
 
 
-def spectrogram(values: np.ndarray, title: str, seconds: float = 30.0) -> go.Figure:
-    from core.bands import mel_centres_hz
-    from core.config import FEATURE_PRESETS
-
-    preset = next(p for p in FEATURE_PRESETS.values() if p.n_mels == values.shape[0])
-    times = np.linspace(0, seconds, values.shape[1])
+def spectrogram(values: np.ndarray, preset: FeaturePreset, title: str) -> go.Figure:
+    times = np.arange(values.shape[1]) * preset.hop_length / preset.sample_rate
     figure = go.Figure(go.Heatmap(
         z=values, x=times, y=np.arange(values.shape[0]), colorscale="Magma", colorbar=dict(title="dB"),
         customdata=np.repeat(mel_centres_hz(preset)[:, None], values.shape[1], axis=1),
