@@ -11,6 +11,7 @@ navigation = st.navigation(
         st.Page("pages/dataset.py", title="Dataset", icon="📊", default=True),
         st.Page("pages/train.py", title="Train", icon="🏋️"),
         st.Page("pages/holdout.py", title="Holdout results", icon="🎯"),
+        st.Page("pages/score.py", title="Score a song", icon="🎤"),
     ]
 )
 config, token = state.current()

@@ -21,6 +21,12 @@ SAMPLE_RATE = 22_050
 CLIP_SECONDS = 30.0
 """Length of one model input: a Spotify/Deezer preview."""
 
+SCORING_HOP_SECONDS = 5.0
+"""A song is scored in 30 s windows starting every 5 s."""
+
+MAX_UPLOAD_MB = 200
+"""Largest upload the Score page accepts (a 20-minute wav at CD quality is ~200 MB)."""
+
 MIN_AUDIO_SECONDS = 5.0
 MAX_AUDIO_SECONDS = 20 * 60.0
 SILENCE_PEAK = 1e-4

@@ -12,7 +12,7 @@ import numpy as np
 from core.catalog import Catalog, utc_now
 from core.config import Settings, TrainingPreset
 from core.dataset import MinMaxScaling, choose_threshold, labels, modelling_tracks, split_tracks
-from core.evaluate import evaluate_model
+from core.evaluate import PlattCalibration, evaluate_model
 from core.features import FeatureCache, FeatureJob, compute_missing
 from core.registry import SavedRun, catalog_fingerprint, new_run_id, save_run
 from core.training import SEED, TrainingData, TrainingEvent, train_models
@@ -76,6 +76,15 @@ def run_experiment(
             "epochs_run": {name: r.epochs_run for name, r in results.items()},
             "seconds": {name: round(r.seconds, 2) for name, r in results.items()},
             "metrics": metrics,
+            # Calibrated probabilities of the tracks no model trained on (test and holdout):
+            # the reference a new song's percentile is read against.
+            "reference_probabilities": {
+                name: PlattCalibration(**metrics[name]["calibration"])
+                .apply(np.array(r.test_probabilities + r.holdout_probabilities))
+                .round(4)
+                .tolist()
+                for name, r in results.items()
+            },
         }
         keras_models = {name: r.model for name, r in results.items() if name != "dummy"}
         return save_run(settings, catalog, meta, keras_models, activate=activate)

@@ -5,13 +5,10 @@ import streamlit as st
 from core.catalog import POPULARITY_SCALES
 from core.config import DEFAULT_PRESET, FEATURE_PRESETS
 from ui import charts, state
-from ui.jobs import no_catalog_notice
+from ui.page import catalog_or_stop
 
 st.title("📊 Dataset")
-config, token = state.current()
-if token is None:
-    no_catalog_notice(config, "dataset")
-    st.stop()
+config, token = catalog_or_stop("dataset")
 
 home = str(config.home)
 summary = state.summary(home, token)

@@ -8,19 +8,12 @@ import streamlit as st
 from core.architectures import DISPLAY_NAMES
 from core.evaluate import STUDY_RESULTS
 from ui import state
-from ui.jobs import no_catalog_notice
+from ui.page import catalog_or_stop, runs_or_stop
 
 st.title("🎯 Holdout results")
-config, token = state.current()
-if token is None:
-    no_catalog_notice(config, "holdout")
-    st.stop()
+config, token = catalog_or_stop("holdout")
 home = str(config.home)
-runs = state.runs(home, token)
-if runs.empty:
-    st.info("No trained run yet. Train one on the Train page (the default run is built in the background after set-up).")
-    st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
-    st.stop()
+runs = runs_or_stop(config, token, "there are no holdout results to show")
 
 labels = {row["id"]: f"{row['id']} · {row['split']} split · {row['training_preset']}" + (" · active" if row["active"] else "")
           for _, row in runs.iterrows()}  # fmt: skip

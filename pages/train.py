@@ -11,15 +11,13 @@ from core.evaluate import holdout_table
 from core.jobs import Job, job_events, latest_job, start_job
 from core.registry import SavedRun
 from ui import state
-from ui.jobs import cancel_button, job_line, no_catalog_notice
+from ui.page import catalog_or_stop
+from ui.jobs import cancel_button, job_line
 
 FAST, STUDY = FEATURE_PRESETS["fast"], FEATURE_PRESETS["study"]
 
 st.title("🏋️ Train")
-config, token = state.current()
-if token is None:
-    no_catalog_notice(config, "train")
-    st.stop()
+config, token = catalog_or_stop("train")
 
 with st.form("train"):
     models = st.multiselect("Models", MODEL_NAMES, default=list(MODEL_NAMES), format_func=DISPLAY_NAMES.get)

@@ -17,7 +17,7 @@ from tests.conftest import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = REPO / "artifacts" / "screenshots"
-PAGES = {"": "Dataset", "train": "Train", "holdout": "Holdout results"}
+PAGES = {"": "Dataset", "train": "Train", "holdout": "Holdout results", "score": "Score a song"}
 
 
 def _free_port() -> int:

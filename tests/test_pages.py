@@ -12,7 +12,7 @@ from core.config import Settings
 from core.jobs import active_jobs, cancel_job, get_job
 from tests.conftest import REPO
 
-PAGES = ["pages/dataset.py", "pages/train.py", "pages/holdout.py"]
+PAGES = ["pages/dataset.py", "pages/train.py", "pages/holdout.py", "pages/score.py"]
 TIMEOUT = 60  # TensorFlow and the first catalog reads take longer than AppTest's 3 s default
 
 
@@ -58,12 +58,34 @@ def test_dataset_page_on_the_demo_catalog(use_demo_home):
     assert "No artist matching 'zzz-nobody'" in _text(app)
 
 
-def test_train_and_holdout_pages_before_any_run(use_demo_home):
+def test_train_holdout_and_score_pages_before_any_run(use_demo_home):
     train = _open(PAGES[1])
     assert any(b.label == "Retrain" for b in train.get("button") + train.get("form_submit_button"))
     assert "No saved run yet" in _text(train)
     holdout = _open(PAGES[2])
     assert "No trained run yet" in _text(holdout)
+    score = _open(PAGES[3])
+    assert "No trained run yet" in _text(score)
+
+
+def test_score_page_uploads_songs_and_shows_a_verdict(trained_home, monkeypatch, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    monkeypatch.setenv("HITLENS_HOME", str(trained_home.home))
+    song = tmp_path / "demo take 3.wav"
+    rng = np.random.default_rng(0)
+    sf.write(song, 0.1 * rng.standard_normal(40 * 22_050).astype(np.float32), 22_050)
+    app = _open(PAGES[3])
+    assert "Trained on the synthetic demo catalog" in _text(app)
+    app.file_uploader[0].set_value([("demo take 3.wav", song.read_bytes(), "audio/wav"),
+                                    ("notes.mp3", b"not audio at all" * 100, "audio/mpeg")]).run()  # fmt: skip
+    assert not app.exception, app.exception
+    text = _text(app)
+    assert "demo take 3.wav: " in text and ("popular (" in text)
+    assert any("could not be decoded" in e.value for e in app.error)
+    assert len(app.get("plotly_chart")) == 2  # windows over time, highlighted spectrogram
+    assert "Pushes toward popular" in text
 
 
 def test_holdout_page_with_a_run(trained_home, monkeypatch):

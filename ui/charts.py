@@ -60,3 +60,26 @@ def spectrogram(values: np.ndarray, preset: FeaturePreset, title: str) -> go.Fig
         hovertemplate="%{x:.1f} s, %{customdata:.0f} Hz: %{z:.0f} dB<extra></extra>",
     ))  # fmt: skip
     return _layout(figure, title=title, xaxis_title="time (s)", yaxis_title="mel band (low → high)")
+
+
+def explanation_png(spectrogram: np.ndarray, weights: np.ndarray, times: np.ndarray, title: str) -> bytes:
+    """The highlighted spectrogram as a PNG (matplotlib: plotly's image export needs a
+    browser engine this app does not ship)."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(11, 4), dpi=120)
+    extent = [times[0], times[-1], 0, spectrogram.shape[0]]
+    axes.imshow(spectrogram, origin="lower", aspect="auto", cmap="Greys", extent=extent)
+    limit = float(np.abs(weights).max() or 1.0)
+    image = axes.imshow(weights, origin="lower", aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, alpha=0.55, extent=extent)
+    figure.colorbar(image, ax=axes, label="LIME weight (+ toward popular)")
+    axes.set(title=title, xlabel="time in the song (s)", ylabel="mel band (low → high)")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()

@@ -1,0 +1,141 @@
+"""Score: upload demos, get verdicts ranked, and see what drives each one."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.config import MAX_UPLOAD_MB, SAMPLE_RATE, Settings
+from core.errors import HitlensError
+from core.explain import describe
+from core.features import log_mel
+from ui import charts, state
+from ui.page import catalog_or_stop, runs_or_stop
+
+st.title("🎤 Score a song")
+config, token = catalog_or_stop("score")
+runs = runs_or_stop(config, token, "there is nothing to score with")
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def scorer_for(home: str, run_id: str):
+    from core.catalog import Catalog
+    from core.registry import load_run
+    from core.scoring import Scorer
+
+    settings = Settings(home=Path(home))
+    with Catalog.open(settings) as catalog:
+        return Scorer(load_run(settings, catalog, run_id))
+
+
+run_id = runs[runs["active"]].iloc[0]["id"]
+scorer = scorer_for(str(config.home), run_id)
+meta = scorer.run.meta
+auc = scorer.auc
+st.caption(f"Model: {scorer.model_name} of run {run_id}: holdout ROC-AUC {auc['value']:.2f} (95% CI {auc['low']:.2f}-"
+           f"{auc['high']:.2f}) on the {meta['split']} split. 0.5 is a coin toss; the study's best real-data model reached 0.65.")  # fmt: skip
+if meta["synthetic"]:
+    st.warning("**Trained on the synthetic demo catalog.** Verdicts say how much a song resembles the demo's "
+               "rule, not real Spotify popularity. Collect real data and retrain before trusting them.")  # fmt: skip
+
+uploads = st.file_uploader(
+    f"Upload songs (mp3, wav, flac, ogg, m4a; up to {MAX_UPLOAD_MB} MB each, 20 minutes at most)",
+    type=["mp3", "wav", "flac", "ogg", "m4a"], accept_multiple_files=True,
+)  # fmt: skip
+if not uploads:
+    st.caption("Upload one song for a verdict, or a folder's worth to rank them: the most promising come first.")
+    st.stop()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def score_upload(run: str, name: str, data: bytes):
+    from core.scoring import score_many
+
+    item = score_many(scorer, [(name, data)])[0]
+    return item.error, (item.score.as_dict() if item.score else None), (item.score.samples if item.score else None)
+
+
+results = {}
+with st.status(f"Scoring {len(uploads)} file(s)…", expanded=False) as status:
+    for upload in uploads:
+        if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
+            results[upload.name] = (f"'{upload.name}' is larger than {MAX_UPLOAD_MB} MB. Upload a compressed export (mp3, m4a).", None, None)
+            continue
+        results[upload.name] = score_upload(run_id, upload.name, upload.getvalue())
+    status.update(label=f"Scored {len(uploads)} file(s)", state="complete")
+
+rows = [{"file": name, "verdict": r["verdict"], "probability": r["probability"], "percentile": r["percentile"],
+         "best 30 s": f"{r['best_window'][0]:.0f}-{r['best_window'][1]:.0f} s"}
+        for name, (error, r, _) in results.items() if r]  # fmt: skip
+table = pd.DataFrame(rows).sort_values("probability", ascending=False) if rows else pd.DataFrame()
+for name, (error, _, _) in results.items():
+    if error:
+        st.error(error)
+if table.empty:
+    st.stop()
+st.subheader("Ranking")
+st.dataframe(table, hide_index=True, column_config={
+    "probability": st.column_config.ProgressColumn("probability of popular", format="%.0f%%", min_value=0, max_value=1),
+    "percentile": st.column_config.NumberColumn("percentile among catalog tracks", format="%.0f"),
+})  # fmt: skip
+st.download_button("Download the ranking (CSV)", table.to_csv(index=False), "hitlens-ranking.csv", "text/csv")
+
+choice = st.selectbox("Song", table["file"].tolist())
+error, result, samples = results[choice]
+probability = result["probability"]
+st.subheader(f"{choice}: {result['verdict']} ({probability:.0%})")
+st.markdown(f"Calibrated probability **{probability:.0%}** that its popularity would be at or above the run's threshold "
+            f"({meta['threshold']['value']:g}); higher than {result['percentile'] or 0:.0f}% of the catalog's held-out tracks. "
+            f"Best 30 s to use as your preview clip: **{result['best_window'][0]:.0f}-{result['best_window'][1]:.0f} s**.")  # fmt: skip
+st.audio(samples, sample_rate=SAMPLE_RATE)
+
+windows = pd.DataFrame(result["windows"])
+figure = go.Figure(go.Scatter(x=windows["start_s"] + 15, y=windows["probability"], mode="lines+markers", name="window"))
+figure.add_vrect(x0=result["best_window"][0], x1=result["best_window"][1], fillcolor="green", opacity=0.15, line_width=0,
+                 annotation_text="best 30 s")  # fmt: skip
+figure.add_hline(y=0.5, line_dash="dot", line_color="grey")
+figure.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), title="Probability of each 30 s window (plotted at its centre)",
+                     xaxis_title="time in the song (s)", yaxis_title="probability of popular", yaxis_range=[0, 1])  # fmt: skip
+st.plotly_chart(figure, width="stretch")
+
+
+@st.cache_data(show_spinner="Explaining with LIME (1,000 samples, 3 seeds)…", max_entries=16)
+def explanation_for(run: str, name: str, result: dict, samples: np.ndarray):
+    from core.scoring import SongScore
+
+    song = SongScore(name, result["duration_s"], result["verdict"], result["probability"], result["percentile"],
+                     tuple(result["best_window"]), result["windows"], samples)  # fmt: skip
+    return scorer.explain_best_window(song)
+
+
+try:
+    explanation = explanation_for(run_id, choice, result, samples)
+except HitlensError as problem:
+    st.error(str(problem))
+    st.stop()
+
+start = result["best_window"][0]
+spectrogram = log_mel(samples[int(start * SAMPLE_RATE) :], scorer.preset)
+weights = explanation.weights[explanation.segments]
+limit = float(np.abs(explanation.weights).max() or 1.0)
+times = start + np.arange(spectrogram.shape[1]) * scorer.preset.hop_length / scorer.preset.sample_rate
+bands = np.array([explanation.cells[i].band for i in explanation.segments[:, 0]])
+heat = go.Figure()
+heat.add_trace(go.Heatmap(z=spectrogram, x=times, colorscale="Greys", showscale=False, hoverinfo="skip"))
+heat.add_trace(go.Heatmap(
+    z=weights, x=times, colorscale="RdBu_r", zmin=-limit, zmax=limit, opacity=0.55,
+    colorbar=dict(title="weight<br>(+ popular)"), customdata=np.repeat(bands[:, None], len(times), axis=1),
+    hovertemplate="%{x:.1f} s · %{customdata}<br>weight %{z:.3f}<extra></extra>",
+))  # fmt: skip
+heat.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="time in the song (s)",
+                   yaxis_title="mel band (low → high)", title="What drives the verdict in the best window (red: toward popular, blue: away)")  # fmt: skip
+st.plotly_chart(heat, width="stretch")
+left, right = st.columns(2)
+left.markdown("**Pushes toward popular**\n" + "\n".join(f"- {describe(c, w)}" for c, w in explanation.top(+1, 3)))
+right.markdown("**Pulls away from popular**\n" + "\n".join(f"- {describe(c, w)}" for c, w in explanation.top(-1, 3)))
+st.caption(f"Stability across 3 LIME seeds: {explanation.stability:.0%} overlap of the top {5} regions. "
+           f"Time cells are {'bars found by beat tracking' if explanation.time_unit == 'bar' else '2.5 s cells (no tempo found)'}.")  # fmt: skip
+png = charts.explanation_png(spectrogram, weights, times, f"{choice}: {result['verdict']} ({probability:.0%})")
+st.download_button("Download the explanation (PNG)", png, f"{Path(choice).stem}-explanation.png", "image/png")

@@ -1,0 +1,63 @@
+"""LIME must find a signal whose place is known: a model is trained on spectrograms whose
+positives carry energy in the high mids between 10 and 20 s, then asked why."""
+
+import numpy as np
+import pytest
+
+from core.bands import BANDS_BY_NAME, band_rows
+from core.config import FeaturePreset, Settings, TrainingPreset
+from core.dataset import MinMaxScaling
+from core.explain import explain, grid, time_cells
+from core.features import FeatureCache
+from core.training import TrainingData, train_models
+
+PRESET = FeaturePreset("explain-test", n_mels=64, n_fft=2048, hop_length=11_025)  # 64 x 61
+TRAINING = TrainingPreset("explain-test", "explain-test", {"cnn2": 10}, {"cnn2": 20}, None)
+HIGH_MIDS = band_rows(BANDS_BY_NAME["high mids"], PRESET)
+SIGNAL = slice(20, 40)  # frames of 10-20 s
+
+
+def _spectrogram(rng, positive):
+    values = rng.uniform(-80, -35, PRESET.shape).astype(np.float32)
+    if positive:
+        values[HIGH_MIDS, SIGNAL] += 30.0
+    return values
+
+
+@pytest.fixture(scope="module")
+def planted_model(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    cache = FeatureCache(Settings(home=tmp_path_factory.mktemp("explain")))
+    shas, labels = [], []
+    for i in range(200):
+        label = float(i % 2)
+        cache.save(f"{i:064x}", PRESET, _spectrogram(rng, label))
+        shas.append(f"{i:064x}")
+        labels.append(label)
+    labels = np.array(labels, dtype=np.float32)
+    data = TrainingData(cache, PRESET, MinMaxScaling(-80.0, 0.0), (shas[:160], labels[:160]),
+                        (shas[160:], labels[160:]), (shas[160:], labels[160:]))  # fmt: skip
+    model = train_models(["cnn2"], data, TRAINING)["cnn2"].model
+    return lambda batch: model.predict(MinMaxScaling(-80.0, 0.0).apply(batch)[..., None], verbose=0, batch_size=500).ravel()
+
+
+def test_fixed_cells_without_a_tempo_and_one_cell_per_band_and_time():
+    spans, unit = time_cells(np.zeros(30 * 22_050, dtype=np.float32), 22_050, 30.0)
+    assert unit == "seconds" and len(spans) == 12
+    segments, cells = grid(PRESET, spans)
+    assert len(cells) == 60 and set(np.unique(segments)) == set(range(60))
+
+
+def test_lime_finds_the_planted_region_far_more_often_than_chance(planted_model):
+    rng = np.random.default_rng(1)
+    silent = np.zeros(30 * 22_050, dtype=np.float32)  # no tempo: 2.5 s cells
+    hits, trials = 0, 8
+    for _ in range(trials):
+        explanation = explain(_spectrogram(rng, True), silent, PRESET, planted_model, num_samples=300, seeds=(0, 1, 2))
+        cell, weight = explanation.top(+1, 1)[0]
+        hits += cell.band == "high mids" and 10.0 <= cell.start_s < 20.0
+    chance = 4 / 60  # four 2.5 s cells in 10-20 s, one band of five
+    # Measured when written: 8 of 8 explanations put the planted cell first (chance: 6.7%).
+    print(f"planted cell ranked first in {hits} of {trials} explanations (chance {chance:.1%})")
+    assert hits / trials >= 0.75 > 10 * chance
+    assert explanation.stability is not None and explanation.stability > 0.3

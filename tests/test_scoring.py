@@ -1,0 +1,115 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from core.bands import BANDS_BY_NAME, band_rows
+from core.config import FEATURE_PRESETS, SAMPLE_RATE
+from core.dataset import MinMaxScaling
+from core.evaluate import PlattCalibration
+from core.scoring import Scorer, score_many, window_starts
+from tests.conftest import run_cli
+
+
+class HighMidsScorer(Scorer):
+    """A stand-in model whose probability grows with how much the high mids stand out from
+    the rest of the window (spectrograms are relative to each window's peak), so a test
+    knows which window must win."""
+
+    def __init__(self):
+        self.preset = FEATURE_PRESETS["fast"]
+        self.model_name = "stand-in"
+        self.scaling = MinMaxScaling(-80.0, 0.0)
+        self.calibration = PlattCalibration(1.0, 0.0)
+        self.reference = np.linspace(0.0, 1.0, 101)
+
+    def predict(self, spectrograms):
+        rows = band_rows(BANDS_BY_NAME["high mids"], self.preset)
+        contrast = spectrograms[:, rows, :].mean(axis=(1, 2)) - spectrograms.mean(axis=(1, 2))
+        return 1 / (1 + np.exp(-(contrast - 10) / 5))
+
+
+def _song(seconds, strong=None, seed=0):
+    rng = np.random.default_rng(seed)
+    samples = 0.05 * rng.standard_normal(int(seconds * SAMPLE_RATE)).astype(np.float32)
+    t = np.arange(samples.size) / SAMPLE_RATE
+    quiet_hook = 0.02 * np.sin(2 * np.pi * 3000 * t)
+    samples += quiet_hook.astype(np.float32)
+    if strong:
+        start, end = (int(s * SAMPLE_RATE) for s in strong)
+        samples[start:end] += (0.6 * np.sin(2 * np.pi * 3000 * t[start:end])).astype(np.float32)
+    return samples
+
+
+def test_window_starts_cover_the_song_and_end_at_its_end():
+    assert window_starts(30.0) == [0.0]
+    assert window_starts(12.0) == [0.0]
+    starts = window_starts(212.0)
+    assert starts[:3] == [0.0, 5.0, 10.0] and starts[-1] == 182.0
+
+
+def test_the_best_window_is_the_strong_segment():
+    scorer = HighMidsScorer()
+    song = scorer.score_samples(_song(120, strong=(60, 90)), "demo.wav")
+    assert song.best_window == (60.0, 90.0)
+    assert len(song.windows) == 19
+    assert song.probability < max(w["probability"] for w in song.windows)
+
+
+def test_a_30_second_clip_is_one_window():
+    song = HighMidsScorer().score_samples(_song(30), "clip.wav")
+    assert len(song.windows) == 1 and song.best_window == (0.0, 30.0)
+    assert 0 <= song.percentile <= 100
+
+
+def _bad_files(folder):
+    good = folder / "good.wav"
+    sf.write(good, _song(40, strong=(5, 35)), SAMPLE_RATE)
+    (folder / "corrupt.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(256)) * 4)
+    (folder / "letter.mp3").write_text("Dear label, please listen to my demo. " * 50)
+    sf.write(folder / "silence.flac", np.zeros(10 * SAMPLE_RATE, dtype=np.float32), SAMPLE_RATE)
+    sf.write(folder / "short.wav", _song(2), SAMPLE_RATE)
+    sf.write(folder / "mixtape.wav", np.full(2 * 3600 * 1000, 0.1, dtype=np.float32), 1000, subtype="PCM_U8")
+    (folder / "session.aiff").write_bytes(b"FORM")
+    return good
+
+
+def test_each_bad_input_gets_its_message_and_the_batch_goes_on(tmp_path):
+    good = _bad_files(tmp_path)
+    names = ["corrupt.wav", "letter.mp3", "silence.flac", "short.wav", "mixtape.wav", "session.aiff", "good.wav"]
+    items = score_many(HighMidsScorer(), [(n, tmp_path / n) for n in names])
+    assert items[0].file == good.name and items[0].score is not None
+    errors = {i.file: i.error for i in items[1:]}
+    assert "could not be decoded" in errors["corrupt.wav"] and "could not be decoded" in errors["letter.mp3"]
+    assert "silent" in errors["silence.flac"]
+    assert "at least 5 s" in errors["short.wav"]
+    assert "120 min long; the limit is 20 min" in errors["mixtape.wav"]
+    assert "not a supported audio format" in errors["session.aiff"]
+
+
+def test_score_cli_json_fields_and_exit_codes(trained_home, tmp_path):
+    _bad_files(tmp_path)
+    good, bad = str(tmp_path / "good.wav"), str(tmp_path / "letter.mp3")
+    result = run_cli("score", good, bad, "--json", "--explain", "--samples", "60", home=trained_home.home)
+    assert result.returncode == 1, result.stderr
+    scored, failed = json.loads(result.stdout)
+    assert {"file", "verdict", "probability", "percentile", "best_window", "regions"} <= set(scored)
+    assert scored["verdict"] in ("popular", "not popular") and 0 <= scored["probability"] <= 1
+    assert {"start_s", "end_s", "band", "weight"} <= set(scored["regions"][0])
+    assert set(failed) == {"file", "error"} and failed["file"] == bad
+    only_good = run_cli("score", good, home=trained_home.home)
+    assert only_good.returncode == 0 and "SYNTHETIC demo catalog" in only_good.stdout
+    assert run_cli("score", home=trained_home.home).returncode == 2  # no file: a usage error
+
+
+def test_uploads_with_hostile_names_are_never_written_outside_the_data_folder(trained_home, tmp_path):
+    """Uploads are scored from memory: nothing is written anywhere, whatever the name."""
+    before = {p for p in trained_home.home.rglob("*")}
+    scorer = HighMidsScorer()
+    data = (tmp_path / "song.wav")
+    sf.write(data, _song(35), SAMPLE_RATE)
+    items = score_many(scorer, [("../../etc/evil.wav", data.read_bytes())])
+    assert items[0].score is not None
+    assert {p for p in trained_home.home.rglob("*")} == before
