@@ -77,7 +77,7 @@ if table.empty:
     st.stop()
 st.subheader("Ranking")
 st.dataframe(table, hide_index=True, column_config={
-    "probability": st.column_config.ProgressColumn("probability of popular", format="%.0f%%", min_value=0, max_value=1),
+    "probability": st.column_config.ProgressColumn("probability of popular", format="percent", min_value=0, max_value=1),
     "percentile": st.column_config.NumberColumn("percentile among catalog tracks", format="%.0f"),
 })  # fmt: skip
 st.download_button("Download the ranking (CSV)", table.to_csv(index=False), "hitlens-ranking.csv", "text/csv")

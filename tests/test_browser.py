@@ -17,7 +17,13 @@ from tests.conftest import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = REPO / "artifacts" / "screenshots"
-PAGES = {"": "Dataset", "train": "Train", "holdout": "Holdout results", "score": "Score a song"}
+# path -> (title, text the page shows only once its script has run to the end)
+PAGES = {
+    "": ("Dataset", "Select a row to play its preview"),
+    "train": ("Train", "Latest run"),
+    "holdout": ("Holdout results", "Confusion matrices"),
+    "score": ("Score a song", "Upload songs"),
+}
 
 
 def _free_port() -> int:
@@ -55,8 +61,8 @@ def server(trained_home, tmp_path_factory):
     process.wait(timeout=20)
 
 
-@pytest.mark.parametrize("path, title", PAGES.items())
-def test_each_page_renders_in_chromium(server, path, title):
+@pytest.mark.parametrize("path, title, ready", [(path, *texts) for path, texts in PAGES.items()])
+def test_each_page_renders_in_chromium(server, path, title, ready):
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -69,6 +75,7 @@ def test_each_page_renders_in_chromium(server, path, title):
         page = browser.new_page(viewport={"width": 1400, "height": 2400})
         page.goto(f"{server}/{path}")
         page.wait_for_selector("h1", timeout=60_000)
+        page.get_by_text(ready).first.wait_for(timeout=90_000)
         # Streamlit shows its status widget while the script runs; wait until it is done.
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
         page.wait_for_timeout(1500)
