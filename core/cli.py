@@ -380,9 +380,14 @@ def _print_scores(results: list[dict], run, scorer) -> None:
         if "error" in result:
             print(f"  -  {result['file']}: {result['error']}")
             continue
-        percentile = "" if result["percentile"] is None else f", {result['percentile']:.0f}th percentile"
+        percentile = "" if result["percentile"] is None else f", {_ordinal(round(result['percentile']))} percentile"
         start, end = result["best_window"]
         print(f"{rank:>3}. {result['file']}: {result['verdict']} ({result['probability']:.0%}{percentile}); "
               f"best 30 s: {start:.0f}-{end:.0f} s")  # fmt: skip
         for line in result.get("summary", []):
             print(f"       {line}")
+
+
+def _ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"

@@ -69,3 +69,11 @@ def test_a_full_disk_is_one_clear_line_and_keeps_what_was_stored(demo_home, tmp_
     assert message.startswith("error: the disk is full") and "Traceback" not in message
     with Catalog.open() as catalog:
         assert catalog.summary().tracks > 0
+
+
+def test_ordinals_read_as_english():
+    from core.cli import _ordinal
+
+    assert [_ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 73, 100)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "73rd", "100th"
+    ]
