@@ -17,7 +17,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from core.config import MAX_AUDIO_SECONDS, MIN_AUDIO_SECONDS, SAMPLE_RATE, SILENCE_PEAK
+from core.config import MAX_AUDIO_SECONDS, MIN_AUDIO_SECONDS, SAMPLE_RATE, SILENCE_PEAK, settings
 from core.errors import (
     AudioTooLong,
     AudioTooShort,
@@ -115,9 +115,12 @@ def _decode_with_libsndfile(source: str | Path | bytes, label: str, max_seconds:
 def _decode_with_ffmpeg(source: str | Path | bytes, label: str, extension: str, max_seconds: float) -> np.ndarray:
     import imageio_ffmpeg  # imported lazily: it locates its binary on import
 
-    with tempfile.TemporaryDirectory() as scratch:
+    scratch_root = settings().tmp_dir  # uploads never touch disk outside the data folder
+    scratch_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch_root) as scratch:
         if isinstance(source, bytes):
-            # The mp4 container keeps its index at the end, so ffmpeg needs a seekable file.
+            # The mp4 container keeps its index at the end, so ffmpeg needs a seekable file;
+            # it gets a fixed name, never the uploader's.
             path = Path(scratch) / f"upload{extension}"
             path.write_bytes(source)
         else:

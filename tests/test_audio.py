@@ -49,11 +49,12 @@ def test_uploaded_bytes_decode_like_the_file(tmp_path):
     np.testing.assert_array_equal(load_audio(path.read_bytes(), name="song.mp3"), load_audio(path))
 
 
-def test_m4a_upload_bytes_decode(tmp_path):
+def test_m4a_upload_bytes_decode_in_the_data_folder_and_leave_nothing(home, tmp_path):
     samples, rate = _tone()
     path = tmp_path / "tone.m4a"
     _m4a(path, samples, rate)
-    assert abs(load_audio(path.read_bytes(), name="take 3.m4a").size / SAMPLE_RATE - 6.0) < 0.1
+    assert abs(load_audio(path.read_bytes(), name="../../take 3.m4a").size / SAMPLE_RATE - 6.0) < 0.1
+    assert home.tmp_dir.is_dir() and not list(home.tmp_dir.iterdir())
 
 
 @pytest.mark.parametrize("name", ["battle-epic.ogg", "elf-land.ogg", "main_menu.ogg"])
