@@ -22,7 +22,7 @@ from core.config import (
     settings,
     training_preset,
 )
-from core.errors import Cancelled, HitlensError
+from core.errors import Cancelled, HitlensError, UsageError
 from core.progress import TerminalProgress
 
 
@@ -128,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print a JSON list, one object per model")
     evaluate.add_argument("--list", action="store_true", help="list the saved runs instead")
     evaluate.set_defaults(handler=_evaluate)
+
+    importer = commands.add_parser("import", help="import a CSV or Parquet table of tracks into the catalog")
+    importer.add_argument("file", help="the table (.csv or .parquet)")
+    importer.add_argument("--map", nargs="*", default=[], metavar="COLUMN=FIELD", help="name a column's catalog field")
+    importer.add_argument("--where", nargs="*", default=[], metavar="COLUMN=VALUE", help="keep only matching rows")
+    importer.add_argument("--scale", choices=["spotify", "deezer_rank"], default=None,
+                          help="popularity scale (default: spotify when every value is 100 or less)")  # fmt: skip
+    importer.set_defaults(handler=_import)
 
     score = commands.add_parser("score", help="score songs with the active run: verdict, probability, best 30 s")
     score.add_argument("files", nargs="+", metavar="FILE", help="mp3, wav, flac, ogg or m4a files")
@@ -337,6 +345,36 @@ def _with_interval(value: float | None, interval: list) -> str:
     if value is None:
         return "n/a (one class only)"
     return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        key, separator, value = item.partition("=")
+        if not separator or not key or not value:
+            raise UsageError(f"'{item}' is not of the form A=B.", f"Write {option} like column=value.")
+        pairs[key] = value
+    return pairs
+
+
+def _import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from core.collect.importer import import_table
+
+    report = import_table(
+        settings(), Path(args.file), overrides=_pairs(args.map, "--map"), where=_pairs(args.where, "--where"), scale=args.scale
+    )
+    skipped = ", ".join(f"{count} {rule}" for rule, count in report.insert.skipped.items()) or "none"
+    print(
+        f"{report.rows_kept} of {report.rows_read} rows kept; {report.insert.inserted} inserted, "
+        f"{report.insert.updated} already present (updated), skipped: {skipped}. "
+        f"Popularity scale: {report.popularity_scale}. With audio: {report.with_audio}; "
+        f"without audio: {report.without_audio} (no preview resolved: that needs the network)."
+    )
+    for source_id, error in list(report.audio_errors.items())[:10]:
+        print(f"  {source_id}: {error}", file=sys.stderr)
+    return 0
 
 
 def _score(args: argparse.Namespace) -> int:
