@@ -58,10 +58,10 @@ class SavedRun:
         if name == "dummy":
             from core.architectures import build_dummy
 
-            dummy = build_dummy()
-            prior = self.meta["dummy_positive_rate"]
-            dummy.fit([[0], [0]], [1.0 if prior >= 0.5 else 0.0] * 2)
-            return dummy
+            # Refit on three rows whose majority is the training majority: it knows both
+            # classes, so predict_proba's last column is always P(popular).
+            majority = 1.0 if self.meta["dummy_positive_rate"] >= 0.5 else 0.0
+            return build_dummy().fit([[0]] * 3, [majority, majority, 1.0 - majority])
         import keras
 
         return keras.saving.load_model(self.path / f"{name}.keras", safe_mode=True, compile=False)

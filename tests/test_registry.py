@@ -81,3 +81,10 @@ def test_train_then_evaluate_json_from_the_cli(demo_home, tmp_path):
 def test_evaluate_without_a_run_is_one_line(demo_home):
     result = run_cli("evaluate", home=demo_home.home)
     assert result.returncode == 2 and "No trained run yet" in result.stderr
+
+
+@pytest.mark.parametrize("rate, expected", [(0.4, 0.0), (0.6, 1.0)])
+def test_a_saved_dummy_predicts_the_training_majority(home, rate, expected):
+    with Catalog.open(home, create=True) as catalog:
+        run = save_run(home, catalog, {**_meta("run-d"), "dummy_positive_rate": rate}, {}, activate=True)
+    assert run.load_model("dummy").predict_proba([[0], [0]])[:, -1].tolist() == [expected, expected]
