@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from functools import partial
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -71,7 +72,7 @@ def bench_features(settings: Settings, clips: int = 50) -> str:
     for presets, label in (([study], "study preset"), ([fast], "fast preset"), ([study, fast], "both presets, one decode")):
         with tempfile.TemporaryDirectory() as scratch:
             jobs = [FeatureJob(sha, path) for sha, path in chosen]
-            run = lambda: compute_missing(jobs, presets, Settings(home=Path(scratch)))  # noqa: E731
+            run = partial(compute_missing, jobs, presets, Settings(home=Path(scratch)))
             rows.append((f"`python -m core features`, {label}, cached to disk (2 processes)",
                          _clips_per_second(run, clips)))  # fmt: skip
 

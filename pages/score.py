@@ -11,7 +11,7 @@ from core.config import MAX_UPLOAD_MB, SAMPLE_RATE, Settings
 from core.errors import HitlensError
 from core.explain import describe
 from core.features import log_mel
-from ui import charts, state
+from ui import charts
 from ui.page import catalog_or_stop, runs_or_stop
 
 st.title("🎤 Score a song")
@@ -70,7 +70,7 @@ rows = [{"file": name, "verdict": r["verdict"], "probability": r["probability"],
          "best 30 s": f"{r['best_window'][0]:.0f}-{r['best_window'][1]:.0f} s"}
         for name, (error, r, _) in results.items() if r]  # fmt: skip
 table = pd.DataFrame(rows).sort_values("probability", ascending=False) if rows else pd.DataFrame()
-for name, (error, _, _) in results.items():
+for error, _, _ in results.values():
     if error:
         st.error(error)
 if table.empty:

@@ -1,8 +1,6 @@
 import json
-import shutil
 
 import numpy as np
-import pytest
 import soundfile as sf
 
 from core.bands import BANDS_BY_NAME, band_rows

@@ -77,8 +77,9 @@ def column_mapping(columns: list[str], overrides: dict[str, str]) -> dict[str, s
     mapping = {field: column for column, field in overrides.items()}
     lowered = {c.strip().lower(): c for c in columns}
     for field, names in ALIASES.items():
-        if field not in mapping:
-            mapping.update({field: lowered[n] for n in names if n in lowered and field not in mapping})
+        match = next((lowered[name] for name in names if name in lowered), None)
+        if field not in mapping and match is not None:
+            mapping[field] = match
     for required in ("name", "artists", "popularity"):
         if required not in mapping:
             raise UsageError(
