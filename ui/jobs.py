@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.config import Settings
 from core.jobs import Job, active_jobs, cancel_job, latest_job, start_job
+from ui import state
 
 SETUP_ARGS = ["setup"]
 KIND_LABELS = {
@@ -54,7 +55,12 @@ def _poll_jobs(config: Settings) -> None:
     jobs = active_jobs(config)
     for job in jobs:
         job_line(job)
-    if not jobs:
+    # Rerun the page when the jobs end, and also when what they made so far changes the
+    # catalog (the demo catalog is usable long before the default run is trained).
+    _, token = state.current()
+    changed = st.session_state.get("poll-token", token) != token
+    st.session_state["poll-token"] = token
+    if not jobs or changed:
         st.rerun(scope="app")
 
 
