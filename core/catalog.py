@@ -385,6 +385,9 @@ class Catalog:
             popularity_max=float(popularity.max()) if has_values else None,
         )
 
+    def track_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM tracks").fetchone()[0]
+
     def change_token(self) -> str:
         """Changes whenever tracks, runs or the active run change: the dashboard's caches key
         on it, so a new catalog or a new run is never hidden behind a stale cache."""

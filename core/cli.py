@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BaseException as error:
         _finish(job, "failed", error=f"Unexpected error: {error!r}")
-        return _expected_os_error(error)
+        return _expected_failure(error)
     _finish(job, "succeeded" if status == 0 else "failed", error=None if status == 0 else "Some items failed; see the log.")
     return status
 
@@ -61,8 +61,8 @@ def _finish(job, status: str, error: str | None = None) -> None:
         job.finish(status, error=error)
 
 
-def _expected_os_error(error: BaseException) -> int:
-    """Turn a full disk and Ctrl-C into one line; anything else is a bug: re-raise."""
+def _expected_failure(error: BaseException) -> int:
+    """Ctrl-C and a full disk become one line and an exit code; anything else is a bug: re-raise."""
     if isinstance(error, KeyboardInterrupt):
         print("interrupted: finished work is kept; run the same command again to resume.", file=sys.stderr)
         return 130
@@ -171,7 +171,7 @@ def _demo(args: argparse.Namespace) -> int:
     config = settings()
     if args.if_missing and Catalog.exists(config):
         with Catalog.open(config) as catalog:
-            if catalog.summary().tracks:
+            if catalog.track_count():
                 print(f"catalog exists at {config.catalog_path}; nothing to do")
                 return 0
     with args.progress.counter("rendering demo audio") as on_progress:

@@ -376,7 +376,7 @@ def build_demo(
     them again; the catalog rows appear all at once or not at all.
     """
     catalog = Catalog.open(settings, create=True)
-    if catalog.summary().tracks and not replace:
+    if catalog.track_count() and not replace:
         catalog.close()
         raise UsageError(
             f"A catalog with tracks already exists at {settings.catalog_path}.",

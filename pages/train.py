@@ -27,7 +27,7 @@ with st.form("train"):
                                  f"study: the study's {STUDY.n_mels} x {STUDY.frames} and epochs (hours on 2 cores).")  # fmt: skip
     split = middle.selectbox("Split", SPLITS, help="random as in the study; song and artist keep each group on one side.")
     epochs = right.number_input("Epochs (0 = the preset's)", min_value=0, max_value=200, value=0)
-    retrain = st.form_submit_button("Retrain", type="primary", disabled=False)
+    retrain = st.form_submit_button("Retrain", type="primary")
 
 if retrain:
     if not models:

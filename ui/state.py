@@ -22,7 +22,7 @@ def current() -> tuple[Settings, str | None]:
     token = None
     if Catalog.exists(config):
         with Catalog.open(config) as catalog:
-            if catalog.summary().tracks:
+            if catalog.track_count():
                 token = catalog.change_token()
     if token != _last_token:
         st.cache_data.clear()
