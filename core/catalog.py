@@ -13,6 +13,7 @@ Rows without a preview are kept (the Dataset page compares them) and left out of
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -106,6 +107,15 @@ MIGRATIONS: list[str] = [
         verdict TEXT,
         result TEXT NOT NULL,
         created_at TEXT NOT NULL
+    );
+    """,
+    """
+    CREATE TABLE collections (
+        source TEXT PRIMARY KEY,
+        params TEXT NOT NULL,
+        cursor TEXT NOT NULL,
+        pages INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
     );
     """,
 ]
@@ -257,14 +267,39 @@ class Catalog:
         scores stay): readers see the old catalog or the new one, never a mix."""
         report = InsertReport()
         with self.transaction() as conn:
-            conn.execute("DELETE FROM track_artists")
-            conn.execute("DELETE FROM tracks")
-            conn.execute("DELETE FROM artists")
-            conn.execute("DELETE FROM meta")
+            _delete_tracks(conn)
             conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", meta.items())
             for record in records:
                 self._add_track(conn, record, report)
         return report
+
+    def commit_page(
+        self, records: Iterable[TrackRecord], source: str, params: dict, cursor: dict, *, replace: bool = False
+    ) -> InsertReport:
+        """One collected page: its tracks and the collection's advanced cursor, in one
+        transaction, so a collection resumes exactly after its last committed page. With
+        ``replace`` the catalog's tracks (the synthetic demo) are removed in the same step."""
+        report = InsertReport()
+        with self.transaction() as conn:
+            if replace:
+                _delete_tracks(conn)
+            for record in records:
+                self._add_track(conn, record, report)
+            conn.execute(
+                "INSERT INTO collections (source, params, cursor, pages, updated_at) VALUES (?, ?, ?, 1, ?) "
+                "ON CONFLICT (source) DO UPDATE SET params = excluded.params, cursor = excluded.cursor, "
+                "pages = CASE WHEN collections.params = excluded.params THEN collections.pages + 1 ELSE 1 END, "
+                "updated_at = excluded.updated_at",
+                (source, json.dumps(params, sort_keys=True), json.dumps(cursor), utc_now()),
+            )
+        return report
+
+    def collection_cursor(self, source: str, params: dict) -> dict | None:
+        """Where the last collection from ``source`` with these ``params`` stopped (None: start)."""
+        row = self.conn.execute(
+            "SELECT cursor FROM collections WHERE source = ? AND params = ?", (source, json.dumps(params, sort_keys=True))
+        ).fetchone()
+        return json.loads(row[0]) if row else None
 
     def _add_track(self, conn: sqlite3.Connection, record: TrackRecord, report: InsertReport) -> None:
         if record.popularity_scale not in POPULARITY_SCALES:
@@ -388,6 +423,18 @@ class Catalog:
     def track_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM tracks").fetchone()[0]
 
+    def source_count(self, source: str) -> int:
+        return self.conn.execute("SELECT count(*) FROM tracks WHERE source = ?", (source,)).fetchone()[0]
+
+    def source_ids_with_audio(self, source: str) -> set[str]:
+        rows = self.conn.execute("SELECT source_id FROM tracks WHERE source = ? AND audio_path IS NOT NULL", (source,))
+        return {row[0] for row in rows}
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether the catalog holds the synthetic demo."""
+        return self.conn.execute("SELECT 1 FROM tracks WHERE source = 'demo' LIMIT 1").fetchone() is not None
+
     def change_token(self) -> str:
         """Changes whenever tracks, runs or the active run change: the dashboard's caches key
         on it, so a new catalog or a new run is never hidden behind a stale cache."""
@@ -490,6 +537,12 @@ def _track_values(record: TrackRecord) -> dict[str, object]:
         "audio_sha256": record.audio_sha256,
         "collected_at": record.collected_at or utc_now(),
     }
+
+
+def _delete_tracks(conn: sqlite3.Connection) -> None:
+    """Every track, artist, catalog-level fact and collection cursor; jobs, runs and scores stay."""
+    for table in ("track_artists", "tracks", "artists", "meta", "collections"):
+        conn.execute(f"DELETE FROM {table}")
 
 
 def _statements(script: str) -> list[str]:

@@ -37,9 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         _finish(job, "failed", error=str(error))
         return 2
-    except Cancelled:
-        _finish(job, "cancelled")
-        print("cancelled: nothing of this run was saved.", file=sys.stderr)
+    except Cancelled as cancelled:
+        _finish(job, "cancelled", error=None)
+        print(f"cancelled: {cancelled.kept}", file=sys.stderr)
         return 1
     except BaseException as error:
         _finish(job, "failed", error=f"Unexpected error: {error!r}")
@@ -128,6 +128,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print a JSON list, one object per model")
     evaluate.add_argument("--list", action="store_true", help="list the saved runs instead")
     evaluate.set_defaults(handler=_evaluate)
+
+    collect = commands.add_parser("collect", help="collect real recent hip-hop tracks and previews (resumable)")
+    collect.add_argument("--source", choices=["deezer", "spotify"], default="deezer",
+                         help="deezer (public, no key; rank as popularity) or spotify (needs an app with popularity access)")  # fmt: skip
+    collect.add_argument("--tracks", type=_positive_int, default=1000, help="stop when the catalog holds this many from the source")
+    collect.add_argument("--years", default=None, help="release years, e.g. 2019-2021 (default: the last three years)")
+    collect.add_argument("--market", default="US", help="Spotify market (default US)")
+    collect.add_argument("--seed", type=int, default=42, help="sampling seed (default 42); resuming needs the same one")
+    collect.add_argument("--replace-demo", action="store_true", help="replace the synthetic demo catalog (runs are kept)")
+    _add_job_option(collect)
+    collect.set_defaults(handler=_collect)
 
     importer = commands.add_parser("import", help="import a CSV or Parquet table of tracks into the catalog")
     importer.add_argument("file", help="the table (.csv or .parquet)")
@@ -429,3 +440,29 @@ def _print_scores(results: list[dict], run, scorer) -> None:
 def _ordinal(number: int) -> str:
     suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
     return f"{number}{suffix}"
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from core.collect.collection import YearRange, collect
+    from core.collect.sources import build_source
+
+    config = settings()
+    years = YearRange.parse(args.years)
+    source, downloader = build_source(config, args.source, years, market=args.market, seed=args.seed)
+    with args.progress.counter(f"collecting {args.source} {years}", unit="track") as on_progress:
+        report = collect(
+            config, source, downloader, args.tracks, replace_demo=args.replace_demo,
+            on_progress=on_progress, should_cancel=args.progress.should_cancel,
+        )  # fmt: skip
+    skipped = ", ".join(f"{count} {rule}" for rule, count in report.insert.skipped.items()) or "none"
+    print(
+        f"{args.source}: {report.tracks} tracks in the catalog ({report.with_audio} with a verified preview); "
+        f"this run: {report.pages} pages, {report.insert.inserted} new, skipped as duplicates: {skipped}"
+        + (", resumed where the last run stopped" if report.resumed else "")
+        + "."
+    )
+    if report.download_errors:
+        print(f"{len(report.download_errors)} previews could not be downloaded; those tracks are kept without audio.")
+    if report.exhausted and report.tracks < args.tracks:
+        print(f"The source ran out of new tracks for {years} before {args.tracks}; widen --years to find more.")
+    return 0

@@ -28,6 +28,8 @@ MAX_UPLOAD_MB = 200
 """Largest upload the Score page accepts (a 20-minute wav at CD quality is ~200 MB)."""
 
 MIN_AUDIO_SECONDS = 5.0
+MIN_PREVIEW_SECONDS = 10.0
+"""A downloaded preview shorter than this is rejected (Spotify and Deezer serve 30 s)."""
 MAX_AUDIO_SECONDS = 20 * 60.0
 SILENCE_PEAK = 1e-4
 """A file whose loudest sample is below this (-80 dBFS) is treated as silent."""

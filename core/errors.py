@@ -51,5 +51,31 @@ class SilentAudio(AudioError):
     pass
 
 
+class CollectError(HitlensError):
+    """A data source refused, throttled or could not be reached. Pages already collected
+    stay in the catalog; running the same command again resumes."""
+
+
+class CredentialsMissing(CollectError):
+    pass
+
+
+class AccessDenied(CollectError):
+    """Credentials rejected or revoked (401/403), or the app lacks a field the study needs."""
+
+
+class RateLimited(CollectError):
+    """The source asked to wait longer than is worth waiting in one run."""
+
+
+class NetworkUnavailable(CollectError):
+    pass
+
+
 class Cancelled(Exception):
-    """The user cancelled a long job; whatever it had not finished is discarded."""
+    """The user cancelled a long job. ``kept`` says what survives: by default nothing of
+    the cancelled work (a training run); a collection keeps the pages it committed."""
+
+    def __init__(self, message: str = "", kept: str = "nothing of this run was saved."):
+        super().__init__(message)
+        self.kept = kept

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 PARTIAL_MARKER = ".partial-"
 
 
 def partial_path(final: Path) -> Path:
-    return final.with_name(f"{final.name}{PARTIAL_MARKER}{os.getpid()}")
+    """A sibling named after the writing process and thread, so two threads writing the same
+    file (two tracks sharing a preview) never share a partial file."""
+    return final.with_name(f"{final.name}{PARTIAL_MARKER}{os.getpid()}.{threading.get_ident()}")
 
 
 def atomic_write_bytes(final: Path, data: bytes) -> None:
@@ -41,7 +44,7 @@ def remove_stale_partials(root: Path) -> int:
     if not root.exists():
         return 0
     for path in root.rglob(f"*{PARTIAL_MARKER}*"):
-        pid_text = path.name.rsplit(PARTIAL_MARKER, 1)[-1]
+        pid_text = path.name.rsplit(PARTIAL_MARKER, 1)[-1].split(".")[0]
         if pid_text.isdigit() and process_alive(int(pid_text)):
             continue
         if path.is_dir():

@@ -26,7 +26,7 @@ from core.config import REPO_ROOT, Settings
 from core.files import process_alive
 
 ACTIVE_STATUSES = ("queued", "running")
-COOPERATIVE_CANCEL = {"train"}  # kinds that stop between batches; others are terminated
+COOPERATIVE_CANCEL = {"train", "collect"}  # kinds that stop between batches or pages; others are terminated
 
 
 @dataclass(frozen=True)
@@ -163,11 +163,21 @@ class JobReporter:
             )
 
     @contextmanager
-    def counter(self, description: str):
-        """Like ``core.progress.TerminalProgress.counter``: ``(done, total)`` -> progress."""
+    def counter(self, description: str, unit: str = "clip"):
+        """Like ``core.progress.TerminalProgress.counter``: ``(done, total)`` -> progress,
+        with the rate and time left once there is something to measure."""
+        started = time.monotonic()
+        first: int | None = None
 
         def update(done: int, total: int) -> None:
-            self.progress(done / total if total else 1.0, f"{description}: {done} of {total}", force=done >= total)
+            nonlocal first
+            first = done if first is None else first
+            message = f"{description}: {done} of {total} {unit}s"
+            elapsed = time.monotonic() - started
+            if done > first and elapsed > 0:
+                rate = (done - first) / elapsed
+                message += f", {rate * 60:.0f}/min, about {_duration((total - done) / rate)} left"
+            self.progress(done / total if total else 1.0, message, force=done >= total)
 
         yield update
 
@@ -202,6 +212,14 @@ class JobReporter:
                 (status, message, error, utc_now(), status, self.job_id),
             )
         self.catalog.close()
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _get(catalog: Catalog, job_id: int) -> Job:

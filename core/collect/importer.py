@@ -118,7 +118,7 @@ def import_table(
                 audio_errors[record.source_id] = str(error)
         records.append(record)
     with Catalog.open(settings, create=True) as catalog:
-        if catalog.summary().synthetic:
+        if catalog.synthetic:
             raise UsageError(
                 "This catalog holds the synthetic demo; real tracks must not be mixed into it.",
                 "Import into a new home (HITLENS_HOME=/path/to/real python -m core import ...).",
