@@ -262,3 +262,66 @@ class FakeDeezer:
         if track_id in self.expired or version != self.preview_version.get(track_id, 0):
             return Reply(403, b"URL signature expired")
         return Reply(200, self.clips[track_id % len(self.clips)], {"Content-Type": "audio/mpeg"})
+
+
+class FakeSpotify:
+    """Spotify's token and search endpoints over ``tracks`` hip-hop tracks whose ISRCs are
+    those of a ``FakeDeezer`` (so missing previews can be resolved there). Switches model what
+    an app may get in 2026: ``popularity`` (absent for development-mode apps since 2026),
+    ``previews`` (null since November 2024), ``max_limit`` (10 for development-mode apps);
+    ``retry_after`` answers the next search with a 429; ``token_error`` rejects the credentials."""
+
+    def __init__(self, deezer: FakeDeezer, tracks: int = 60):
+        self.deezer = deezer
+        self.items = [self.item(index, track_id) for index, track_id in enumerate(sorted(deezer.tracks)[:tracks])]
+        self.popularity = True
+        self.previews = False
+        self.max_limit = 50
+        self.retry_after: str | None = None
+        self.token_error: str | None = None
+        self.search_status: int | None = None
+        self.searches: list[dict] = []
+
+    def item(self, index: int, deezer_id: int) -> dict:
+        track = self.deezer.tracks[deezer_id]
+        album = self.deezer.albums[track["album_id"]]
+        artist = {"id": f"ar{track['artist_id']:020d}", "name": f"MC {track['artist_id']}", "type": "artist"}
+        return {
+            "album": {"album_type": album["record_type"].replace("compile", "compilation"), "id": f"al{album['id']:020d}",
+                      "name": album["title"], "release_date": album["release_date"], "release_date_precision": "day",
+                      "artists": [artist], "images": [], "type": "album"},
+            "artists": [artist], "disc_number": 1, "duration_ms": track["duration"] * 1000 + 412, "explicit": True,
+            "external_ids": {"isrc": track["isrc"]}, "id": f"sp{index:020d}", "name": track["title"],
+            "popularity": (index * 37) % 90 + 5, "preview_url": None, "track_number": 1, "type": "track",
+            "uri": f"spotify:track:sp{index:020d}",
+        }  # fmt: skip
+
+    def __call__(self, request) -> Reply:
+        parts = urlsplit(request.url)
+        if parts.netloc in (API, CDN):
+            return self.deezer(request)
+        if parts.netloc == "accounts.spotify.com":
+            if self.token_error:
+                return Reply(400, {"error": self.token_error, "error_description": "Invalid client secret"})
+            return Reply(200, {"access_token": "recorded-token", "token_type": "Bearer", "expires_in": 3600})
+        if parts.netloc == "p.scdn.co":
+            return Reply(200, self.deezer.clips[0], {"Content-Type": "audio/mpeg"})
+        path, query = route(request.url)
+        assert path == "v1/search", path
+        self.searches.append(query)
+        if self.retry_after is not None:
+            retry_after, self.retry_after = self.retry_after, None
+            return Reply(429, {"error": {"status": 429, "message": "API rate limit exceeded"}}, {"Retry-After": retry_after})
+        if self.search_status:
+            return Reply(self.search_status, {"error": {"status": self.search_status, "message": "Invalid access token"}})
+        limit, offset = int(query["limit"]), int(query["offset"])
+        if limit > self.max_limit:
+            return Reply(400, {"error": {"status": 400, "message": "Invalid limit"}})
+        items = [dict(item) for item in self.items[offset : offset + limit]]
+        for item in items:
+            if not self.popularity:
+                del item["popularity"]
+            if self.previews:
+                item["preview_url"] = f"https://p.scdn.co/mp3-preview/{item['id']}"
+        return Reply(200, {"tracks": {"href": request.url, "items": items, "limit": limit, "offset": offset,
+                                      "total": len(self.items), "next": None, "previous": None}})  # fmt: skip
