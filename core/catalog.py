@@ -352,12 +352,13 @@ class Catalog:
             "SELECT id FROM artists WHERE source = ? AND source_id = ?", (source, artist.source_id)
         ).fetchone()[0]
 
-    def set_audio(self, track_id: int, audio_path: str, audio_sha256: str) -> None:
-        """Point a track at its verified audio file (a path relative to the data folder)."""
+    def attach_audio(self, entries: Iterable[tuple[str, str, str, str, str]]) -> None:
+        """(source, source id, preview URL, audio path, SHA-256) per track, in one transaction:
+        point each track at its verified audio file (a path relative to the data folder)."""
         with self.transaction() as conn:
-            conn.execute(
-                "UPDATE tracks SET audio_path = ?, audio_sha256 = ? WHERE id = ?",
-                (audio_path, audio_sha256, track_id),
+            conn.executemany(
+                "UPDATE tracks SET preview_url = ?, audio_path = ?, audio_sha256 = ? WHERE source = ? AND source_id = ?",
+                [(url, path, sha, source, source_id) for source, source_id, url, path, sha in entries],
             )
 
     def audio_file(self, audio_path: str) -> Path:
@@ -426,9 +427,10 @@ class Catalog:
     def source_count(self, source: str) -> int:
         return self.conn.execute("SELECT count(*) FROM tracks WHERE source = ?", (source,)).fetchone()[0]
 
-    def source_ids_with_audio(self, source: str) -> set[str]:
-        rows = self.conn.execute("SELECT source_id FROM tracks WHERE source = ? AND audio_path IS NOT NULL", (source,))
-        return {row[0] for row in rows}
+    def source_ids(self, source: str, *, with_audio: bool = False) -> set[str]:
+        """The source ids of ``source``'s tracks (only those with audio, if asked)."""
+        audio = " AND audio_path IS NOT NULL" if with_audio else ""
+        return {row[0] for row in self.conn.execute(f"SELECT source_id FROM tracks WHERE source = ?{audio}", (source,))}
 
     @property
     def synthetic(self) -> bool:

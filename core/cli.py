@@ -146,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--where", nargs="*", default=[], metavar="COLUMN=VALUE", help="keep only matching rows")
     importer.add_argument("--scale", choices=["spotify", "deezer_rank"], default=None,
                           help="popularity scale (default: spotify when every value is 100 or less)")  # fmt: skip
+    importer.add_argument("--no-resolve", action="store_true",
+                          help="do not look for previews on Deezer (rows without a local file stay without audio)")  # fmt: skip
+    importer.add_argument("--replace-demo", action="store_true", help="replace the synthetic demo catalog (runs are kept)")
+    _add_job_option(importer)
     importer.set_defaults(handler=_import)
 
     score = commands.add_parser("score", help="score songs with the active run: verdict, probability, best 30 s")
@@ -372,17 +376,25 @@ def _import(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from core.collect.importer import import_table
+    from core.collect.sources import preview_resolver
 
-    report = import_table(
-        settings(), Path(args.file), overrides=_pairs(args.map, "--map"), where=_pairs(args.where, "--where"), scale=args.scale
-    )
+    config = settings()
+    resolver, downloader = (None, None) if args.no_resolve else preview_resolver(config)
+    with args.progress.counter("finding previews", unit="track") as on_progress:
+        report = import_table(
+            config, Path(args.file), overrides=_pairs(args.map, "--map"), where=_pairs(args.where, "--where"),
+            scale=args.scale, replace_demo=args.replace_demo, resolver=resolver, downloader=downloader,
+            on_progress=on_progress,
+        )  # fmt: skip
     skipped = ", ".join(f"{count} {rule}" for rule, count in report.insert.skipped.items()) or "none"
     print(
         f"{report.rows_kept} of {report.rows_read} rows kept; {report.insert.inserted} inserted, "
         f"{report.insert.updated} already present (updated), skipped: {skipped}. "
-        f"Popularity scale: {report.popularity_scale}. With audio: {report.with_audio}; "
-        f"without audio: {report.without_audio} (no preview resolved: that needs the network)."
+        f"Popularity scale: {report.popularity_scale}. With audio: {report.with_audio} "
+        f"({report.resolved} previews found through Deezer); without audio: {report.without_audio}."
     )
+    if report.resolve_stopped:
+        print(f"Finding previews stopped early: {report.resolve_stopped}")
     for source_id, error in list(report.audio_errors.items())[:10]:
         print(f"  {source_id}: {error}", file=sys.stderr)
     return 0

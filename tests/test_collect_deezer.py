@@ -198,7 +198,7 @@ def test_an_expired_preview_url_is_refreshed_by_track_id(home, served, world, cl
     world.expired = {first_top_track}
     run_collection(home, 100, clock)
     with Catalog.open(home) as catalog:
-        audio = catalog.source_ids_with_audio("deezer")
+        audio = catalog.source_ids("deezer", with_audio=True)
     assert str(first_top_track) in audio
     assert any(url.endswith(f"/track/{first_top_track}") for url in served.requests)
 

@@ -111,7 +111,7 @@ def collect(
             if candidates is None:
                 report.exhausted = True
                 break
-            known = catalog.source_ids_with_audio(source.name)
+            known = catalog.source_ids(source.name, with_audio=True)
             fresh = [c for c in candidates if c.record.source_id not in known]
             records = _with_audio(fresh[: target - have], downloader, report)
             page = catalog.commit_page(records, source.name, source.params, cursor, replace=replace)
@@ -126,7 +126,7 @@ def collect(
             on_progress(min(have, target), target)
         report.exhausted |= barren >= BARREN_PAGES
         report.tracks = catalog.source_count(source.name)
-        report.with_audio = len(catalog.source_ids_with_audio(source.name))
+        report.with_audio = len(catalog.source_ids(source.name, with_audio=True))
     return report
 
 

@@ -7,14 +7,17 @@ with ``--map column=field``. Rows can be filtered (``--where playlist_genre=rap`
 artists in one cell are split on ";" or "|" (never on commas: "Tyler, The Creator" is one
 artist). The study's dedup rules apply on insert. Audio comes from a local path column
 when there is one (each file verified: it must decode and be at least 5 s long); rows
-without usable audio are kept, without audio, and counted. Resolving previews through Deezer
-needs the network and the Deezer source.
+without usable audio are kept and counted. With a ``resolver`` (the CLI's default) the rows
+still without audio get a preview from their preview URL column, or through Deezer by ISRC or
+by artist and title (``core.collect.resolve``), committed batch by batch so an interrupted
+import resumes; without network the rows simply stay without audio.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +25,10 @@ import pandas as pd
 
 from core.audio import load_audio
 from core.catalog import POPULARITY_SCALES, ArtistRef, Catalog, InsertReport, TrackRecord
+from core.collect.downloads import PreviewDownloader
+from core.collect.resolve import DeezerResolver
 from core.config import Settings
-from core.errors import AudioError, UsageError
+from core.errors import AudioError, CollectError, UsageError
 from core.files import atomic_write_bytes
 
 FIELDS = ("source_id", "name", "artists", "album", "album_type", "release_date", "duration_ms",
@@ -44,15 +49,22 @@ ALIASES = {
 SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
 
 
+RESOLVE_BATCH = 20
+
+
 @dataclass
 class ImportReport:
     rows_read: int
     rows_kept: int
     insert: InsertReport
     with_audio: int
+    """Catalog tracks from this table with audio (a track in several rows counts once)."""
     without_audio: int
     audio_errors: dict[str, str]
     popularity_scale: str
+    resolved: int = 0
+    resolve_stopped: str | None = None
+    """Why resolving previews stopped early (no network, throttled), if it did."""
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -95,6 +107,10 @@ def import_table(
     overrides: dict[str, str] | None = None,
     where: dict[str, str] | None = None,
     scale: str | None = None,
+    replace_demo: bool = False,
+    resolver: DeezerResolver | None = None,
+    downloader: PreviewDownloader | None = None,
+    on_progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> ImportReport:
     table = read_table(path)
     rows_read = len(table)
@@ -118,14 +134,55 @@ def import_table(
                 audio_errors[record.source_id] = str(error)
         records.append(record)
     with Catalog.open(settings, create=True) as catalog:
-        if catalog.synthetic:
+        if catalog.synthetic and not replace_demo:
             raise UsageError(
                 "This catalog holds the synthetic demo; real tracks must not be mixed into it.",
-                "Import into a new home (HITLENS_HOME=/path/to/real python -m core import ...).",
+                "Add --replace-demo to replace it (trained runs are kept), or import into a new home "
+                "(HITLENS_HOME=/path/to/real python -m core import ...).",
             )
-        report = catalog.add_tracks(records)
-    with_audio = sum(r.audio_path is not None for r in records)
-    return ImportReport(rows_read, len(records), report, with_audio, len(records) - with_audio, audio_errors, scale)
+        if catalog.synthetic:
+            report = catalog.replace_tracks(records, meta={})
+        else:
+            report = catalog.add_tracks(records)
+        sources = {record.source for record in records}
+        stored = {(source, i) for source in sources for i in catalog.source_ids(source)}
+        have_audio = {(source, i) for source in sources for i in catalog.source_ids(source, with_audio=True)}
+    # Counted per catalog track: rows repeating a track, or dropped as duplicates, count once or not at all.
+    tracks = {(r.source, r.source_id): r for r in records if (r.source, r.source_id) in stored}
+    missing = [record for key, record in tracks.items() if key not in have_audio]
+    result = ImportReport(rows_read, len(records), report, len(tracks) - len(missing), len(missing), audio_errors, scale)
+    if resolver is not None and downloader is not None and missing:
+        result.resolved, result.resolve_stopped = _resolve_previews(settings, missing, resolver, downloader, on_progress)
+        result.with_audio += result.resolved
+        result.without_audio -= result.resolved
+    return result
+
+
+def _resolve_previews(
+    settings: Settings,
+    records: list[TrackRecord],
+    resolver: DeezerResolver,
+    downloader: PreviewDownloader,
+    on_progress: Callable[[int, int], None],
+) -> tuple[int, str | None]:
+    """Find and download previews batch by batch, each batch committed. Returns how many
+    were resolved and, when a source problem stopped it early, the reason."""
+    resolved = 0
+    on_progress(0, len(records))
+    for start in range(0, len(records), RESOLVE_BATCH):
+        batch = {record.source_id: record for record in records[start : start + RESOLVE_BATCH]}
+        try:
+            requests = [request for request in map(resolver.find, batch.values()) if request]
+            results = downloader.download_all(requests)
+        except CollectError as error:
+            return resolved, str(error)
+        found = {request.key: request.url for request in requests}
+        stored = [(batch[key], found[key], audio) for key, audio in results.items() if not isinstance(audio, str)]
+        with Catalog.open(settings) as catalog:
+            catalog.attach_audio([(r.source, r.source_id, url, a.path, a.sha256) for r, url, a in stored])
+        resolved += len(stored)
+        on_progress(min(start + RESOLVE_BATCH, len(records)), len(records))
+    return resolved, None
 
 
 def _record(row: dict, scale: str, table_name: str) -> TrackRecord:

@@ -9,6 +9,7 @@ from core.collect.collection import Source, YearRange
 from core.collect.deezer import DeezerClient, DeezerSource
 from core.collect.downloads import PreviewDownloader
 from core.collect.http import Clock, HttpClient, TokenBucket
+from core.collect.resolve import DeezerResolver
 from core.config import Settings
 
 SOURCES = ("deezer", "spotify")
@@ -37,6 +38,15 @@ def build_source(
     else:
         from core.collect.spotify import SpotifySource, find_credentials, spotify_client
 
-        source = SpotifySource(spotify_client(find_credentials(), session), deezer, years, market, seed, clock)
+        client = spotify_client(find_credentials(), session)
+        source = SpotifySource(client, DeezerResolver(deezer), years, market, seed, clock)
     previews = HttpClient(f"{name.capitalize()} previews", session, clock=clock)
     return source, PreviewDownloader(previews, settings, name)
+
+
+def preview_resolver(settings: Settings, clock: Clock | None = None) -> tuple[DeezerResolver, PreviewDownloader]:
+    """What ``import`` uses to give table rows audio: Deezer lookups and a downloader."""
+    clock = clock or Clock()
+    session = new_session()
+    downloader = PreviewDownloader(HttpClient("preview host", session, clock=clock), settings, "import")
+    return DeezerResolver(deezer_client(session, clock)), downloader

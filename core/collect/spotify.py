@@ -26,8 +26,7 @@ from spotipy.oauth2 import SpotifyClientCredentials, SpotifyOauthError
 
 from core.catalog import ArtistRef, TrackRecord
 from core.collect.collection import Candidate, YearRange
-from core.collect.deezer import DeezerClient
-from core.collect.downloads import PreviewRequest
+from core.collect.resolve import DeezerResolver
 from core.collect.http import LONGEST_WAIT_SECONDS, Clock, retry_after_seconds, wait_for
 from core.config import REPO_ROOT
 from core.errors import AccessDenied, CollectError, CredentialsMissing, NetworkUnavailable
@@ -89,14 +88,14 @@ class SpotifySource:
     def __init__(
         self,
         client: spotipy.Spotify,
-        deezer: DeezerClient | None,
+        resolver: DeezerResolver | None,
         years: YearRange,
         market: str = "US",
         seed: int = 42,
         clock: Clock | None = None,
     ):
         self.client = client
-        self.deezer = deezer
+        self.resolver = resolver
         self.years = years
         self.market = market
         self.seed = seed
@@ -153,18 +152,11 @@ class SpotifySource:
         if "popularity" not in item:
             raise AccessDenied(*NO_POPULARITY)
         record = track_record(item)
-        preview = PreviewRequest(record.source_id, item["preview_url"]) if item.get("preview_url") else None
-        if preview is None and record.isrc and self.deezer is not None:
-            preview, record.preview_url = self._deezer_preview(record)
+        # No preview from Spotify: Deezer's, for the same recording (ISRC) or a close match.
+        preview = self.resolver.find(record) if self.resolver else None
+        if preview is not None:
+            record.preview_url = preview.url
         return Candidate(record, preview)
-
-    def _deezer_preview(self, record: TrackRecord) -> tuple[PreviewRequest | None, str | None]:
-        """Spotify gave no preview: Deezer's, for the same recording (same ISRC)."""
-        track = self.deezer.track_by_isrc(record.isrc)
-        request = self.deezer.preview_request(track) if track else None
-        if request is None:
-            return None, None
-        return PreviewRequest(record.source_id, request.url, request.refresh), request.url
 
 
 def wildcard(rng: random.Random) -> str:
