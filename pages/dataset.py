@@ -5,13 +5,16 @@ import streamlit as st
 from core.catalog import POPULARITY_SCALES
 from core.config import DEFAULT_PRESET, FEATURE_PRESETS
 from ui import charts, state
+from ui.collect import collect_panel
 from ui.page import catalog_or_stop
 
 st.title("📊 Dataset")
+config, token = state.current()
+summary = state.summary(str(config.home), token) if token else None
+collect_panel(config, synthetic=bool(summary and summary.synthetic), has_catalog=token is not None)
 config, token = catalog_or_stop("dataset")
 
 home = str(config.home)
-summary = state.summary(home, token)
 tracks = state.tracks(home, token)
 scale_label = POPULARITY_SCALES.get(summary.popularity_scale or "", "popularity")
 if summary.synthetic:

@@ -47,6 +47,43 @@ def test_the_build_button_starts_one_set_up_job(home, monkeypatch):
     assert len(started) == 1 and started[0][0][3:5] == ["setup", "--job-id"]
 
 
+def _collect_button(app: AppTest):
+    return next(b for b in app.button if b.label == "Start collecting")
+
+
+def test_collect_panel_starts_a_background_job_and_shows_why_it_stopped(home, monkeypatch):
+    started = []
+    monkeypatch.setattr("core.jobs.subprocess.Popen", lambda *a, **k: started.append(a) or type("P", (), {"pid": 999999})())
+    app = _open(PAGES[0])
+    app.number_input[0].set_value(300)
+    app.slider[0].set_value((2019, 2021))
+    _collect_button(app).click().run()
+    assert not app.exception, app.exception
+    assert len(started) == 1
+    assert started[0][0][3:] == ["collect", "--source", "deezer", "--tracks", "300", "--years", "2019-2021",
+                                 "--market", "US", "--job-id", "1"]  # fmt: skip
+    # The fake process never ran: the job is reaped as failed, and the panel says so.
+    assert "The last collection (job 1) stopped: The job stopped unexpectedly" in _text(app)
+
+
+def test_collect_panel_will_not_mix_real_tracks_into_the_demo(use_demo_home, monkeypatch):
+    monkeypatch.setattr("core.jobs.subprocess.Popen", lambda *a, **k: pytest.fail("no job may start"))
+    app = _open(PAGES[0])
+    _collect_button(app).click().run()
+    assert "Tick 'Replace the synthetic demo catalog' first" in _text(app)
+
+
+def test_collect_panel_explains_missing_spotify_credentials(home, monkeypatch):
+    monkeypatch.delenv("SPOTIPY_CLIENT_ID", raising=False)
+    monkeypatch.delenv("SPOTIPY_CLIENT_SECRET", raising=False)
+    monkeypatch.setattr("core.collect.spotify.SECRETS_FILE", home.home / "no-secrets.toml")
+    monkeypatch.setattr("core.jobs.subprocess.Popen", lambda *a, **k: pytest.fail("no job may start"))
+    app = _open(PAGES[0])
+    app.radio[0].set_value("spotify")
+    _collect_button(app).click().run()
+    assert "No Spotify credentials" in _text(app) and "Deezer, which needs no key" in _text(app)
+
+
 def test_dataset_page_on_the_demo_catalog(use_demo_home):
     app = _open(PAGES[0])
     text = _text(app)
@@ -54,7 +91,7 @@ def test_dataset_page_on_the_demo_catalog(use_demo_home):
     assert len(app.get("plotly_chart")) >= 5  # histogram, class balance, previews, dates, artists
     assert len(app.dataframe) >= 3  # previews, duplicate groups, tracks
     assert any(s.label == "Minimum tracks per artist" for s in app.slider)
-    app.text_input[0].input("zzz-nobody").run()
+    next(t for t in app.text_input if t.label == "Artist name").input("zzz-nobody").run()
     assert "No artist matching 'zzz-nobody'" in _text(app)
 
 

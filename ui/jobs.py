@@ -14,6 +14,7 @@ KIND_LABELS = {
     "train": "Training",
     "demo": "Building the demo catalog",
     "features": "Computing spectrograms",
+    "collect": "Collecting real data",
 }
 
 
@@ -29,7 +30,7 @@ def no_catalog_notice(config: Settings, key: str) -> None:
         st.info("The demo catalog is being built in the background; this page fills in when it is ready.")
         return
     st.warning("There is no catalog yet. Build the synthetic demo catalog (about 3 minutes), or "
-               "collect real data with `python -m core collect`.")  # fmt: skip
+               "collect real data (Dataset page, or `python -m core collect`).")  # fmt: skip
     if setup and setup.status == "failed":
         st.error(f"The last set-up failed: {setup.error}")
     if st.button("Build the demo catalog", key=f"setup-{key}", type="primary"):
@@ -64,9 +65,9 @@ def _poll_jobs(config: Settings) -> None:
         st.rerun(scope="app")
 
 
-def cancel_button(config: Settings, job: Job) -> None:
+def cancel_button(config: Settings, job: Job, after: str = "the current batch") -> None:
     if job.cancel_requested:
-        st.caption("Cancelling after the current batch…")
+        st.caption(f"Cancelling after {after}…")
     elif st.button("Cancel", key=f"cancel-{job.id}"):
         cancel_job(config, job.id)
         st.rerun(scope="fragment")

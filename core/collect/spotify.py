@@ -18,6 +18,7 @@ import os
 import random
 import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 import requests
 import spotipy
@@ -54,9 +55,10 @@ class Credentials:
     client_secret: str
 
 
-def find_credentials(secrets_file=SECRETS_FILE) -> Credentials:
+def find_credentials(secrets_file: Path | None = None) -> Credentials:
     """From SPOTIPY_CLIENT_ID / SPOTIPY_CLIENT_SECRET, else ``.streamlit/secrets.toml``
     (top-level keys of those names, or ``client_id``/``client_secret`` under ``[spotify]``)."""
+    secrets_file = secrets_file or SECRETS_FILE
     client_id, secret = os.environ.get("SPOTIPY_CLIENT_ID"), os.environ.get("SPOTIPY_CLIENT_SECRET")
     if not (client_id and secret) and secrets_file.exists():
         secrets = tomllib.loads(secrets_file.read_text())
