@@ -25,7 +25,7 @@ columns = st.columns(4)
 columns[0].metric("Tracks", f"{summary.tracks:,}")
 columns[1].metric("Artists", f"{summary.artists:,}")
 columns[2].metric("With audio", f"{summary.with_audio:,}")
-columns[3].metric("Median popularity", f"{summary.popularity_median:g}")
+columns[3].metric("Median popularity", f"{summary.popularity_median:,g}")
 
 threshold, balance = state.class_balance(home, token)
 left, right = st.columns(2)

@@ -135,7 +135,8 @@ class FakeDeezer:
     range, top tracks, related artists, and previews served as mp3 bytes.
 
     Faults: ``quota_errors[path] = n`` answers the quota error n times first;
-    ``expired`` holds track ids whose first preview URL answers 403; ``fail_after`` raises
+    ``expired`` holds track ids whose first preview URL answers 403; ``cdn_down`` makes the
+    preview host unreachable; ``fail_after`` raises
     ``interrupt`` once that many requests were served (a Ctrl-C or a dropped connection).
     """
 
@@ -145,6 +146,7 @@ class FakeDeezer:
         self.quota_errors: dict[str, int] = {}
         self.expired: set[int] = set()
         self.fail_after: int | None = None
+        self.cdn_down = False
         self.interrupt: BaseException = KeyboardInterrupt()
         self.served = 0
         self.preview_version: dict[int, int] = {}
@@ -209,6 +211,8 @@ class FakeDeezer:
         parts = urlsplit(request.url)
         path, query = route(request.url)
         if parts.netloc == CDN:
+            if self.cdn_down:
+                raise requests.ConnectionError("preview host unreachable")
             return self.preview(path)
         if self.quota_errors.get(path, 0) > 0:
             self.quota_errors[path] -= 1

@@ -16,7 +16,7 @@ from core.collect import sources
 from core.collect.collection import YearRange, collect
 from core.collect.deezer import DeezerClient, track_record
 from core.collect.http import HttpClient, TokenBucket
-from core.errors import CollectError, NetworkUnavailable, RateLimited, UsageError
+from core.errors import Cancelled, CollectError, NetworkUnavailable, RateLimited, UsageError
 
 YEARS = YearRange(2019, 2021)
 
@@ -238,6 +238,27 @@ def test_a_dropped_connection_keeps_committed_pages(home, clips, clock, monkeypa
     with pytest.raises(NetworkUnavailable):
         run_collection(home, 60, clock)
     assert len(catalog_rows(home)) == 25
+
+
+def test_previews_unreachable_stops_before_the_page_is_committed(home, served, world, clock):
+    run_collection(home, 10, clock)
+    world.cdn_down = True
+    with pytest.raises(NetworkUnavailable, match="Cannot reach Deezer previews"):
+        run_collection(home, 30, clock)
+    with Catalog.open(home) as catalog:
+        assert catalog.track_count() == 10 == len(catalog.source_ids("deezer", with_audio=True))
+    world.cdn_down = False
+    report = run_collection(home, 30, clock)
+    assert report.resumed and report.tracks == report.with_audio == 30
+
+
+def test_cancelling_keeps_the_committed_pages_and_resumes(home, served, clock):
+    answers = iter([False, False, False, True])
+    with pytest.raises(Cancelled) as cancelled:
+        run_collection(home, 50, clock, should_cancel=lambda: next(answers))
+    kept = len(catalog_rows(home))
+    assert kept > 0 and f"the {kept} tracks collected so far are kept" in cancelled.value.kept
+    assert run_collection(home, 50, clock).tracks == 50
 
 
 def test_demo_catalog_is_replaced_only_when_asked(use_demo_home, tmp_path, served, clock):

@@ -4,8 +4,9 @@ A preview is fetched, decoded (it must be audio, not silent, at least
 ``MIN_PREVIEW_SECONDS`` long) and written atomically under ``data/audio/<source>/`` named by
 its SHA-256, so an interrupted download leaves nothing half-written and the same clip is
 stored once. Signed preview URLs expire: a 403 or 410 asks the source for a fresh URL once
-(Deezer: by track id) and tries again. A failed preview is reported, not fatal; a full disk
-is fatal (the caller stops and keeps what was committed).
+(Deezer: by track id) and tries again. A bad preview (refused, not audio, too short) is
+reported and its track kept without audio; a lost connection, a long throttle or a full disk
+stop the run before the page is committed, so the next run fetches the page again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from core.audio import load_audio
 from core.collect.http import HttpClient
 from core.config import MIN_PREVIEW_SECONDS, Settings
-from core.errors import AudioError, CollectError
+from core.errors import AudioError, CollectError, NetworkUnavailable, RateLimited
 from core.files import atomic_write_bytes
 
 DOWNLOAD_WORKERS = 4
@@ -66,6 +67,8 @@ class PreviewDownloader:
             if response.status_code in EXPIRED_STATUSES:
                 return f"preview URL refused (HTTP {response.status_code})"
             return self.store(response.content)
+        except (NetworkUnavailable, RateLimited):
+            raise  # the whole page waits for the next run, rather than keeping tracks without audio
         except (CollectError, AudioError) as error:
             return str(error)
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 
-from core.errors import AccessDenied, NetworkUnavailable, RateLimited
+from core.errors import AccessDenied, CollectError, NetworkUnavailable, RateLimited
 
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = 1.0
@@ -106,7 +106,7 @@ class HttpClient:
             if response.status_code >= 500 and attempt < self.max_attempts:
                 self.backoff(attempt)
                 continue
-            raise NetworkUnavailable(
+            raise CollectError(
                 f"{self.name} answered HTTP {response.status_code} for {response.url}.",
                 "Try again later; everything collected so far is kept.",
             )

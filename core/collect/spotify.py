@@ -28,9 +28,9 @@ from spotipy.oauth2 import SpotifyClientCredentials, SpotifyOauthError
 from core.catalog import ArtistRef, TrackRecord
 from core.collect.collection import Candidate, YearRange
 from core.collect.resolve import DeezerResolver
-from core.collect.http import LONGEST_WAIT_SECONDS, Clock, retry_after_seconds, wait_for
+from core.collect.http import LONGEST_WAIT_SECONDS, MAX_ATTEMPTS, Clock, retry_after_seconds, wait_for
 from core.config import REPO_ROOT
-from core.errors import AccessDenied, CollectError, CredentialsMissing, NetworkUnavailable
+from core.errors import AccessDenied, CollectError, CredentialsMissing, NetworkUnavailable, RateLimited
 
 FULL_PAGE = 50
 DEVELOPMENT_MODE_PAGE = 10
@@ -124,7 +124,7 @@ class SpotifySource:
     def _search(self, query: str, cursor: dict, position: float, total: int | None = None) -> dict:
         """One search page at relative ``position`` of the reachable results, with the
         largest page size the app is allowed."""
-        while True:
+        for _ in range(MAX_ATTEMPTS):
             limit = cursor["limit"]
             reachable = min(total, PAGING_LIMIT) if total else PAGING_LIMIT
             offset = int(position * max(reachable - limit, 1))
@@ -149,6 +149,10 @@ class SpotifySource:
                 raise NetworkUnavailable(
                     "Cannot reach Spotify.", "Check the internet connection and run the same command again."
                 ) from error
+        raise RateLimited(
+            f"Spotify kept answering 429 after {MAX_ATTEMPTS} short waits.",
+            "Wait a few minutes and run the same command again; finished pages are kept.",
+        )
 
     def candidate(self, item: dict) -> Candidate:
         if "popularity" not in item:
