@@ -122,3 +122,11 @@ def test_missing_credentials_say_what_to_do(tmp_path, monkeypatch):
     secrets = tmp_path / "secrets.toml"
     secrets.write_text('[spotify]\nclient_id = "abc"\nclient_secret = "xyz"\n')
     assert (find_credentials(secrets).client_id, find_credentials(secrets).client_secret) == ("abc", "xyz")
+
+
+def test_cli_without_credentials_is_one_line_exit_2(home, monkeypatch, capsys):
+    monkeypatch.delenv("SPOTIPY_CLIENT_ID", raising=False)
+    monkeypatch.delenv("SPOTIPY_CLIENT_SECRET", raising=False)
+    monkeypatch.setattr("core.collect.spotify.SECRETS_FILE", home.home / "no-secrets.toml")
+    assert cli.main(["collect", "--source", "spotify", "--tracks", "5"]) == 2
+    assert capsys.readouterr().err.strip().startswith("error: No Spotify credentials")

@@ -64,3 +64,26 @@ def test_a_job_whose_process_died_is_reported_failed(home):
         )
     job = latest_job(home, "train")
     assert job.status == "failed" and "stopped unexpectedly" in job.error
+
+
+def test_counted_progress_shows_rate_and_time_left(home, monkeypatch):
+    import os
+
+    from core.jobs import JobReporter
+
+    with Catalog.open(home, create=True) as catalog, catalog.transaction() as conn:
+        job_id = conn.execute(
+            "INSERT INTO jobs (kind, args, status, pid, created_at) VALUES ('collect', '[]', 'queued', ?, ?)",
+            (os.getpid(), utc_now()),
+        ).lastrowid
+    now = [1000.0]
+    monkeypatch.setattr("core.jobs.time.monotonic", lambda: now[0])
+    reporter = JobReporter(home, job_id)
+    with reporter.counter("collecting deezer", unit="track") as update:
+        update(100, 1000)  # resumed at 100: the rate counts only this run's tracks
+        now[0] += 60
+        update(400, 1000)
+    job = get_job(home, job_id)
+    assert job.message == "collecting deezer: 400 of 1000 tracks, 300/min, about 2 min left"
+    assert job.progress == pytest.approx(0.4)
+    reporter.finish("succeeded")
