@@ -155,8 +155,14 @@ class InsertReport:
     updated: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
 
-    def skip(self, rule: str) -> None:
-        self.skipped[rule] = self.skipped.get(rule, 0) + 1
+    def skip(self, rule: str, count: int = 1) -> None:
+        self.skipped[rule] = self.skipped.get(rule, 0) + count
+
+    def add(self, other: InsertReport) -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        for rule, count in other.skipped.items():
+            self.skip(rule, count)
 
 
 @dataclass(frozen=True)

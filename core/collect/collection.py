@@ -96,7 +96,7 @@ def collect(
     report = CollectReport(source.name, target)
     remove_stale_partials(settings.data_dir / "audio")  # downloads a crash cut short
     with Catalog.open(settings, create=True) as catalog:
-        replace = _check_not_synthetic(catalog, replace_demo)
+        replace = must_replace_demo(catalog, replace_demo, "collect")
         cursor = catalog.collection_cursor(source.name, source.params)
         report.resumed = cursor is not None and not replace
         if cursor is None or replace:
@@ -117,10 +117,7 @@ def collect(
             page = catalog.commit_page(records, source.name, source.params, cursor, replace=replace)
             replace = False
             report.pages += 1
-            report.insert.inserted += page.inserted
-            report.insert.updated += page.updated
-            for rule, count in page.skipped.items():
-                report.insert.skipped[rule] = report.insert.skipped.get(rule, 0) + count
+            report.insert.add(page)
             barren = 0 if page.inserted else barren + 1
             have = catalog.source_count(source.name)
             on_progress(min(have, target), target)
@@ -130,16 +127,16 @@ def collect(
     return report
 
 
-def _check_not_synthetic(catalog: Catalog, replace_demo: bool) -> bool:
+def must_replace_demo(catalog: Catalog, replace_demo: bool, command: str) -> bool:
     """Real tracks never mix with the synthetic demo: replace it (when asked) or refuse.
-    Returns whether the first committed page must remove the demo tracks."""
+    Returns whether the first write must remove the demo tracks."""
     if not catalog.synthetic:
         return False
     if not replace_demo:
         raise UsageError(
             "This catalog holds the synthetic demo; real tracks must not be mixed into it.",
-            "Add --replace-demo to replace it (trained runs are kept), or collect into another "
-            "home (HITLENS_HOME=/path/to/real python -m core collect ...).",
+            "Add --replace-demo to replace it (trained runs are kept), or use another home "
+            f"(HITLENS_HOME=/path/to/real python -m core {command} ...).",
         )
     return True
 

@@ -25,6 +25,7 @@ import pandas as pd
 
 from core.audio import load_audio
 from core.catalog import POPULARITY_SCALES, ArtistRef, Catalog, InsertReport, TrackRecord
+from core.collect.collection import must_replace_demo
 from core.collect.downloads import PreviewDownloader
 from core.collect.resolve import DeezerResolver
 from core.config import Settings
@@ -134,13 +135,7 @@ def import_table(
                 audio_errors[record.source_id] = str(error)
         records.append(record)
     with Catalog.open(settings, create=True) as catalog:
-        if catalog.synthetic and not replace_demo:
-            raise UsageError(
-                "This catalog holds the synthetic demo; real tracks must not be mixed into it.",
-                "Add --replace-demo to replace it (trained runs are kept), or import into a new home "
-                "(HITLENS_HOME=/path/to/real python -m core import ...).",
-            )
-        if catalog.synthetic:
+        if must_replace_demo(catalog, replace_demo, "import"):
             report = catalog.replace_tracks(records, meta={})
         else:
             report = catalog.add_tracks(records)
