@@ -114,7 +114,6 @@ MIGRATIONS: list[str] = [
         source TEXT PRIMARY KEY,
         params TEXT NOT NULL,
         cursor TEXT NOT NULL,
-        pages INTEGER NOT NULL,
         updated_at TEXT NOT NULL
     );
     """,
@@ -157,6 +156,10 @@ class InsertReport:
 
     def skip(self, rule: str, count: int = 1) -> None:
         self.skipped[rule] = self.skipped.get(rule, 0) + count
+
+    def skipped_text(self) -> str:
+        """'3 duplicate preview URL, 1 same name, duration and popularity', or 'none'."""
+        return ", ".join(f"{count} {rule}" for rule, count in self.skipped.items()) or "none"
 
     def add(self, other: InsertReport) -> None:
         self.inserted += other.inserted
@@ -292,9 +295,8 @@ class Catalog:
             for record in records:
                 self._add_track(conn, record, report)
             conn.execute(
-                "INSERT INTO collections (source, params, cursor, pages, updated_at) VALUES (?, ?, ?, 1, ?) "
+                "INSERT INTO collections (source, params, cursor, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (source) DO UPDATE SET params = excluded.params, cursor = excluded.cursor, "
-                "pages = CASE WHEN collections.params = excluded.params THEN collections.pages + 1 ELSE 1 END, "
                 "updated_at = excluded.updated_at",
                 (source, json.dumps(params, sort_keys=True), json.dumps(cursor), utc_now()),
             )

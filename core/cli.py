@@ -386,10 +386,9 @@ def _import(args: argparse.Namespace) -> int:
             scale=args.scale, replace_demo=args.replace_demo, resolver=resolver, downloader=downloader,
             on_progress=on_progress,
         )  # fmt: skip
-    skipped = ", ".join(f"{count} {rule}" for rule, count in report.insert.skipped.items()) or "none"
     print(
         f"{report.rows_kept} of {report.rows_read} rows kept; {report.insert.inserted} inserted, "
-        f"{report.insert.updated} already present (updated), skipped: {skipped}. "
+        f"{report.insert.updated} already present (updated), skipped: {report.insert.skipped_text()}. "
         f"Popularity scale: {report.popularity_scale}. With audio: {report.with_audio} "
         f"({report.resolved} previews found through Deezer); without audio: {report.without_audio}."
     )
@@ -466,10 +465,9 @@ def _collect(args: argparse.Namespace) -> int:
             config, source, downloader, args.tracks, replace_demo=args.replace_demo,
             on_progress=on_progress, should_cancel=args.progress.should_cancel,
         )  # fmt: skip
-    skipped = ", ".join(f"{count} {rule}" for rule, count in report.insert.skipped.items()) or "none"
     print(
         f"{args.source}: {report.tracks} tracks in the catalog ({report.with_audio} with a verified preview); "
-        f"this run: {report.pages} pages, {report.insert.inserted} new, skipped as duplicates: {skipped}"
+        f"this run: {report.pages} pages, {report.insert.inserted} new, skipped as duplicates: {report.insert.skipped_text()}"
         + (", resumed where the last run stopped" if report.resumed else "")
         + "."
     )

@@ -24,6 +24,7 @@ import pandas as pd
 from core.catalog import Catalog, utc_now
 from core.config import REPO_ROOT, Settings
 from core.files import process_alive
+from core.progress import describe_duration
 
 ACTIVE_STATUSES = ("queued", "running")
 COOPERATIVE_CANCEL = {"train", "collect"}  # kinds that stop between batches or pages; others are terminated
@@ -176,7 +177,7 @@ class JobReporter:
             elapsed = time.monotonic() - started
             if done > first and elapsed > 0:
                 rate = (done - first) / elapsed
-                message += f", {rate * 60:.0f}/min, about {_duration((total - done) / rate)} left"
+                message += f", {rate * 60:.0f}/min, about {describe_duration((total - done) / rate)} left"
             self.progress(done / total if total else 1.0, message, force=done >= total)
 
         yield update
@@ -212,14 +213,6 @@ class JobReporter:
                 (status, message, error, utc_now(), status, self.job_id),
             )
         self.catalog.close()
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _get(catalog: Catalog, job_id: int) -> Job:

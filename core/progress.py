@@ -67,3 +67,14 @@ def training_progress() -> Iterator[Callable]:
     finally:
         for bar in bars.values():
             bar.close()
+
+
+def describe_duration(seconds: float) -> str:
+    """'45 s', '12 min', '9 h 05 min': a wait or a time left, as a person says it."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

@@ -87,6 +87,10 @@ class AlbumInfo:
     release_date: str
     record_type: str
 
+    @classmethod
+    def of(cls, album: dict) -> AlbumInfo:
+        return cls(album["id"], album["title"], album["release_date"], album.get("record_type", "album"))
+
 
 class DeezerSource:
     """Recent hip-hop from Deezer, page by page. The cursor (a JSON-able dict) holds the
@@ -136,7 +140,7 @@ class DeezerSource:
 
     def _visit_artist(self, cursor: dict, artist_id: int, rng: random.Random) -> list[Candidate]:
         albums = {
-            album["id"]: AlbumInfo(album["id"], album["title"], album["release_date"], album.get("record_type", "album"))
+            album["id"]: AlbumInfo.of(album)
             for album in self.client.items(f"artist/{artist_id}/albums", limit=100)
             if self.years.contains(album.get("release_date"))
         }
@@ -153,8 +157,7 @@ class DeezerSource:
         album = self.client.get(f"album/{album_id}")
         if not album or not self.years.contains(album.get("release_date")):
             return []
-        info = AlbumInfo(album["id"], album["title"], album["release_date"], album.get("record_type", "album"))
-        return [self.candidate(track, info) for track in album.get("tracks", {}).get("data", [])]
+        return [self.candidate(track, AlbumInfo.of(album)) for track in album.get("tracks", {}).get("data", [])]
 
     def candidate(self, track: dict, album: AlbumInfo) -> Candidate:
         return Candidate(track_record(track, album), self.client.preview_request(track))

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 import requests
 
 from core.errors import AccessDenied, CollectError, NetworkUnavailable, RateLimited
+from core.progress import describe_duration
 
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = 1.0
@@ -149,11 +150,3 @@ def wait_for(service: str, seconds: float, clock: Clock, longest_wait: float) ->
         f"(until {resume:%Y-%m-%d %H:%M} UTC).",
         "Run the same command again after that; everything collected so far is kept.",
     )
-
-
-def describe_duration(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{max(minutes, 1)} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
