@@ -1,5 +1,5 @@
 # Two commands for a fresh clone: `make run` (set up, serve the dashboard, build the demo
-# catalog and the default run in the background if missing) and `make test`.
+# catalog, its embeddings and the default run in the background if missing) and `make test`.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -12,10 +12,16 @@ PORT ?= 8501
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when requirements.txt changed since the last install.
-$(INSTALLED): requirements.txt | $(PY)
+# musicnn's wheel carries the pretrained checkpoints Hitlens runs; its metadata pins
+# numpy<1.17 (it predates numpy 2), so it is installed on its own without dependencies.
+# Hitlens reads its checkpoints and tag lists, never its TensorFlow 1 code.
+MUSICNN := musicnn==0.1.0
+
+# Reinstall only when requirements.txt (or the musicnn pin) changed since the last install.
+$(INSTALLED): requirements.txt Makefile | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps $(MUSICNN)
 	cp requirements.txt $(INSTALLED)
 
 setup: $(INSTALLED)

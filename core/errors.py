@@ -79,3 +79,7 @@ class Cancelled(Exception):
     def __init__(self, message: str = "", kept: str = "nothing of this run was saved."):
         super().__init__(message)
         self.kept = kept
+
+
+class PretrainedModelMissing(HitlensError):
+    """musicnn's checkpoints are not installed, or a file of them is damaged."""
