@@ -216,3 +216,56 @@ def bench_score(settings: Settings) -> str:
     ]
     lines += [f"| {p.name} {p.n_mels}x{p.frames} | " + " | ".join(f"{t[h]:.2f}" for h in header) + " |" for p, t, _ in rows]
     return "\n".join(lines)
+
+
+def bench_embeddings(settings: Settings, clips: int = 20) -> str:
+    """musicnn's cost: model load, 30 s clips per second into a fresh cache, a 3.5 min song
+    (one pass over its 3 s patches), the process's peak memory, and the ``musicnn`` head's
+    training time beside the CNN-GRU's as the active run recorded them."""
+    import resource
+
+    from core.pretrained.cache import compute_missing_embeddings
+    from core.pretrained.musicnn import DEFAULT_MODEL, load_model
+
+    chosen = _demo_clips(settings, clips)
+    start = time.perf_counter()
+    musicnn = load_model(DEFAULT_MODEL)
+    load_seconds = time.perf_counter() - start
+    clip = load_audio(chosen[0][1])
+    musicnn.analyse(clip)  # warm-up: the first call traces the graph
+    with tempfile.TemporaryDirectory() as scratch:
+        jobs = [FeatureJob(sha, path) for sha, path in chosen]
+        run = partial(compute_missing_embeddings, jobs, [DEFAULT_MODEL], Settings(home=Path(scratch)))
+        rate = _clips_per_second(run, clips)
+    song = np.tile(clip, 7)  # 3.5 min
+    start = time.perf_counter()
+    patches = len(musicnn.analyse(song))
+    song_seconds = time.perf_counter() - start
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    lines = [
+        f"musicnn ({DEFAULT_MODEL}) on {clips} demo clips, one run:",
+        "",
+        "| what | figure |",
+        "|---|---:|",
+        f"| model load (once per process) | {load_seconds:.1f} s |",
+        f"| 30 s clips (decode, 10 patches, cached to disk) | {rate:.2f} clips/s ({1 / rate:.2f} s a clip) |",
+        f"| 3.5 min song ({patches} patches) | {song_seconds:.1f} s |",
+        f"| peak memory of this process | {peak_mib:,} MiB |",
+    ]
+    return "\n".join([*lines, *_head_training_lines(settings)])
+
+
+def _head_training_lines(settings: Settings) -> list[str]:
+    from core.registry import RunMissing, load_run
+
+    with Catalog.open(settings) as catalog:
+        try:
+            run = load_run(settings, catalog)
+        except RunMissing:
+            return ["", "No active run: train one to compare the musicnn head's training time."]
+    seconds = run.meta["seconds"]
+    if "musicnn" not in seconds:
+        return ["", f"The active run {run.id} has no musicnn model."]
+    gru = f"{seconds['cnn_gru']:.1f} s" if "cnn_gru" in seconds else "not trained"
+    return [f"| training the musicnn head (run {run.id}, {run.meta['split_sizes']['train']} training clips, "
+            f"embeddings cached) | {seconds['musicnn']:.1f} s (CNN-GRU: {gru}) |"]  # fmt: skip

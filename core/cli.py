@@ -23,6 +23,8 @@ from core.config import (
     training_preset,
 )
 from core.errors import Cancelled, HitlensError, UsageError
+from core.pretrained.musicnn import DEFAULT_MODEL as DEFAULT_MUSICNN
+from core.pretrained.musicnn import MODELS as MUSICNN_MODELS
 from core.progress import TerminalProgress
 
 
@@ -100,8 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_job_option(features)
     features.set_defaults(handler=_features)
 
+    embeddings = commands.add_parser("embeddings", help="compute missing musicnn tags and embeddings for the catalog")
+    embeddings.add_argument("--model", choices=[*MUSICNN_MODELS, "all"], default=DEFAULT_MUSICNN,
+                            help=f"pretrained model (default {DEFAULT_MUSICNN})")  # fmt: skip
+    _add_job_option(embeddings)
+    embeddings.set_defaults(handler=_embeddings)
+
     setup = commands.add_parser(
-        "setup", help="what a fresh install needs: demo catalog if none, spectrograms, default run if none"
+        "setup", help="what a fresh install needs: demo catalog if none, spectrograms, embeddings, default run if none"
     )
     setup.add_argument("--detach", action="store_true", help="run as a background job the dashboard shows, and return")
     _add_job_option(setup)
@@ -112,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(handler=_info)
 
     train = commands.add_parser("train", help="train and compare the models; saves a run")
-    train.add_argument("--models", default="all", help="all, or some of dummy,mlp,cnn1,cnn2,cnn_gru")
+    train.add_argument("--models", default="all", help="all, or some of dummy,mlp,cnn1,cnn2,cnn_gru,musicnn")
     train.add_argument("--preset", choices=list(TRAINING_PRESETS), default=DEFAULT_TRAINING_PRESET)
     train.add_argument("--split", choices=["random", "song", "artist"], default="random")
     train.add_argument("--threshold", choices=["study", "median"], default=None,
@@ -155,13 +163,15 @@ def build_parser() -> argparse.ArgumentParser:
     score = commands.add_parser("score", help="score songs with the active run: verdict, probability, best 30 s")
     score.add_argument("files", nargs="+", metavar="FILE", help="mp3, wav, flac, ogg or m4a files")
     score.add_argument("--run", default=None, help="run id (default: the active run)")
+    score.add_argument("--model", default=None, help="the run's model to score with (default: its best by holdout ROC-AUC)")
     score.add_argument("--explain", action="store_true", help="add LIME regions for the best window")
-    score.add_argument("--samples", type=_positive_int, default=1000, help="LIME samples (default 1000)")
+    score.add_argument("--samples", type=_positive_int, default=1000,
+                       help="LIME samples (default 1000; the musicnn model is explained by occlusion)")  # fmt: skip
     score.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
     score.set_defaults(handler=_score)
 
     bench = commands.add_parser("bench", help="measure the pipeline's speed")
-    bench.add_argument("target", choices=["features", "train", "score"], help="what to measure")
+    bench.add_argument("target", choices=["features", "train", "score", "embeddings"], help="what to measure")
     bench.add_argument("--clips", type=_positive_int, default=None,
                        help="demo clips to use (default 50 for features, 200 for train)")  # fmt: skip
     bench.set_defaults(handler=_bench)
@@ -217,7 +227,24 @@ def _features(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
-SETUP_STEPS = (["demo", "--if-missing"], ["features"], ["train", "--if-missing"])
+SETUP_STEPS = (["demo", "--if-missing"], ["features"], ["embeddings"], ["train", "--if-missing"])
+
+
+def _embeddings(args: argparse.Namespace) -> int:
+    from core.catalog import Catalog
+    from core.features import FeatureJob
+    from core.pretrained.cache import compute_missing_embeddings
+
+    config = settings()
+    models = list(MUSICNN_MODELS) if args.model == "all" else [args.model]
+    with Catalog.open(config) as catalog:
+        jobs = [FeatureJob(sha, path) for sha, path in catalog.audio_hashes()]
+    with args.progress.counter(f"musicnn embeddings ({', '.join(models)})") as on_progress:
+        report = compute_missing_embeddings(jobs, models, config, on_progress=on_progress)
+    print(f"{report.computed} computed, {report.already_cached} already cached, {len(report.failed)} failed")
+    for sha, error in list(report.failed.items())[:10]:
+        print(f"  {sha[:12]}: {error}", file=sys.stderr)
+    return 1 if report.failed else 0
 
 
 def _setup(args: argparse.Namespace) -> int:
@@ -240,6 +267,7 @@ def _setup(args: argparse.Namespace) -> int:
 def _info(args: argparse.Namespace) -> int:
     from core.catalog import Catalog
     from core.features import FeatureCache
+    from core.pretrained.cache import EmbeddingCache
 
     config = settings()
     with Catalog.open(config) as catalog:
@@ -257,6 +285,7 @@ def _info(args: argparse.Namespace) -> int:
         "with_audio": summary.with_audio,
         "distinct_audio": len(hashes),
         "features": {name: cache.count(hashes, preset) for name, preset in FEATURE_PRESETS.items()},
+        "embeddings": {model: EmbeddingCache(config).count(hashes, model) for model in MUSICNN_MODELS},
         "popularity": {
             "scale": summary.popularity_scale,
             "min": summary.popularity_min,
@@ -276,16 +305,20 @@ def _info(args: argparse.Namespace) -> int:
     print(f"popularity   {popularity['scale']}: min {popularity['min']}, median {popularity['median']}, max {popularity['max']}")
     for name, count in report["features"].items():
         print(f"features     {name}: {count} of {len(hashes)} clips cached")
+    for name, count in report["embeddings"].items():
+        print(f"embeddings   {name}: {count} of {len(hashes)} clips cached")
     return 0
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from core.bench import bench_features, bench_score, bench_train
+    from core.bench import bench_embeddings, bench_features, bench_score, bench_train
 
     if args.target == "features":
         print(bench_features(settings(), clips=args.clips or 50))
     elif args.target == "train":
         print(bench_train(settings(), clips=args.clips or 200))
+    elif args.target == "embeddings":
+        print(bench_embeddings(settings(), clips=args.clips or 20))
     else:
         print(bench_score(settings()))
     return 0
@@ -309,11 +342,15 @@ def _train(args: argparse.Namespace) -> int:
 
     threshold = args.threshold or ("study" if scale == "spotify" else "median")
     progress = args.progress
-    with progress.counter(f"spectrograms ({preset.features})") as on_features, progress.training(models) as on_progress:
+    with (
+        progress.counter(f"spectrograms ({preset.features})") as on_features,
+        progress.counter("musicnn embeddings") as on_embeddings,
+        progress.training(models) as on_progress,
+    ):
         run = run_experiment(
             config, models=models, preset=preset, split=args.split, threshold_rule=threshold,
-            epochs=args.epochs, activate=not args.no_activate,
-            on_features=on_features, on_progress=on_progress, should_cancel=progress.should_cancel,
+            epochs=args.epochs, activate=not args.no_activate, on_features=on_features,
+            on_embeddings=on_embeddings, on_progress=on_progress, should_cancel=progress.should_cancel,
         )  # fmt: skip
     print(f"run {run.id} saved to {run.path}" + (" (active)" if not args.no_activate else ""))
     _print_table(holdout_table(run), run)
@@ -356,10 +393,10 @@ def _print_table(table: list[dict], run) -> None:
         print(f"{DISPLAY_NAMES[row['model']]:<9} {accuracy:<22} {auc:<22} {row['brier_calibrated']:>18.3f}")
 
 
-def _with_interval(value: float | None, interval: list) -> str:
+def _with_interval(value: float | None, interval: list, digits: int = 3) -> str:
     if value is None:
         return "n/a (one class only)"
-    return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"
+    return f"{value:.{digits}f} [{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]"
 
 
 def _pairs(items: list[str], option: str) -> dict[str, str]:
@@ -408,9 +445,11 @@ def _score(args: argparse.Namespace) -> int:
     with Catalog.open(config) as catalog:
         run = load_run(config, catalog, args.run)
     from core.explain import describe
-    from core.scoring import Scorer, score_many  # loads TensorFlow: only now
+    from core.pretrained.similarity import CatalogEmbeddings
+    from core.scoring import describe_song, score_many, scorer_for  # loads TensorFlow: only now
 
-    scorer = Scorer(run)
+    scorer = scorer_for(run, args.model)
+    neighbours = CatalogEmbeddings.load(config)
     items = score_many(scorer, [(path, path) for path in args.files])
     results = []
     for item in items:
@@ -418,8 +457,10 @@ def _score(args: argparse.Namespace) -> int:
             results.append({"file": item.file, "error": item.error})
             continue
         result = item.score.as_dict()
+        result.update(describe_song(item.score, neighbours, run.meta["threshold"]["value"]))
         if args.explain:
             explanation = scorer.explain_best_window(item.score, num_samples=args.samples)
+            result["explanation_method"] = explanation.method
             result["regions"] = explanation.regions
             result["stability"] = explanation.stability
             result["summary"] = [describe(c, w) for c, w in explanation.top(+1, 3) + explanation.top(-1, 3)]
@@ -434,8 +475,8 @@ def _score(args: argparse.Namespace) -> int:
 def _print_scores(results: list[dict], run, scorer) -> None:
     auc = scorer.auc
     data = "the SYNTHETIC demo catalog" if run.meta["synthetic"] else f"catalog '{run.meta['catalog']['source']}'"
-    print(f"Scored with {scorer.model_name} of run {run.id} (holdout ROC-AUC {auc['value']:.2f} "
-          f"[{auc['low']:.2f}, {auc['high']:.2f}], {run.meta['split']} split), trained on {data}.")  # fmt: skip
+    print(f"Scored with {scorer.model_name} of run {run.id} (holdout ROC-AUC {_with_interval(auc['value'], [auc['low'], auc['high']], 2)}, "
+          f"{run.meta['split']} split), trained on {data}.")  # fmt: skip
     for rank, result in enumerate(results, 1):
         if "error" in result:
             print(f"  -  {result['file']}: {result['error']}")
@@ -444,6 +485,13 @@ def _print_scores(results: list[dict], run, scorer) -> None:
         start, end = result["best_window"]
         print(f"{rank:>3}. {result['file']}: {result['verdict']} ({result['probability']:.0%}{percentile}); "
               f"best 30 s: {start:.0f}-{end:.0f} s")  # fmt: skip
+        print("       sounds like: " + ", ".join(f"{t['tag']} {t['probability']:.0%}" for t in result["tags"][:5]))
+        if result["sounds_like"]:
+            share = result["sounds_like_popular_share"]
+            nearest = result["sounds_like"][0]
+            synthetic = " (synthetic demo)" if nearest["synthetic"] else ""
+            print(f"       nearest catalog track{synthetic}: {nearest['track']} by {nearest['artist']} "
+                  f"(similarity {nearest['similarity']:.2f}); {share:.0%} of the {len(result['sounds_like'])} nearest are popular")  # fmt: skip
         for line in result.get("summary", []):
             print(f"       {line}")
 

@@ -9,11 +9,14 @@ from dataclasses import asdict
 
 import numpy as np
 
+from core.architectures import PRETRAINED_MODEL
 from core.catalog import Catalog, utc_now
 from core.config import Settings, TrainingPreset
 from core.dataset import MinMaxScaling, choose_threshold, labels, modelling_tracks, split_tracks
 from core.evaluate import PlattCalibration, evaluate_model
 from core.features import FeatureCache, FeatureJob, compute_missing
+from core.pretrained.cache import EmbeddingCache, compute_missing_embeddings
+from core.pretrained.musicnn import DEFAULT_MODEL
 from core.registry import SavedRun, catalog_fingerprint, new_run_id, save_run
 from core.training import SEED, TrainingData, TrainingEvent, train_models
 
@@ -28,6 +31,7 @@ def run_experiment(
     epochs: int | None = None,
     activate: bool = True,
     on_features: Callable[[int, int], None] | None = None,
+    on_embeddings: Callable[[int, int], None] | None = None,
     on_progress: Callable[[TrainingEvent], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> SavedRun:
@@ -39,6 +43,8 @@ def run_experiment(
         threshold = choose_threshold(parts.train, threshold_rule)
         jobs = [FeatureJob(sha, catalog.audio_file(path)) for sha, path in tracks[["audio_sha256", "audio_path"]].itertuples(index=False)]
         compute_missing(jobs, [features], settings, on_progress=on_features)
+        if PRETRAINED_MODEL in models:
+            compute_missing_embeddings(jobs, [DEFAULT_MODEL], settings, on_progress=on_embeddings)
         cache = FeatureCache(settings)
         train_shas = parts.train["audio_sha256"].tolist()
         scaling = MinMaxScaling.fit(cache.load(sha, features) for sha in dict.fromkeys(train_shas))
@@ -49,6 +55,7 @@ def run_experiment(
             train=(train_shas, labels(parts.train, threshold)),
             test=(parts.test["audio_sha256"].tolist(), labels(parts.test, threshold)),
             holdout=(parts.holdout["audio_sha256"].tolist(), labels(parts.holdout, threshold)),
+            embeddings=EmbeddingCache(settings),
         )
         results = train_models(models, data, preset, epochs=epochs, on_progress=on_progress, should_cancel=should_cancel)
         metrics = {
@@ -86,5 +93,5 @@ def run_experiment(
                 for name, r in results.items()
             },
         }
-        keras_models = {name: r.model for name, r in results.items() if name != "dummy"}
-        return save_run(settings, catalog, meta, keras_models, activate=activate)
+        fitted = {name: r.model for name, r in results.items() if name != "dummy"}
+        return save_run(settings, catalog, meta, fitted, activate=activate)

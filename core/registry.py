@@ -54,7 +54,14 @@ class SavedRun:
         return list(self.meta["models"])
 
     def load_model(self, name: str):
-        """The fitted model ``name``: a Keras model (safe mode), or the dummy baseline."""
+        """The fitted model ``name``: a Keras model (safe mode), the musicnn head, or the
+        dummy baseline."""
+        from core.architectures import PRETRAINED_MODEL
+
+        if name == PRETRAINED_MODEL:
+            from core.pretrained.head import EmbeddingHead
+
+            return EmbeddingHead.load(self.path / model_file(name))
         if name == "dummy":
             from core.architectures import build_dummy
 
@@ -67,8 +74,17 @@ class SavedRun:
         return keras.saving.load_model(self.path / f"{name}.keras", safe_mode=True, compile=False)
 
 
-def save_run(settings: Settings, catalog: Catalog, meta: dict, keras_models: dict, *, activate: bool) -> SavedRun:
-    """Write ``meta`` and the Keras models as a new complete run; index it; maybe activate it."""
+def model_file(name: str) -> str:
+    """Where a run keeps fitted model ``name``: Keras models as ``.keras``, the musicnn head
+    as JSON numbers."""
+    from core.architectures import PRETRAINED_MODEL
+
+    return f"{name}.json" if name == PRETRAINED_MODEL else f"{name}.keras"
+
+
+def save_run(settings: Settings, catalog: Catalog, meta: dict, fitted: dict, *, activate: bool) -> SavedRun:
+    """Write ``meta`` and the fitted models (each has ``save(path)``) as a new complete run;
+    index it; maybe activate it."""
     models_dir = settings.models_dir
     models_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(models_dir)
@@ -76,8 +92,8 @@ def save_run(settings: Settings, catalog: Catalog, meta: dict, keras_models: dic
     partial = models_dir / f"{run_id}{PARTIAL_MARKER}{os.getpid()}"
     partial.mkdir()
     try:
-        for name, model in keras_models.items():
-            model.save(partial / f"{name}.keras")
+        for name, model in fitted.items():
+            model.save(partial / model_file(name))
         atomic_write_text(partial / RUN_FILE, json.dumps(meta, indent=1))
         os.replace(partial, models_dir / run_id)
     except BaseException:

@@ -16,16 +16,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.architectures import PRETRAINED_MODEL
 from core.audio import load_audio
 from core.config import CLIP_SECONDS, SAMPLE_RATE, SCORING_HOP_SECONDS, FeaturePreset
 from core.dataset import MinMaxScaling
-from core.errors import AudioError
+from core.errors import AudioError, UsageError
 from core.evaluate import PlattCalibration
 from core.features import log_mel
+from core.pretrained.musicnn import PatchOutputs
 from core.registry import SavedRun
+
+if TYPE_CHECKING:
+    from core.pretrained.similarity import CatalogEmbeddings, SongProfile
 
 
 @dataclass
@@ -38,6 +44,7 @@ class SongScore:
     best_window: tuple[float, float]
     windows: list[dict] = field(default_factory=list)  # start_s, end_s, probability
     samples: np.ndarray | None = field(default=None, repr=False)
+    patches: PatchOutputs | None = field(default=None, repr=False)  # MSD musicnn, when the scorer ran it
 
     def as_dict(self) -> dict:
         return {
@@ -53,12 +60,25 @@ class SongScore:
 
 def best_model(run: SavedRun) -> str:
     """The run's model with the highest holdout ROC-AUC (the dummy only if it is alone)."""
-    candidates = [m for m in run.models if m != "dummy"] or run.models
-    return max(candidates, key=lambda m: run.meta["metrics"][m]["roc_auc"]["value"] or 0.0)
+    return best_model_of(run.meta)
+
+
+def best_model_of(meta: dict) -> str:
+    """``best_model`` from a run's metadata."""
+    candidates = [m for m in meta["models"] if m != "dummy"] or meta["models"]
+    return max(candidates, key=lambda m: meta["metrics"][m]["roc_auc"]["value"] or 0.0)
+
+
+def scorer_for(run: SavedRun, model: str | None = None) -> Scorer:
+    """A scorer for ``model`` of ``run`` (default: its best model)."""
+    name = model or best_model(run)
+    if name not in run.models:
+        raise UsageError(f"Run {run.id} has no model '{name}'.", f"Choose one of: {', '.join(run.models)}.")
+    return EmbeddingScorer(run) if name == PRETRAINED_MODEL else Scorer(run, name)
 
 
 class Scorer:
-    """One loaded model of a run, ready to score any number of songs."""
+    """One loaded spectrogram model of a run, ready to score any number of songs."""
 
     def __init__(self, run: SavedRun, model: str | None = None):
         self.run = run
@@ -71,6 +91,10 @@ class Scorer:
         # Runs saved before percentiles existed have no reference: their percentile is None.
         self.reference = np.sort(np.array(meta.get("reference_probabilities", {}).get(self.model_name, [])))
         self.auc = meta["metrics"][self.model_name]["roc_auc"]
+
+    def spectrogram(self, samples: np.ndarray) -> np.ndarray:
+        """The model's input for the 30 s window starting at ``samples[0]``."""
+        return log_mel(samples, self.preset)
 
     def predict(self, spectrograms: np.ndarray) -> np.ndarray:
         """Calibrated probabilities for a batch of (n, mels, frames) dB spectrograms."""
@@ -88,15 +112,18 @@ class Scorer:
 
     def windows(self, samples: np.ndarray) -> list[tuple[float, np.ndarray]]:
         """(start second, spectrogram) of every 30 s window of the song."""
-        return [(start, log_mel(samples[int(start * SAMPLE_RATE):], self.preset)) for start in window_starts(samples.size / SAMPLE_RATE)]
+        return [(start, self.spectrogram(samples[int(start * SAMPLE_RATE):])) for start in window_starts(samples.size / SAMPLE_RATE)]
 
     def score_samples(self, samples: np.ndarray, name: str) -> SongScore:
-        duration = samples.size / SAMPLE_RATE
         windows = self.windows(samples)
         probabilities = self.predict(np.stack([spectrogram for _, spectrogram in windows]))
+        return self._song(name, samples, [start for start, _ in windows], probabilities)
+
+    def _song(self, name: str, samples: np.ndarray, starts: list[float], probabilities: np.ndarray, **extra) -> SongScore:
+        """The song's verdict from its windows' calibrated probabilities."""
+        duration = samples.size / SAMPLE_RATE
         song = float(probabilities.mean())
-        best = int(np.argmax(probabilities))
-        start = windows[best][0]
+        start = starts[int(np.argmax(probabilities))]
         return SongScore(
             file=name,
             duration_s=duration,
@@ -106,9 +133,10 @@ class Scorer:
             best_window=(start, min(start + CLIP_SECONDS, duration)),
             windows=[
                 {"start_s": s, "end_s": min(s + CLIP_SECONDS, duration), "probability": round(float(p), 4)}
-                for (s, _), p in zip(windows, probabilities)
+                for s, p in zip(starts, probabilities)
             ],
             samples=samples,
+            **extra,
         )
 
     def explain_best_window(self, song: SongScore, num_samples: int = 1000):
@@ -117,11 +145,83 @@ class Scorer:
 
         start = song.best_window[0]
         window = song.samples[int(start * SAMPLE_RATE) :]
-        return explain(log_mel(window, self.preset), window, self.preset, self.predict, num_samples=num_samples, offset_s=start)
+        return explain(self.spectrogram(window), window, self.preset, self.predict, num_samples=num_samples, offset_s=start)
 
     def score(self, source: str | Path | bytes, name: str | None = None) -> SongScore:
         label = name or Path(str(source)).name
         return self.score_samples(load_audio(source, name=label), label)
+
+
+class EmbeddingScorer(Scorer):
+    """Scores with the ``musicnn`` model: one pass of musicnn over the song's 3 s patches,
+    then each 30 s window's probability from the pooled embeddings of the patches wholly
+    inside it (a 30 s catalog preview has 10). The same pass gives the song's tags and its
+    "sounds like" embedding, so nothing is computed twice."""
+
+    def __init__(self, run: SavedRun, model: str = PRETRAINED_MODEL):
+        super().__init__(run, model)
+        from core.pretrained.musicnn import INPUT, load_model
+
+        self.preset = INPUT
+        self.musicnn = load_model(self.model.embedding_model)
+
+    def spectrogram(self, samples: np.ndarray) -> np.ndarray:
+        from core.pretrained.musicnn import input_mel
+
+        return input_mel(samples[: int(CLIP_SECONDS * SAMPLE_RATE)])
+
+    def head_probability(self, pooled: np.ndarray) -> np.ndarray:
+        return self.calibration.apply(self.model.predict_proba(pooled))
+
+    def predict(self, spectrograms: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities for a batch of musicnn inputs (n, 96, frames)."""
+        return self.head_probability(np.stack([self.musicnn.analyse_mel(s).pooled() for s in spectrograms]))
+
+    def score_samples(self, samples: np.ndarray, name: str) -> SongScore:
+        from core.pretrained.musicnn import PATCH_SECONDS, patch_starts
+
+        outputs = self.musicnn.analyse(samples, name)
+        starts = window_starts(samples.size / SAMPLE_RATE)
+        patch_start = patch_starts(len(outputs))
+        pooled = []
+        for start in starts:
+            inside = (patch_start >= start - 1e-6) & (patch_start + PATCH_SECONDS <= start + CLIP_SECONDS + 1e-6)
+            pooled.append(outputs.select(inside if inside.any() else slice(None)).pooled())
+        return self._song(name, samples, starts, self.head_probability(np.stack(pooled)), patches=outputs)
+
+    def explain_best_window(self, song: SongScore, num_samples: int = 0):
+        """Occlusion over the same bars x bands cells (``num_samples`` is not used): LIME's
+        1,000 variants of 10 patches would take about 15 minutes here."""
+        from core.explain import occlusion
+
+        start = song.best_window[0]
+        window = song.samples[int(start * SAMPLE_RATE) :]
+        return occlusion(self.spectrogram(window), window, self.preset, self._hiding_effects, offset_s=start)
+
+    def _hiding_effects(self, mel: np.ndarray, segments: np.ndarray, cells: int) -> np.ndarray:
+        """For each cell: probability with the window as it is minus with the cell silenced.
+        Only the patches a cell touches are run again."""
+        from core.pretrained.musicnn import PATCH_FRAMES, pool
+
+        base = self.musicnn.analyse_mel(mel)
+        count = len(base)
+        mel = mel[:, : count * PATCH_FRAMES]
+        segments = segments[:, : mel.shape[1]]
+        floor = float(mel.min())
+        variants: list[tuple[int, int, np.ndarray]] = []
+        for cell in range(cells):
+            hidden = segments == cell
+            for patch in np.unique(np.flatnonzero(hidden.any(axis=0)) // PATCH_FRAMES):
+                frames = slice(patch * PATCH_FRAMES, (patch + 1) * PATCH_FRAMES)
+                variant = np.where(hidden[:, frames], floor, mel[:, frames])
+                variants.append((cell, int(patch), variant.T))
+        embeddings = self.musicnn.run_patches(np.stack([v for _, _, v in variants])).embeddings if variants else []
+        changed = [base.embeddings.copy() for _ in range(cells)]
+        for (cell, patch, _), embedding in zip(variants, embeddings):
+            changed[cell][patch] = embedding
+        reference = self.head_probability(base.pooled()[None])[0]
+        hidden_probability = self.head_probability(np.stack([pool(e) for e in changed]))
+        return reference - hidden_probability
 
 
 def window_starts(duration_s: float, hop_s: float = SCORING_HOP_SECONDS) -> list[float]:
@@ -131,6 +231,27 @@ def window_starts(duration_s: float, hop_s: float = SCORING_HOP_SECONDS) -> list
     last = duration_s - CLIP_SECONDS
     starts = list(np.arange(0.0, last, hop_s))
     return [float(s) for s in starts] + [float(last)]
+
+
+def song_profile(song: SongScore) -> SongProfile:
+    """What MSD musicnn hears in the whole song (reusing the scorer's pass when it made one)."""
+    from core.pretrained.musicnn import DEFAULT_MODEL, load_model
+    from core.pretrained.similarity import SongProfile
+
+    outputs = song.patches if song.patches is not None else load_model(DEFAULT_MODEL).analyse(song.samples, song.file)
+    return SongProfile.of(outputs)
+
+
+def describe_song(song: SongScore, catalog: CatalogEmbeddings, threshold: float) -> dict:
+    """``tags`` (top 10 MSD tags), ``sounds_like`` (the 10 nearest catalog tracks, popular
+    at ``threshold``) and the share of those that are popular, as ``score --json`` gives them."""
+    profile = song_profile(song)
+    nearest = catalog.nearest(profile.pooled, threshold)
+    return {
+        "tags": profile.top_tags(),
+        "sounds_like": nearest,
+        "sounds_like_popular_share": round(float(np.mean([n["popular"] for n in nearest])), 3) if nearest else None,
+    }
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Training any subset of the five models on one split, with progress and cancellation.
+"""Training any subset of the six models on one split, with progress and cancellation.
 
 ``train_models`` is the one entry point the CLI and the dashboard's background job use. It
 reports through an ``on_progress(TrainingEvent)`` callback (the CLI draws a progress bar,
@@ -10,6 +10,9 @@ Presets:
 - ``fast``: the fast features (see ``core.config``), the study's batch sizes, at most 20 epochs (15 for
   the CNN-GRU) with early stopping on validation AUC (patience 4) and the best weights
   restored.
+
+The sixth model, ``musicnn``, is a logistic regression on pooled pretrained embeddings
+(``core.pretrained.head``): it trains in a second and reports no epochs.
 
 Each Keras model is built right after ``keras.utils.set_random_seed(seed)``, so training a
 model alone or among others gives the same weights and the same metrics.
@@ -26,12 +29,14 @@ import numpy as np
 
 import keras
 
-from core.architectures import MODEL_NAMES, build_dummy, build_model
-from core.config import FeaturePreset
+from core.architectures import MODEL_NAMES, PRETRAINED_MODEL, build_dummy, build_model
+from core.config import FeaturePreset, TrainingPreset
 from core.dataset import MinMaxScaling
-from core.config import TrainingPreset
 from core.errors import Cancelled, UsageError
 from core.features import FeatureCache
+from core.pretrained.cache import EmbeddingCache
+from core.pretrained.head import fit_head
+from core.pretrained.musicnn import DEFAULT_MODEL
 
 SEED = 42
 
@@ -41,7 +46,7 @@ logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 def parse_models(text: str) -> list[str]:
-    """``all`` or a comma-separated subset of the five, in the study's order."""
+    """``all`` or a comma-separated subset of the six, in the study's order (musicnn last)."""
     wanted = MODEL_NAMES if text.strip() == "all" else [m.strip() for m in text.split(",") if m.strip()]
     unknown = sorted(set(wanted) - set(MODEL_NAMES))
     if unknown or not wanted:
@@ -75,6 +80,13 @@ class TrainingData:
     train: tuple[list[str], np.ndarray]
     test: tuple[list[str], np.ndarray]
     holdout: tuple[list[str], np.ndarray]
+    embeddings: EmbeddingCache | None = None  # needed by the musicnn model only
+
+    def pooled(self, part: str) -> np.ndarray:
+        """The pooled musicnn embeddings of a split's clips, (n, 400)."""
+        if self.embeddings is None:
+            raise ValueError("the musicnn model needs TrainingData.embeddings")
+        return np.stack([self.embeddings.pooled(sha, DEFAULT_MODEL) for sha in getattr(self, part)[0]])
 
 
 @dataclass
@@ -132,6 +144,8 @@ def train_models(
         start = time.perf_counter()
         if name == "dummy":
             result = _train_dummy(data)
+        elif name == PRETRAINED_MODEL:
+            result = _train_head(data)
         else:
             result = _train_keras(name, data, preset, epochs, on_progress, should_cancel)
         result.seconds = time.perf_counter() - start
@@ -148,6 +162,15 @@ def _train_dummy(data: TrainingData) -> ModelResult:
         return dummy.predict_proba(np.zeros((count, 1)))[:, -1].tolist() if 1.0 in dummy.classes_ else [0.0] * count
 
     return ModelResult("dummy", test_probabilities=predict("test"), holdout_probabilities=predict("holdout"), model=dummy)
+
+
+def _train_head(data: TrainingData) -> ModelResult:
+    head = fit_head(data.pooled("train"), data.train[1], data.pooled("test"), data.test[1])
+
+    def predict(part) -> list[float]:
+        return head.predict_proba(data.pooled(part)).astype(float).tolist() if len(getattr(data, part)[0]) else []
+
+    return ModelResult(PRETRAINED_MODEL, test_probabilities=predict("test"), holdout_probabilities=predict("holdout"), model=head)
 
 
 def _train_keras(name, data, preset, epochs, on_progress, should_cancel) -> ModelResult:

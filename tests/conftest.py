@@ -34,11 +34,12 @@ def home(tmp_path, monkeypatch) -> Settings:
 
 @pytest.fixture(scope="session")
 def demo_home(tmp_path_factory) -> Settings:
-    """A small demo catalog with its fast features, built once through the CLI.
-    Tests must not modify it."""
+    """A small demo catalog with its fast features and musicnn embeddings, built once
+    through the CLI. Tests must not modify it."""
     root = tmp_path_factory.mktemp("demo-home")
     run_cli("demo", "--tracks", str(SMALL_DEMO_TRACKS), "--seed", "7", home=root, check=True)
     run_cli("features", home=root, check=True)
+    run_cli("embeddings", home=root, check=True)
     return Settings(home=root)
 
 
@@ -58,10 +59,11 @@ def shared_file(relative: str) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_home(demo_home, tmp_path_factory) -> Settings:
-    """A copy of the small demo catalog with one quick run (dummy and CNN 2, one epoch)."""
+    """A copy of the small demo catalog with one quick run (dummy, CNN 2 for one epoch, and
+    the musicnn head)."""
     import shutil
 
     root = tmp_path_factory.mktemp("trained-home")
     shutil.copytree(demo_home.data_dir, root / "data")
-    run_cli("train", "--models", "dummy,cnn2", "--epochs", "1", home=root, check=True, timeout=600)
+    run_cli("train", "--models", "dummy,cnn2,musicnn", "--epochs", "1", home=root, check=True, timeout=600)
     return Settings(home=root)

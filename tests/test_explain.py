@@ -7,8 +7,9 @@ import pytest
 from core.bands import BANDS_BY_NAME, band_rows
 from core.config import FeaturePreset, Settings, TrainingPreset
 from core.dataset import MinMaxScaling
-from core.explain import explain, grid, time_cells
+from core.explain import explain, grid, occlusion, time_cells
 from core.features import FeatureCache
+from core.pretrained.musicnn import INPUT as MUSICNN_INPUT
 from core.training import TrainingData, train_models
 
 PRESET = FeaturePreset("explain-test", n_mels=64, n_fft=2048, hop_length=11_025)  # 64 x 61
@@ -61,3 +62,41 @@ def test_lime_finds_the_planted_region_far_more_often_than_chance(planted_model)
     print(f"planted cell ranked first in {hits} of {trials} explanations (chance {chance:.1%})")
     assert hits / trials >= 0.75 > 10 * chance
     assert explanation.stability is not None and explanation.stability > 0.3
+
+
+class HighMidsEmbedding:
+    """A stand-in for musicnn whose embedding is the mean level of the high mids in each
+    3 s patch, so the verdict depends on that band alone."""
+
+    def run_patches(self, patches):
+        from core.pretrained.musicnn import PatchOutputs
+
+        rows = band_rows(BANDS_BY_NAME["high mids"], MUSICNN_INPUT)
+        embeddings = np.zeros((len(patches), 200))
+        embeddings[:, 0] = patches[:, :, rows].mean(axis=(1, 2))
+        return PatchOutputs(np.zeros((len(patches), 50)), embeddings)
+
+    def analyse_mel(self, mel):
+        count = mel.shape[1] // 187
+        return self.run_patches(mel[:, : count * 187].T.reshape(count, 187, 96))
+
+
+def test_occlusion_over_musicnn_cells_finds_the_planted_region():
+    from core.evaluate import PlattCalibration
+    from core.pretrained.head import EmbeddingHead
+    from core.scoring import EmbeddingScorer
+
+    scorer = EmbeddingScorer.__new__(EmbeddingScorer)
+    scorer.musicnn, scorer.calibration, scorer.preset = HighMidsEmbedding(), PlattCalibration(1.0, 0.0), MUSICNN_INPUT
+    scorer.model = EmbeddingHead("MSD_musicnn", [0.0] * 400, [1.0] * 400, [1.0] + [0.0] * 399, -1.0, 1.0)
+    rng = np.random.default_rng(0)
+    mel = rng.uniform(0.0, 0.5, MUSICNN_INPUT.shape).astype(np.float32)
+    rows = band_rows(BANDS_BY_NAME["high mids"], MUSICNN_INPUT)
+    mel[rows, int(10 / 0.016) : int(20 / 0.016)] += 3.0  # 16 ms frames
+    silent = np.zeros(30 * 22_050, dtype=np.float32)  # no tempo: 2.5 s cells
+    explanation = occlusion(mel, silent, MUSICNN_INPUT, scorer._hiding_effects)
+    assert explanation.method == "occlusion" and explanation.stability is None
+    top = [cell for cell, _ in explanation.top(+1, 4)]
+    assert all(c.band == "high mids" and 10.0 <= c.start_s < 20.0 for c in top)
+    other_bands = [w for c, w in zip(explanation.cells, explanation.weights) if c.band != "high mids"]
+    assert np.allclose(other_bands, 0.0, atol=1e-6)

@@ -75,6 +75,6 @@ def test_progress_events_and_cancellation_between_batches(planted):
 
 def test_parse_models_keeps_the_studys_order_and_rejects_unknown_names():
     assert parse_models("cnn_gru,dummy") == ["dummy", "cnn_gru"]
-    assert parse_models("all") == ["dummy", "mlp", "cnn1", "cnn2", "cnn_gru"]
+    assert parse_models("all") == ["dummy", "mlp", "cnn1", "cnn2", "cnn_gru", "musicnn"]
     with pytest.raises(UsageError, match="rnn"):
         parse_models("rnn")

@@ -1,0 +1,125 @@
+"""What a song sounds like, in words and in company: its top tags, tags over time, the
+catalog tracks nearest to it, and its place on a 2-D map of the catalog.
+
+Nearness is the cosine similarity of pooled MSD musicnn embeddings (mean and max over 3 s
+patches). Every release of one recording shares its audio, so a catalog track's nearest
+neighbours start with its other releases at similarity 1.0. The map is a PCA of the same
+vectors (fitted on the catalog, so an uploaded song is placed without moving anything).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.decomposition import PCA
+
+from core.catalog import Catalog
+from core.config import Settings
+from core.pretrained.cache import EmbeddingCache
+from core.pretrained.musicnn import DEFAULT_MODEL, PATCH_SECONDS, PatchOutputs, tag_names
+
+TOP_TAGS = 10
+NEIGHBOURS = 10
+
+
+@dataclass(frozen=True)
+class SongProfile:
+    """What MSD musicnn hears in a song."""
+
+    tag_names: list[str]
+    patch_tags: np.ndarray  # (patches, 50)
+    pooled: np.ndarray  # (400,)
+
+    @classmethod
+    def of(cls, outputs: PatchOutputs) -> SongProfile:
+        return cls(tag_names(DEFAULT_MODEL), outputs.tags, outputs.pooled())
+
+    def top_tags(self, count: int = TOP_TAGS) -> list[dict]:
+        """The song's strongest tags: mean probability over its patches, highest first."""
+        mean = self.patch_tags.mean(axis=0)
+        return [{"tag": self.tag_names[i], "probability": round(float(mean[i]), 4)} for i in np.argsort(-mean)[:count]]
+
+    def curves(self, tags: list[str]) -> pd.DataFrame:
+        """One row per 3 s patch: its start second and each tag's probability there."""
+        frame = pd.DataFrame({"start_s": np.round(np.arange(len(self.patch_tags)) * PATCH_SECONDS, 2)})
+        for tag in tags:
+            frame[tag] = self.patch_tags[:, self.tag_names.index(tag)].round(4)
+        return frame
+
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
+
+
+@dataclass
+class CatalogEmbeddings:
+    """The catalog tracks whose clip has a cached embedding, with their pooled vectors."""
+
+    tracks: pd.DataFrame  # track, artist, popularity, audio_sha256, audio_path
+    vectors: np.ndarray  # (tracks, 400), unit length
+    synthetic: bool
+
+    @classmethod
+    def load(cls, settings: Settings, model: str = DEFAULT_MODEL) -> CatalogEmbeddings:
+        cache = EmbeddingCache(settings)
+        with Catalog.open(settings) as catalog:
+            tracks = catalog.tracks()
+            synthetic = catalog.synthetic
+        tracks = tracks[tracks["audio_sha256"].notna() & tracks["popularity"].notna()]
+        pooled = {sha: cache.pooled(sha, model) for sha in tracks["audio_sha256"].unique() if cache.has(sha, model)}
+        tracks = tracks[tracks["audio_sha256"].isin(pooled)].reset_index(drop=True)
+        frame = pd.DataFrame({
+            "track": tracks["name"], "artist": tracks["artists"], "popularity": tracks["popularity"],
+            "audio_sha256": tracks["audio_sha256"], "audio_path": tracks["audio_path"],
+        })  # fmt: skip
+        vectors = np.stack([pooled[sha] for sha in frame["audio_sha256"]]) if len(frame) else np.zeros((0, 400))
+        return cls(frame, _normalised(vectors), synthetic)
+
+    def __len__(self) -> int:
+        return len(self.tracks)
+
+    def nearest(self, pooled: np.ndarray, threshold: float, count: int = NEIGHBOURS) -> list[dict]:
+        """The ``count`` tracks most similar to ``pooled``, most similar first; ``popular``
+        is popularity at or above ``threshold``."""
+        if not len(self):
+            return []
+        similarity = self.vectors @ _normalised(np.asarray(pooled, dtype=np.float64))
+        order = np.argsort(-similarity, kind="stable")[:count]
+        return [
+            {
+                "track": row.track, "artist": row.artist, "popularity": float(row.popularity),
+                "popular": bool(row.popularity >= threshold), "similarity": round(float(similarity[i]), 4),
+                "synthetic": self.synthetic, "audio_path": row.audio_path,
+            }
+            for i, row in zip(order, self.tracks.iloc[order].itertuples(index=False))
+        ]  # fmt: skip
+
+    def map(self) -> CatalogMap:
+        return CatalogMap.fit(self)
+
+
+@dataclass
+class CatalogMap:
+    """The catalog in two dimensions (PCA of the unit vectors)."""
+
+    points: pd.DataFrame  # x, y, track, artist, popularity
+    pca: PCA
+
+    @classmethod
+    def fit(cls, embeddings: CatalogEmbeddings) -> CatalogMap:
+        pca = PCA(n_components=2, random_state=0).fit(embeddings.vectors)
+        xy = pca.transform(embeddings.vectors)
+        points = embeddings.tracks[["track", "artist", "popularity"]].assign(x=xy[:, 0], y=xy[:, 1])
+        return cls(points, pca)
+
+    def place(self, pooled: np.ndarray) -> tuple[float, float]:
+        x, y = self.pca.transform(_normalised(np.asarray(pooled, dtype=np.float64))[None])[0]
+        return float(x), float(y)
+
+    @property
+    def explained(self) -> float:
+        """Share of the embeddings' variance the two axes show."""
+        return float(self.pca.explained_variance_ratio_.sum())

@@ -1,0 +1,164 @@
+"""musicnn from its wheel: real knowledge of music (tags on real recordings), deterministic
+embeddings, the embedding cache, "sounds like", the sixth model and its explanations."""
+
+import json
+import shutil
+import socket
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from core.audio import load_audio
+from core.catalog import Catalog
+from core.config import SAMPLE_RATE
+from core.errors import AudioTooShort, PretrainedModelMissing
+from core.features import FeatureJob
+from core.pretrained import musicnn as musicnn_module
+from core.pretrained.cache import EmbeddingCache, compute_missing_embeddings
+from core.pretrained.musicnn import DEFAULT_MODEL, Musicnn, load_model, package_folder
+from core.pretrained.similarity import CatalogEmbeddings
+from tests.conftest import run_cli, shared_file
+
+ORCHESTRAL = ["battle-epic.ogg", "elf-land.ogg", "main_menu.ogg"]
+
+
+def _ranks(outputs, tags) -> dict[str, int]:
+    """1-based rank of each tag by its mean probability over the patches."""
+    order = list(np.argsort(-outputs.tags.mean(axis=0)))
+    names = load_model().tags
+    return {tag: order.index(names.index(tag)) + 1 for tag in tags}
+
+
+@pytest.fixture(scope="module")
+def orchestral():
+    return {name: load_model().analyse(load_audio(shared_file(f"data/real-audio/{name}"))) for name in ORCHESTRAL}
+
+
+def test_real_orchestral_recordings_are_heard_as_ambient_or_instrumental_not_hip_hop(orchestral):
+    for name, outputs in orchestral.items():
+        ranks = _ranks(outputs, ["Hip-Hop", "ambient", "instrumental"])
+        assert ranks["Hip-Hop"] > 10, (name, ranks)
+        assert min(ranks["ambient"], ranks["instrumental"]) <= 5, (name, ranks)
+
+
+def test_demo_tracks_sound_more_hip_hop_or_electronic_than_the_orchestral_recordings(demo_home, orchestral):
+    cache = EmbeddingCache(demo_home)
+    with Catalog.open(demo_home) as catalog:
+        shas = [sha for sha, _ in catalog.audio_hashes()][:10]
+    best_demo = max(min(_ranks(cache.load(sha, DEFAULT_MODEL), ["Hip-Hop", "electronic"]).values()) for sha in shas)
+    best_orchestral = min(min(_ranks(o, ["Hip-Hop", "electronic"]).values()) for o in orchestral.values())
+    assert best_demo < best_orchestral
+
+
+def test_embeddings_are_identical_across_runs_batch_sizes_and_loads(orchestral):
+    samples = load_audio(shared_file("data/real-audio/elf-land.ogg"))
+    model = load_model()
+    whole = model.analyse(samples)
+    assert np.array_equal(whole.embeddings, orchestral["elf-land.ogg"].embeddings)  # a second run
+    patches = musicnn_module.input_mel(samples)[:, : len(whole) * 187].T.reshape(len(whole), 187, 96)
+    one_by_one = [model.run_patches(patches[i : i + 1]).embeddings[0] for i in range(len(whole))]
+    in_threes = np.concatenate([model.run_patches(patches[i : i + 3]).embeddings for i in range(0, len(whole), 3)])
+    assert np.array_equal(np.stack(one_by_one), whole.embeddings)
+    assert np.array_equal(in_threes, whole.embeddings)
+    assert whole.embeddings.shape == (8, 200) and whole.tags.shape == (8, 50)
+    assert whole.pooled().shape == (400,)
+    assert np.array_equal(Musicnn(DEFAULT_MODEL).analyse(samples).embeddings, whole.embeddings)  # a fresh load
+
+
+def test_the_model_is_loaded_once_per_process():
+    assert load_model(DEFAULT_MODEL) is load_model(DEFAULT_MODEL)
+
+
+def test_no_network_connection_is_attempted(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("musicnn tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    model = Musicnn("MTT_musicnn")  # a fresh load, not the process's cached one
+    outputs = model.analyse(np.random.default_rng(0).standard_normal(6 * SAMPLE_RATE).astype(np.float32) * 0.1)
+    assert len(outputs) == 2 and "guitar" in model.tags
+
+
+def test_a_damaged_or_missing_checkpoint_is_one_line_saying_how_to_reinstall(tmp_path, monkeypatch):
+    damaged = tmp_path / DEFAULT_MODEL
+    shutil.copytree(package_folder() / DEFAULT_MODEL, damaged)
+    data = damaged / ".data-00000-of-00001"
+    data.write_bytes(data.read_bytes()[:1000])
+    with pytest.raises(PretrainedModelMissing, match="make setup") as error:
+        Musicnn(DEFAULT_MODEL, folder=damaged)
+    assert "\n" not in str(error.value) and "musicnn==0.1.0" in str(error.value)
+    monkeypatch.setattr(musicnn_module.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(PretrainedModelMissing, match="not installed"):
+        package_folder()
+
+
+def test_shorter_than_one_patch_cannot_be_scored_and_five_seconds_is_one_patch():
+    model = load_model()
+    with pytest.raises(AudioTooShort, match="shorter than one 3 s patch"):
+        model.analyse(np.full(int(2.9 * SAMPLE_RATE), 0.1, dtype=np.float32))
+    assert len(model.analyse(np.full(5 * SAMPLE_RATE, 0.1, dtype=np.float32))) == 1
+
+
+def test_the_cache_is_resumable_and_leaves_no_partial_files(demo_home, tmp_path):
+    from core.config import Settings
+
+    home = Settings(home=tmp_path)
+    with Catalog.open(demo_home) as catalog:
+        jobs = [FeatureJob(sha, path) for sha, path in catalog.audio_hashes()][:3]
+    cache = EmbeddingCache(home)
+    stale = cache.folder(DEFAULT_MODEL) / "ab" / "ab.npz.partial-999999.1"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"half")
+    first = compute_missing_embeddings(jobs[:2], [DEFAULT_MODEL], home)
+    second = compute_missing_embeddings(jobs, [DEFAULT_MODEL], home)
+    assert (first.computed, second.computed, second.already_cached) == (2, 1, 2)
+    assert not stale.exists() and cache.stored(DEFAULT_MODEL) == 3
+    stored = cache.load(jobs[0].sha256, DEFAULT_MODEL)
+    assert stored.embeddings.shape == (10, 200)  # a 30 s demo preview: 10 patches
+    assert np.allclose(stored.embeddings, EmbeddingCache(demo_home).load(jobs[0].sha256, DEFAULT_MODEL).embeddings)
+
+
+def test_info_counts_embeddings(demo_home):
+    info = json.loads(run_cli("info", "--json", home=demo_home.home, check=True).stdout)
+    assert info["embeddings"][DEFAULT_MODEL] == info["distinct_audio"] > 0
+    assert info["embeddings"]["MTT_musicnn"] == 0
+
+
+def test_a_tracks_nearest_neighbours_start_with_its_other_releases(demo_home):
+    embeddings = CatalogEmbeddings.load(demo_home)
+    releases = embeddings.tracks.groupby("audio_sha256").size()
+    sha = releases[releases >= 2].index[0]
+    path = embeddings.tracks.loc[embeddings.tracks["audio_sha256"] == sha, "audio_path"].iloc[0]
+    with Catalog.open(demo_home) as catalog:
+        fresh = load_model().analyse(load_audio(catalog.audio_file(path))[: 30 * SAMPLE_RATE])
+    nearest = embeddings.nearest(fresh.pooled(), threshold=39.0)
+    same = embeddings.tracks[embeddings.tracks["audio_sha256"] == sha]
+    assert [n["similarity"] for n in nearest[: len(same)]] == [1.0] * len(same)
+    assert {n["track"] for n in nearest[: len(same)]} == set(same["track"])
+    assert nearest[len(same)]["similarity"] < 1.0
+    assert all({"track", "artist", "popularity", "popular", "similarity"} <= set(n) for n in nearest)
+    assert len(nearest) == 10 and all(n["synthetic"] for n in nearest)
+    catalog_map = embeddings.map()
+    assert len(catalog_map.points) == len(embeddings) and 0 < catalog_map.explained <= 1
+
+
+def test_the_musicnn_model_trains_evaluates_and_scores_a_file(trained_home, tmp_path):
+    table = json.loads(run_cli("evaluate", "--json", home=trained_home.home, check=True).stdout)
+    row = next(r for r in table if r["model"] == "musicnn")
+    assert row["roc_auc"] is None or 0.0 <= row["roc_auc"] <= 1.0
+    assert row["n"] > 0 and len(row["roc_auc_ci"]) == 2
+    song = tmp_path / "take.wav"
+    sf.write(song, 0.1 * np.random.default_rng(1).standard_normal(35 * SAMPLE_RATE).astype(np.float32), SAMPLE_RATE)
+    short = tmp_path / "short.wav"
+    sf.write(short, np.full(4 * SAMPLE_RATE, 0.1, dtype=np.float32), SAMPLE_RATE)
+    result = run_cli("score", str(song), str(short), "--model", "musicnn", "--json", "--explain", home=trained_home.home)
+    assert result.returncode == 1, result.stderr  # the 4 s file is refused, the song scored
+    scored, failed = json.loads(result.stdout)
+    assert scored["verdict"] in ("popular", "not popular") and len(scored["windows"]) == 2
+    assert scored["explanation_method"] == "occlusion" and scored["regions"][0]["band"]
+    assert len(scored["tags"]) == 10 and {"tag", "probability"} <= set(scored["tags"][0])
+    assert len(scored["sounds_like"]) == 10 and 0 <= scored["sounds_like_popular_share"] <= 1
+    assert "at least 5 s" in failed["error"]
