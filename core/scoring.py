@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,11 +26,19 @@ from core.dataset import MinMaxScaling
 from core.errors import AudioError, UsageError
 from core.evaluate import PlattCalibration
 from core.features import log_mel
-from core.pretrained.musicnn import PatchOutputs
+from core.pretrained.musicnn import (
+    DEFAULT_MODEL,
+    INPUT,
+    PATCH_FRAMES,
+    PATCH_SECONDS,
+    PatchOutputs,
+    input_mel,
+    load_model,
+    patch_starts,
+    pool,
+)
+from core.pretrained.similarity import CatalogEmbeddings, SongProfile
 from core.registry import SavedRun
-
-if TYPE_CHECKING:
-    from core.pretrained.similarity import CatalogEmbeddings, SongProfile
 
 
 @dataclass
@@ -160,14 +167,10 @@ class EmbeddingScorer(Scorer):
 
     def __init__(self, run: SavedRun, model: str = PRETRAINED_MODEL):
         super().__init__(run, model)
-        from core.pretrained.musicnn import INPUT, load_model
-
         self.preset = INPUT
         self.musicnn = load_model(self.model.embedding_model)
 
     def spectrogram(self, samples: np.ndarray) -> np.ndarray:
-        from core.pretrained.musicnn import input_mel
-
         return input_mel(samples[: int(CLIP_SECONDS * SAMPLE_RATE)])
 
     def head_probability(self, pooled: np.ndarray) -> np.ndarray:
@@ -178,8 +181,6 @@ class EmbeddingScorer(Scorer):
         return self.head_probability(np.stack([self.musicnn.analyse_mel(s).pooled() for s in spectrograms]))
 
     def score_samples(self, samples: np.ndarray, name: str) -> SongScore:
-        from core.pretrained.musicnn import PATCH_SECONDS, patch_starts
-
         outputs = self.musicnn.analyse(samples, name)
         starts = window_starts(samples.size / SAMPLE_RATE)
         patch_start = patch_starts(len(outputs))
@@ -201,8 +202,6 @@ class EmbeddingScorer(Scorer):
     def _hiding_effects(self, mel: np.ndarray, segments: np.ndarray, cells: int) -> np.ndarray:
         """For each cell: probability with the window as it is minus with the cell silenced.
         Only the patches a cell touches are run again."""
-        from core.pretrained.musicnn import PATCH_FRAMES, pool
-
         base = self.musicnn.analyse_mel(mel)
         count = len(base)
         mel = mel[:, : count * PATCH_FRAMES]
@@ -235,8 +234,6 @@ def window_starts(duration_s: float, hop_s: float = SCORING_HOP_SECONDS) -> list
 
 def song_profile(song: SongScore) -> SongProfile:
     """What MSD musicnn hears in the whole song (reusing the scorer's pass when it made one)."""
-    from core.pretrained.musicnn import DEFAULT_MODEL, load_model
-    from core.pretrained.similarity import SongProfile
 
     outputs = song.patches if song.patches is not None else load_model(DEFAULT_MODEL).analyse(song.samples, song.file)
     return SongProfile.of(outputs)

@@ -68,6 +68,18 @@ st.caption(f"{groups['group'].nunique() if not groups.empty else 0} songs appear
            "(single, album, deluxe, compilation), each with its own popularity.")  # fmt: skip
 st.dataframe(groups, hide_index=True, height=260)
 
+st.header("Map of the catalog")
+embeddings, catalog_map = state.catalog_embeddings(home, token, state.embeddings_stamp(home))
+if catalog_map is None:
+    st.info("The map appears once the catalog's musicnn embeddings are computed (the set-up job does it, "
+            "or `python -m core embeddings`).")  # fmt: skip
+else:
+    synthetic = " (synthetic demo)" if embeddings.synthetic else ""
+    st.plotly_chart(charts.catalog_map(catalog_map.points, threshold, catalog_map.explained,
+                                       f"{len(embeddings):,} tracks placed by what musicnn hears{synthetic}"), width="stretch")  # fmt: skip
+    st.caption("Each dot is a track with audio, placed by a PCA of its musicnn embedding (pretrained on real recordings): "
+               f"nearby tracks sound alike. Colour: popularity at or above {threshold:g}. Releases that share audio overlap.")  # fmt: skip
+
 st.header("Tracks")
 left, middle, right = st.columns(3)
 artist = left.selectbox("Artist", ["All", *sorted(tracks["primary_artist"].dropna().unique())])

@@ -36,8 +36,9 @@ for model in meta["models"]:
         if estimate["value"] is not None:
             rows.append({"model": DISPLAY_NAMES[model], "metric": metric, "source": ours, "value": estimate["value"],
                          "plus": estimate["high"] - estimate["value"], "minus": estimate["value"] - estimate["low"]})  # fmt: skip
-        rows.append({"model": DISPLAY_NAMES[model], "metric": metric, "source": "the study (real Spotify data)",
-                     "value": STUDY_RESULTS[model][index], "plus": None, "minus": None})  # fmt: skip
+        if model in STUDY_RESULTS:  # the study had no pretrained model
+            rows.append({"model": DISPLAY_NAMES[model], "metric": metric, "source": "the study (real Spotify data)",
+                         "value": STUDY_RESULTS[model][index], "plus": None, "minus": None})  # fmt: skip
 bars = pd.DataFrame(rows)
 left, right = st.columns(2)
 for column, metric in ((left, "accuracy"), (right, "ROC-AUC")):

@@ -20,7 +20,9 @@ st.title("🏋️ Train")
 config, token = catalog_or_stop("train")
 
 with st.form("train"):
-    models = st.multiselect("Models", MODEL_NAMES, default=list(MODEL_NAMES), format_func=DISPLAY_NAMES.get)
+    models = st.multiselect("Models", MODEL_NAMES, default=list(MODEL_NAMES), format_func=DISPLAY_NAMES.get,
+                            help="The study's five learn from this catalog's spectrograms; musicnn is a logistic regression "
+                                 "on embeddings pretrained on real recordings (seconds to train, no epochs).")  # fmt: skip
     left, middle, right = st.columns(3)
     preset = left.selectbox("Preset", list(TRAINING_PRESETS), index=list(TRAINING_PRESETS).index(DEFAULT_TRAINING_PRESET),
                             help=f"fast: {FAST.n_mels} x {FAST.frames} spectrograms, early stopping (minutes). "

@@ -121,8 +121,13 @@ def test_score_page_uploads_songs_and_shows_a_verdict(trained_home, monkeypatch,
     text = _text(app)
     assert "demo take 3.wav: " in text and ("popular (" in text)
     assert any("could not be decoded" in e.value for e in app.error)
-    assert len(app.get("plotly_chart")) == 2  # windows over time, highlighted spectrogram
+    assert "What it sounds like" in text and "Sounds like" in text and "synthetic demo catalog" in text
+    assert len(app.get("plotly_chart")) == 5  # windows, top tags, tags over time, map, explanation
     assert "Pushes toward popular" in text
+    assert [s.label for s in app.selectbox][:1] == ["Model"]
+    app.selectbox[0].set_value("cnn2").run()  # the same song, scored by a spectrogram model
+    assert not app.exception, app.exception
+    assert "Model: CNN 2 of run" in _text(app) and "Stability across 3 LIME seeds" in _text(app)
 
 
 def test_holdout_page_with_a_run(trained_home, monkeypatch):

@@ -83,3 +83,36 @@ def explanation_png(spectrogram: np.ndarray, weights: np.ndarray, times: np.ndar
     figure.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(figure)
     return buffer.getvalue()
+
+
+POPULAR_COLOURS = {"popular": "#E45756", "not popular": "#4C78A8"}
+
+
+def catalog_map(points: pd.DataFrame, threshold: float, explained: float, title: str,
+                song: tuple[str, float, float] | None = None) -> go.Figure:  # fmt: skip
+    """Every catalog track placed by its musicnn embedding; ``song`` (name, x, y) as a star."""
+    frame = points.assign(verdict=np.where(points["popularity"] >= threshold, "popular", "not popular"))
+    figure = px.scatter(frame, x="x", y="y", color="verdict", color_discrete_map=POPULAR_COLOURS, opacity=0.6,
+                        hover_data={"track": True, "artist": True, "popularity": True, "x": False, "y": False, "verdict": False})  # fmt: skip
+    figure.update_traces(marker=dict(size=6))
+    if song is not None:
+        name, x, y = song
+        figure.add_trace(go.Scatter(x=[x], y=[y], mode="markers+text", text=[name], textposition="top center", name="your song",
+                                    marker=dict(symbol="star", size=20, color="#F2B701", line=dict(width=1, color="black"))))  # fmt: skip
+    return _layout(figure, title=title, height=460, legend_title="",
+                   xaxis_title=f"PCA 1 (the two axes show {explained:.0%} of the variance)", yaxis_title="PCA 2")  # fmt: skip
+
+
+def tag_bars(tags: list[dict]) -> go.Figure:
+    frame = pd.DataFrame(tags).iloc[::-1]
+    figure = px.bar(frame, x="probability", y="tag", orientation="h", text_auto=".0%")
+    figure.update_xaxes(tickformat=".0%", range=[0, 1])
+    return _layout(figure, title="Top 10 tags (MSD musicnn, mean over the song)", xaxis_title="probability", yaxis_title="")
+
+
+def tag_curves(curves: pd.DataFrame) -> go.Figure:
+    long = curves.melt(id_vars="start_s", var_name="tag", value_name="probability")
+    figure = px.line(long, x="start_s", y="probability", color="tag", markers=True)
+    figure.update_yaxes(tickformat=".0%", range=[0, 1])
+    return _layout(figure, title="Tags over time (one point per 3 s)", xaxis_title="time in the song (s)",
+                   yaxis_title="probability", legend_title="")  # fmt: skip

@@ -10,10 +10,11 @@ from ui import state
 
 SETUP_ARGS = ["setup"]
 KIND_LABELS = {
-    "setup": "Building the demo catalog, its spectrograms and the default run",
+    "setup": "Building the demo catalog, its spectrograms, musicnn embeddings and the default run",
     "train": "Training",
     "demo": "Building the demo catalog",
     "features": "Computing spectrograms",
+    "embeddings": "Computing musicnn embeddings",
     "collect": "Collecting real data",
 }
 

@@ -97,5 +97,23 @@ def run_meta(home: str, token: str, run_id: str) -> dict:
         return load_run(config, catalog, run_id).meta
 
 
+def embeddings_stamp(home: str) -> int:
+    """How many clips have a cached MSD musicnn embedding: changes while set-up computes them."""
+    from core.pretrained.cache import EmbeddingCache
+    from core.pretrained.musicnn import DEFAULT_MODEL
+
+    return EmbeddingCache(_settings(home)).stored(DEFAULT_MODEL)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def catalog_embeddings(home: str, token: str, stamp: int):
+    """The catalog's pooled embeddings ("sounds like") and their 2-D map, or None for the
+    map while fewer than three clips have one."""
+    from core.pretrained.similarity import CatalogEmbeddings
+
+    embeddings = CatalogEmbeddings.load(_settings(home))
+    return embeddings, (embeddings.map() if len(embeddings) >= 3 else None)
+
+
 def _settings(home: str) -> Settings:
     return Settings(home=Path(home))

@@ -1,9 +1,10 @@
 """The sixth model, ``musicnn``: a logistic regression on a clip's pooled musicnn embedding.
 
-Measured choice (README): on the demo's pooled MSD embeddings (400 values: mean and max of
-the 200-d penultimate layer over the clip's 3 s patches) a standardised logistic regression
-matched a small MLP's holdout AUC while training in well under a second, with one
-hyperparameter to tune. ``C`` is chosen by ROC-AUC on the test split (the training split
+Measured choice: on the demo's pooled MSD embeddings (400 values: mean and max of the 200-d
+penultimate layer over the clip's 3 s patches), a standardised logistic regression reached
+holdout ROC-AUC 0.711 (random split) and 0.681 (artist split); scikit-learn's MLPClassifier
+(64 units, alpha tuned the same way) reached 0.723 and 0.660: no difference these holdouts
+can resolve, so the simpler model won. It has one hyperparameter and trains in 0.3 s. ``C`` is chosen by ROC-AUC on the test split (the training split
 alone fits it); calibration and holdout evaluation are the same as for the five others.
 
 The fitted head is plain numbers (scaler mean and scale, coefficients, intercept) saved as
