@@ -241,10 +241,15 @@ def song_profile(song: SongScore) -> SongProfile:
 
 def describe_song(song: SongScore, catalog: CatalogEmbeddings, threshold: float) -> dict:
     """``tags`` (top 10 MSD tags), ``sounds_like`` (the 10 nearest catalog tracks, popular
-    at ``threshold``) and the share of those that are popular, as ``score --json`` gives them."""
+    at ``threshold``), the share of those that are popular, and ``unlike_catalog`` (the
+    song is farther from every catalog clip than catalog clips are from each other), as
+    ``score --json`` gives them."""
     profile = song_profile(song)
     nearest = catalog.nearest(profile.pooled, threshold)
+    similarity, familiar = catalog.familiarity(profile.pooled)
     return {
+        "nearest_similarity": similarity,
+        "unlike_catalog": not familiar,
         "tags": profile.top_tags(),
         "sounds_like": nearest,
         "sounds_like_popular_share": round(float(np.mean([n["popular"] for n in nearest])), 3) if nearest else None,

@@ -72,7 +72,11 @@ def score_upload(run: str, model: str, name: str, data: bytes):
     item = score_many(scorer, [(name, data)])[0]
     if item.error:
         return item.error, None, None, None
-    return None, item.score.as_dict(), item.score.samples, song_profile(item.score)
+    try:
+        profile = song_profile(item.score)
+    except HitlensError as problem:  # the pretrained model is missing: the verdict still stands
+        profile = str(problem)
+    return None, item.score.as_dict(), item.score.samples, profile
 
 
 results = {}
@@ -108,6 +112,14 @@ st.subheader(f"{choice}: {result['verdict']} ({probability:.0%})")
 st.markdown(f"Calibrated probability **{probability:.0%}** that its popularity would be at or above the run's threshold "
             f"({meta['threshold']['value']:g}); higher than {result['percentile'] or 0:.0f}% of the catalog's held-out tracks. "
             f"Best 30 s to use as your preview clip: **{result['best_window'][0]:.0f}-{result['best_window'][1]:.0f} s**.")  # fmt: skip
+embeddings, catalog_map = state.catalog_embeddings(home, token, state.embeddings_stamp(home))
+if not isinstance(profile, str):
+    similarity, familiar = embeddings.familiarity(profile.pooled)
+    if not familiar:
+        expected = " With the synthetic demo catalog this is expected for real music." if embeddings.synthetic else ""
+        st.warning(f"**This song sounds unlike anything in the catalog**: its closest catalog track has similarity "
+                   f"{similarity:.2f}, while catalog tracks sit at {embeddings.familiar_floor:.2f} or more from their nearest "
+                   f"neighbour. Every model's verdict here extrapolates beyond what it learned: treat it as a guess.{expected}")  # fmt: skip
 st.audio(samples, sample_rate=SAMPLE_RATE)
 
 windows = pd.DataFrame(result["windows"])
@@ -119,45 +131,52 @@ figure.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), title="Pro
                      xaxis_title="time in the song (s)", yaxis_title="probability of popular", yaxis_range=[0, 1])  # fmt: skip
 st.plotly_chart(figure, width="stretch")
 
-st.subheader("What it sounds like")
-st.caption("From musicnn, pretrained on real recordings (Million Song Dataset tags from Last.fm): what the model hears, "
-           "not a verdict on quality.")  # fmt: skip
-left, right = st.columns(2)
-left.plotly_chart(charts.tag_bars(profile.top_tags()), width="stretch")
-top = [t["tag"] for t in profile.top_tags()]
-picked = right.multiselect("Tags over time", profile.tag_names, default=top[:3], key=f"tags-{choice}")
-if picked:
-    right.plotly_chart(charts.tag_curves(profile.curves(picked)), width="stretch")
+def what_it_sounds_like(profile, embeddings, catalog_map) -> None:
+    """Tags, tags over time, the nearest catalog tracks and the map, from musicnn."""
+    st.caption("From musicnn, pretrained on real recordings (Million Song Dataset tags from Last.fm): what the model hears, "
+               "not a verdict on quality.")  # fmt: skip
+    left, right = st.columns(2)
+    left.plotly_chart(charts.tag_bars(profile.top_tags()), width="stretch")
+    top = [t["tag"] for t in profile.top_tags()]
+    picked = right.multiselect("Tags over time", profile.tag_names, default=top[:3], key=f"tags-{choice}")
+    if picked:
+        right.plotly_chart(charts.tag_curves(profile.curves(picked)), width="stretch")
 
-embeddings, catalog_map = state.catalog_embeddings(home, token, state.embeddings_stamp(home))
-threshold = meta["threshold"]["value"]
-if not len(embeddings):
-    st.info("The catalog's embeddings are not computed yet (the set-up job does it, or `python -m core embeddings`), "
-            "so there are no similar catalog tracks to show.")  # fmt: skip
-else:
-    nearest = embeddings.nearest(profile.pooled, threshold)
-    share = np.mean([n["popular"] for n in nearest])
-    synthetic = " of the **synthetic demo catalog**" if embeddings.synthetic else ""
-    st.markdown(f"**Sounds like** these {len(nearest)} catalog tracks{synthetic} (cosine similarity of musicnn embeddings): "
-                f"**{share:.0%}** of them are popular (popularity ≥ {threshold:g}).")  # fmt: skip
-    neighbours = pd.DataFrame(nearest)
-    picked_row = st.dataframe(
-        neighbours[["track", "artist", "popularity", "popular", "similarity"]], hide_index=True, on_select="rerun",
-        selection_mode="single-row", key=f"neighbours-{choice}",
-        column_config={"similarity": st.column_config.ProgressColumn("similarity", format="%.2f", min_value=0, max_value=1)},
-    )  # fmt: skip
-    rows_picked = picked_row.selection.rows if picked_row else []
-    if rows_picked:
-        neighbour = nearest[rows_picked[0]]
-        st.caption(f"Preview of {neighbour['track']} by {neighbour['artist']}")
-        st.audio(state.audio_file(home, neighbour["audio_path"]))
+    threshold = meta["threshold"]["value"]
+    if not len(embeddings):
+        st.info("The catalog's embeddings are not computed yet (the set-up job does it, or `python -m core embeddings`), "
+                "so there are no similar catalog tracks to show.")  # fmt: skip
     else:
-        st.caption("Select a row to hear that track's preview.")
-    if catalog_map is not None:
-        x, y = catalog_map.place(profile.pooled)
-        title = "Your song on the map of the catalog" + (" (synthetic demo)" if embeddings.synthetic else "")
-        st.plotly_chart(charts.catalog_map(catalog_map.points, threshold, catalog_map.explained, title, song=(choice, x, y)),
-                        width="stretch")  # fmt: skip
+        nearest = embeddings.nearest(profile.pooled, threshold)
+        share = np.mean([n["popular"] for n in nearest])
+        synthetic = " of the **synthetic demo catalog**" if embeddings.synthetic else ""
+        st.markdown(f"**Sounds like** these {len(nearest)} catalog tracks{synthetic} (cosine similarity of musicnn embeddings): "
+                    f"**{share:.0%}** of them are popular (popularity ≥ {threshold:g}).")  # fmt: skip
+        neighbours = pd.DataFrame(nearest)
+        picked_row = st.dataframe(
+            neighbours[["track", "artist", "popularity", "popular", "similarity"]], hide_index=True, on_select="rerun",
+            selection_mode="single-row", key=f"neighbours-{choice}",
+            column_config={"similarity": st.column_config.ProgressColumn("similarity", format="%.2f", min_value=0, max_value=1)},
+        )  # fmt: skip
+        rows_picked = picked_row.selection.rows if picked_row else []
+        if rows_picked:
+            neighbour = nearest[rows_picked[0]]
+            st.caption(f"Preview of {neighbour['track']} by {neighbour['artist']}")
+            st.audio(state.audio_file(home, neighbour["audio_path"]))
+        else:
+            st.caption("Select a row to hear that track's preview.")
+        if catalog_map is not None:
+            x, y = catalog_map.place(profile.pooled)
+            title = "Your song on the map of the catalog" + (" (synthetic demo)" if embeddings.synthetic else "")
+            st.plotly_chart(charts.catalog_map(catalog_map.points, threshold, catalog_map.explained, title, song=(choice, x, y)),
+                            width="stretch")  # fmt: skip
+
+
+st.subheader("What it sounds like")
+if isinstance(profile, str):  # the pretrained model could not run: say why, keep the rest
+    st.error(profile)
+else:
+    what_it_sounds_like(profile, embeddings, catalog_map)
 
 method = "occlusion (each cell silenced in turn)" if model == PRETRAINED_MODEL else "LIME (1,000 samples, 3 seeds)"
 
@@ -194,8 +213,9 @@ heat.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=10), xaxis_title=
                    yaxis_title="mel band (low → high)", title="What drives the verdict in the best window (red: toward popular, blue: away)")  # fmt: skip
 st.plotly_chart(heat, width="stretch")
 left, right = st.columns(2)
-left.markdown("**Pushes toward popular**\n" + "\n".join(f"- {describe(c, w)}" for c, w in explanation.top(+1, 3)))
-right.markdown("**Pulls away from popular**\n" + "\n".join(f"- {describe(c, w)}" for c, w in explanation.top(-1, 3)))
+for column, sign, heading in ((left, +1, "Pushes toward popular"), (right, -1, "Pulls away from popular")):
+    regions = [f"- {describe(c, w)}" for c, w in explanation.top(sign, 3)]
+    column.markdown(f"**{heading}**\n" + ("\n".join(regions) or "- no region changes the verdict measurably"))
 how = (f"Stability across 3 LIME seeds: {explanation.stability:.0%} overlap of the top 5 regions."
        if explanation.stability is not None else "Occlusion: each weight is the drop in probability when that cell is silenced.")
 st.caption(f"{how} Time cells are {'bars found by beat tracking' if explanation.time_unit == 'bar' else '2.5 s cells (no tempo found)'}.")  # fmt: skip

@@ -88,7 +88,8 @@ def test_occlusion_over_musicnn_cells_finds_the_planted_region():
 
     scorer = EmbeddingScorer.__new__(EmbeddingScorer)
     scorer.musicnn, scorer.calibration, scorer.preset = HighMidsEmbedding(), PlattCalibration(1.0, 0.0), MUSICNN_INPUT
-    scorer.model = EmbeddingHead("MSD_musicnn", [0.0] * 400, [1.0] * 400, [1.0] + [0.0] * 399, -1.0, 1.0)
+    scorer.model = EmbeddingHead("MSD_musicnn", [0.0] * 400, [1.0] * 400, [0.0] * 400, [10.0] * 400,
+                                 [1.0] + [0.0] * 399, -1.0, 1.0)  # fmt: skip
     rng = np.random.default_rng(0)
     mel = rng.uniform(0.0, 0.5, MUSICNN_INPUT.shape).astype(np.float32)
     rows = band_rows(BANDS_BY_NAME["high mids"], MUSICNN_INPUT)

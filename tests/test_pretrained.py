@@ -161,4 +161,28 @@ def test_the_musicnn_model_trains_evaluates_and_scores_a_file(trained_home, tmp_
     assert scored["explanation_method"] == "occlusion" and scored["regions"][0]["band"]
     assert len(scored["tags"]) == 10 and {"tag", "probability"} <= set(scored["tags"][0])
     assert len(scored["sounds_like"]) == 10 and 0 <= scored["sounds_like_popular_share"] <= 1
+    assert scored["unlike_catalog"] is True and scored["nearest_similarity"] < 0.95  # noise is not demo music
     assert "at least 5 s" in failed["error"]
+
+
+def test_real_music_is_flagged_as_unlike_the_synthetic_catalog(demo_home, orchestral):
+    embeddings = CatalogEmbeddings.load(demo_home)
+    clip = EmbeddingCache(demo_home).pooled(embeddings.tracks["audio_sha256"].iloc[0], DEFAULT_MODEL)
+    assert embeddings.familiarity(clip) == (1.0, True)
+    for name, outputs in orchestral.items():
+        similarity, familiar = embeddings.familiarity(outputs.pooled())
+        assert not familiar and similarity < embeddings.familiar_floor, name
+
+
+def test_the_head_never_extrapolates_past_its_training_range():
+    from core.pretrained.head import fit_head
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 400))
+    y = (x[:, 0] + 0.5 * rng.normal(size=200) > 0).astype(float)
+    head = fit_head(x[:150], y[:150], x[150:], y[150:])
+    far = np.zeros(400)
+    far[0] = 1e6  # a thousand times further out than anything in training
+    edge = np.zeros(400)
+    edge[0] = x[:150, 0].max()
+    assert head.predict_proba(far)[0] == head.predict_proba(edge)[0] < 1.0

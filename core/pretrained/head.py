@@ -31,18 +31,28 @@ C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
 @dataclass(frozen=True)
 class EmbeddingHead:
-    """P(popular) from pooled embeddings: logistic(((x - mean) / scale) . coef + intercept)."""
+    """P(popular) from pooled embeddings: logistic(((x - mean) / scale) . coef + intercept),
+    with x first clipped to the range each value took in training.
+
+    Why clip: some embedding values barely vary within one catalog (on the synthetic demo,
+    by a factor of a thousand less than on real music), so a song unlike the catalog lands
+    hundreds of standard deviations out and the logistic saturates at 0% or 100%. Clipped,
+    the head never extrapolates past what it was fitted on.
+    """
 
     embedding_model: str
     mean: list[float]
     scale: list[float]
+    low: list[float]
+    high: list[float]
     coef: list[float]
     intercept: float
     C: float
 
     def predict_proba(self, pooled: np.ndarray) -> np.ndarray:
         """Probability of popular for (n, 400) pooled embeddings."""
-        x = (np.atleast_2d(pooled) - np.asarray(self.mean)) / np.asarray(self.scale)
+        clipped = np.clip(np.atleast_2d(pooled), np.asarray(self.low), np.asarray(self.high))
+        x = (clipped - np.asarray(self.mean)) / np.asarray(self.scale)
         return 1.0 / (1.0 + np.exp(-(x @ np.asarray(self.coef) + self.intercept)))
 
     def save(self, path: Path) -> None:
@@ -75,5 +85,6 @@ def fit_head(
     model = best[1]
     scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
     return EmbeddingHead(
-        embedding_model, scaler.mean_.tolist(), scale.tolist(), model.coef_[0].tolist(), float(model.intercept_[0]), model.C
-    )
+        embedding_model, scaler.mean_.tolist(), scale.tolist(), x_train.min(axis=0).tolist(), x_train.max(axis=0).tolist(),
+        model.coef_[0].tolist(), float(model.intercept_[0]), model.C,
+    )  # fmt: skip

@@ -5,11 +5,16 @@ Nearness is the cosine similarity of pooled MSD musicnn embeddings (mean and max
 patches). Every release of one recording shares its audio, so a catalog track's nearest
 neighbours start with its other releases at similarity 1.0. The map is a PCA of the same
 vectors (fitted on the catalog, so an uploaded song is placed without moving anything).
+
+The same similarity says when a song is unlike anything the catalog holds (a real song
+against the synthetic demo: about 0.7-0.85, where demo clips sit at 0.97 or more from their
+nearest neighbour). Every model's verdict on such a song extrapolates, and pages say so.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -22,6 +27,8 @@ from core.pretrained.musicnn import DEFAULT_MODEL, PATCH_SECONDS, PatchOutputs, 
 
 TOP_TAGS = 10
 NEIGHBOURS = 10
+FAMILIAR_PERCENTILE = 1
+FAMILIARITY_SAMPLE = 2000
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,32 @@ class CatalogEmbeddings:
 
     def __len__(self) -> int:
         return len(self.tracks)
+
+    @cached_property
+    def familiar_floor(self) -> float | None:
+        """How close a song must be to some catalog clip to count as the kind of music the
+        catalog holds: the 1st percentile of each clip's similarity to its nearest *other*
+        clip (up to 2,000 clips sampled). None with fewer than two clips."""
+        first = ~self.tracks["audio_sha256"].duplicated().to_numpy()
+        clips = self.vectors[first]
+        if len(clips) < 2:
+            return None
+        rows = np.random.default_rng(0).permutation(len(clips))[:FAMILIARITY_SAMPLE]
+        nearest = []
+        for chunk in np.array_split(rows, max(1, len(rows) // 500)):
+            similarity = clips[chunk] @ clips.T
+            similarity[np.arange(len(chunk)), chunk] = -np.inf  # not itself
+            nearest.append(similarity.max(axis=1))
+        return float(np.percentile(np.concatenate(nearest), FAMILIAR_PERCENTILE))
+
+    def familiarity(self, pooled: np.ndarray) -> tuple[float | None, bool]:
+        """(similarity of the nearest catalog clip, whether that is as near as catalog clips
+        are to each other). A song unlike the catalog gets a verdict by extrapolation."""
+        if not len(self):
+            return None, False
+        nearest = float(np.max(self.vectors @ _normalised(np.asarray(pooled, dtype=np.float64))))
+        floor = self.familiar_floor
+        return round(nearest, 4), floor is None or nearest >= floor
 
     def nearest(self, pooled: np.ndarray, threshold: float, count: int = NEIGHBOURS) -> list[dict]:
         """The ``count`` tracks most similar to ``pooled``, most similar first; ``popular``
