@@ -118,26 +118,36 @@ def compute_missing(
     """
     cache = FeatureCache(settings)
     cache.remove_partials()
-    unique = {job.sha256: job for job in jobs}
-    todo = [job for job in unique.values() if not all(cache.has(job.sha256, p) for p in presets)]
-    report = FeatureReport(already_cached=len(unique) - len(todo))
-    if on_progress:
-        on_progress(0, len(todo))
+    todo, report = plan_missing(jobs, lambda sha: all(cache.has(sha, p) for p in presets), on_progress)
     if not todo:
         return report
     workers = worker_count(workers, len(todo))
     tasks = [(job, presets, settings) for job in todo]
     if workers == 1:
         outcomes = map(_compute_one, tasks)
-        _collect(outcomes, report, len(todo), on_progress)
+        collect_outcomes(outcomes, report, len(todo), on_progress)
     else:
         with process_pool(workers) as pool:
             futures = [pool.submit(_compute_one, task) for task in tasks]
-            _collect((f.result() for f in as_completed(futures)), report, len(todo), on_progress)
+            collect_outcomes((f.result() for f in as_completed(futures)), report, len(todo), on_progress)
     return report
 
 
-def _collect(outcomes, report: FeatureReport, total: int, on_progress) -> None:
+def plan_missing(
+    jobs: Iterable[FeatureJob], cached: Callable[[str], bool], on_progress: Callable[[int, int], None] | None
+) -> tuple[list[FeatureJob], FeatureReport]:
+    """The distinct clips whose outputs are not all ``cached``, and a report counting the
+    rest; progress starts at (0, clips to do)."""
+    unique = {job.sha256: job for job in jobs}
+    todo = [job for job in unique.values() if not cached(job.sha256)]
+    report = FeatureReport(already_cached=len(unique) - len(todo))
+    if on_progress:
+        on_progress(0, len(todo))
+    return todo, report
+
+
+def collect_outcomes(outcomes: Iterable[tuple[str, str | None]], report: FeatureReport, total: int, on_progress) -> None:
+    """Count each (SHA-256, error or None) into ``report`` and report progress."""
     for done, (sha256, error) in enumerate(outcomes, start=1):
         if error:
             report.failed[sha256] = error

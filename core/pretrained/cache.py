@@ -27,7 +27,7 @@ import numpy as np
 from core.audio import load_audio
 from core.config import CLIP_SECONDS, SAMPLE_RATE, Settings
 from core.errors import AudioError
-from core.features import FeatureJob, FeatureReport
+from core.features import FeatureJob, FeatureReport, collect_outcomes, plan_missing
 from core.files import atomic_write_bytes, remove_stale_partials
 from core.pretrained.musicnn import INPUT, PATCH_FRAMES, PatchOutputs, load_model
 
@@ -89,23 +89,22 @@ def compute_missing_embeddings(
     """Compute every clip's outputs of ``models`` that the cache lacks, one decode per clip."""
     cache = EmbeddingCache(settings)
     cache.remove_partials()
-    unique = {job.sha256: job for job in jobs}
-    todo = [job for job in unique.values() if not all(cache.has(job.sha256, m) for m in models)]
-    report = FeatureReport(already_cached=len(unique) - len(todo))
-    if on_progress:
-        on_progress(0, len(todo))
+    todo, report = plan_missing(jobs, lambda sha: all(cache.has(sha, m) for m in models), on_progress)
     if not todo:
         return report
     loaded = [load_model(m) for m in models]
-    for done, job in enumerate(todo, start=1):
-        try:
-            samples = load_audio(job.audio_path)[: int(CLIP_SECONDS * SAMPLE_RATE)]
-            for musicnn in loaded:
-                if not cache.has(job.sha256, musicnn.name):
-                    cache.save(job.sha256, musicnn.name, musicnn.analyse(samples, label=job.audio_path.name))
-            report.computed += 1
-        except AudioError as error:
-            report.failed[job.sha256] = str(error)
-        if on_progress:
-            on_progress(done, len(todo))
+
+    def outcomes():
+        for job in todo:
+            try:
+                samples = load_audio(job.audio_path)[: int(CLIP_SECONDS * SAMPLE_RATE)]
+                for musicnn in loaded:
+                    if not cache.has(job.sha256, musicnn.name):
+                        cache.save(job.sha256, musicnn.name, musicnn.analyse(samples, label=job.audio_path.name))
+            except AudioError as error:
+                yield job.sha256, str(error)
+            else:
+                yield job.sha256, None
+
+    collect_outcomes(outcomes(), report, len(todo), on_progress)
     return report
