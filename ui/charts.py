@@ -106,6 +106,7 @@ def catalog_map(points: pd.DataFrame, threshold: float, explained: float, title:
 def tag_bars(tags: list[dict]) -> go.Figure:
     frame = pd.DataFrame(tags).iloc[::-1]
     figure = px.bar(frame, x="probability", y="tag", orientation="h", text_auto=".0%")
+    figure.update_traces(textposition="outside")
     figure.update_xaxes(tickformat=".0%", range=[0, 1])
     return _layout(figure, title="Top 10 tags (MSD musicnn, mean over the song)", xaxis_title="probability", yaxis_title="")
 
