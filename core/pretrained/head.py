@@ -34,9 +34,9 @@ class EmbeddingHead:
     """P(popular) from pooled embeddings: logistic(((x - mean) / scale) . coef + intercept),
     with x first clipped to the range each value took in training.
 
-    Why clip: some embedding values barely vary within one catalog (on the synthetic demo,
-    by a factor of a thousand less than on real music), so a song unlike the catalog lands
-    hundreds of standard deviations out and the logistic saturates at 0% or 100%. Clipped,
+    Why clip: some embedding values barely vary within one catalog (real recordings landed
+    up to 2,000 standard deviations away on the synthetic demo), so a song unlike the
+    catalog would saturate the logistic at 0% or 100%. Clipped,
     the head never extrapolates past what it was fitted on.
     """
 
