@@ -2,7 +2,8 @@
 
 Each rule returns a boolean mask of the rows it would drop, so callers can count, show or
 apply them. ``study_dedup`` applies all four in the study's order: exact duplicates, rows
-without a preview, duplicate preview URLs, then rows sharing (name, duration, popularity).
+without audio (the study: without a preview), duplicate preview URLs, then rows sharing
+(name, duration, popularity).
 Different releases of one song (single, album, deluxe) differ in popularity and are kept,
 as in the study.
 """
@@ -27,9 +28,13 @@ def exact_duplicates(tracks: pd.DataFrame) -> pd.Series:
     return tracks.duplicated(subset=fields, keep="first")
 
 
-def missing_preview(tracks: pd.DataFrame) -> pd.Series:
-    urls = tracks["preview_url"]
-    return urls.isna() | (urls.astype("string").str.strip() == "")
+def missing_audio(tracks: pd.DataFrame) -> pd.Series:
+    """Rows without audio. A catalog track has audio when the catalog holds its audio file,
+    whatever its origin (a downloaded preview, or a local file from an import with no
+    preview URL at all); a table without an audio column (the study's own rows) has audio
+    when it has a preview URL, as in the study."""
+    column = tracks["audio_path"] if "audio_path" in tracks.columns else tracks["preview_url"]
+    return column.isna() | (column.astype("string").str.strip() == "")
 
 
 def duplicate_preview_urls(tracks: pd.DataFrame) -> pd.Series:
@@ -42,7 +47,7 @@ def same_name_duration_popularity(tracks: pd.DataFrame) -> pd.Series:
 
 RULES = {
     "exact duplicate": exact_duplicates,
-    "no preview": missing_preview,
+    "no audio": missing_audio,
     "duplicate preview URL": duplicate_preview_urls,
     "same name, duration and popularity": same_name_duration_popularity,
 }

@@ -3,7 +3,7 @@ import pandas as pd
 from core.dedup import (
     duplicate_preview_urls,
     exact_duplicates,
-    missing_preview,
+    missing_audio,
     normalise_title,
     same_name_duration_popularity,
     study_dedup,
@@ -23,9 +23,14 @@ def test_exact_duplicates_flag_the_second_identical_row_only():
     assert exact_duplicates(tracks).tolist() == [False, True, False]
 
 
-def test_missing_preview_flags_null_and_blank_urls():
+def test_missing_audio_flags_null_and_blank_preview_urls_in_a_study_table():
     tracks = _rows(BASE, (*BASE[:8], None), (*BASE[:8], "  "))
-    assert missing_preview(tracks).tolist() == [False, True, True]
+    assert missing_audio(tracks).tolist() == [False, True, True]
+
+
+def test_in_the_catalog_audio_means_an_audio_file_whatever_its_origin():
+    tracks = _rows(BASE, (*BASE[:8], None), ("c", *BASE[1:])).assign(audio_path=["demo/a.mp3", "local/b.wav", None])
+    assert missing_audio(tracks).tolist() == [False, False, True]  # b: a local file, no preview URL
 
 
 def test_duplicate_preview_url_keeps_first_and_ignores_missing_urls():
@@ -44,7 +49,7 @@ def test_study_dedup_applies_rules_in_order_and_counts_each():
     tracks = _rows(
         BASE,
         BASE,  # exact duplicate
-        ("b", "Other", "Y", "A", "album", "2020", 1, 5, None),  # no preview
+        ("b", "Other", "Y", "A", "album", "2020", 1, 5, None),  # no preview: no audio
         ("c", "Third", "Z", "A", "album", "2020", 2, 6, "http://p/a"),  # same preview as BASE
         ("d", "Song", "X", "B", "single", "2020", 180000, 40, "http://p/d"),  # same name/duration/pop
         ("e", "Song", "X", "B", "single", "2020", 180000, 33, "http://p/e"),  # kept: other popularity
@@ -52,7 +57,7 @@ def test_study_dedup_applies_rules_in_order_and_counts_each():
     result = study_dedup(tracks)
     assert result.dropped == {
         "exact duplicate": 1,
-        "no preview": 1,
+        "no audio": 1,
         "duplicate preview URL": 1,
         "same name, duration and popularity": 1,
     }

@@ -9,6 +9,7 @@ import soundfile as sf
 from core.catalog import Catalog
 from core.collect import sources
 from core.collect.importer import column_mapping, import_table
+from core.dataset import modelling_tracks
 from core.errors import UsageError
 from tests.conftest import run_cli, shared_file
 from tests.recorded import FakeClock, FakeDeezer, ReplaySession, mp3_clips
@@ -58,6 +59,8 @@ def test_artists_split_on_semicolons_not_commas_and_local_audio_is_verified(home
         assert tracks.loc["Song A", "artists"] == "Tyler, The Creator; Frank Ocean"
         assert catalog.audio_file(tracks.loc["Song A", "audio_path"]).is_file()
         assert pd.isna(tracks.loc["Song B", "audio_path"])
+        # A local file is audio to train on, though the row has no preview URL.
+        assert modelling_tracks(catalog)["name"].tolist() == ["Song A"]
 
 
 def test_mapping_errors_say_what_to_do():
