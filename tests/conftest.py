@@ -67,3 +67,20 @@ def trained_home(demo_home, tmp_path_factory) -> Settings:
     shutil.copytree(demo_home.data_dir, root / "data")
     run_cli("train", "--models", "dummy,cnn2,musicnn", "--epochs", "1", home=root, check=True, timeout=600)
     return Settings(home=root)
+
+
+def copy_without_auc(trained: Settings, root: Path) -> Settings:
+    """A copy of ``trained`` whose run has no holdout ROC-AUC for any model, as a run whose
+    holdout held one class only has."""
+    import json
+    import shutil
+
+    shutil.copytree(trained.data_dir, root / "data")
+    shutil.copytree(trained.models_dir, root / "models")
+    for run_file in (root / "models").glob("*/run.json"):
+        meta = json.loads(run_file.read_text())
+        for metrics in meta["metrics"].values():
+            metrics["roc_auc"] = {"value": None, "low": None, "high": None}
+            metrics["roc_curve"] = {"fpr": [], "tpr": []}
+        run_file.write_text(json.dumps(meta))
+    return Settings(home=root)

@@ -160,3 +160,22 @@ def test_retrain_clicked_twice_starts_exactly_one_job(trained_home, tmp_path, mo
             deadline = time.monotonic() + 120
             while get_job(settings, job.id).active and time.monotonic() < deadline:
                 time.sleep(0.5)
+
+
+def test_score_and_holdout_pages_with_a_run_that_has_no_holdout_auc(trained_home, tmp_path, monkeypatch):
+    import numpy as np
+    import soundfile as sf
+
+    from tests.conftest import copy_without_auc
+
+    home = copy_without_auc(trained_home, tmp_path / "home")
+    monkeypatch.setenv("HITLENS_HOME", str(home.home))
+    holdout = _open(PAGES[2])
+    assert not holdout.exception
+    song = tmp_path / "take.wav"
+    sf.write(song, 0.1 * np.random.default_rng(0).standard_normal(35 * 22_050).astype(np.float32), 22_050)
+    app = _open(PAGES[3])
+    assert "holdout ROC-AUC not available" in _text(app)
+    app.file_uploader[0].set_value([("take.wav", song.read_bytes(), "audio/wav")]).run()
+    assert not app.exception, app.exception
+    assert "take.wav: " in _text(app)

@@ -111,3 +111,15 @@ def test_uploads_with_hostile_names_are_never_written_outside_the_data_folder(tr
     items = score_many(scorer, [("../../etc/evil.wav", data.read_bytes())])
     assert items[0].score is not None
     assert {p for p in trained_home.home.rglob("*")} == before
+
+
+def test_a_run_without_any_holdout_auc_still_scores_and_says_so(trained_home, tmp_path):
+    from tests.conftest import copy_without_auc
+
+    home = copy_without_auc(trained_home, tmp_path / "home")
+    sf.write(tmp_path / "song.wav", _song(35, strong=(5, 30)), SAMPLE_RATE)
+    result = run_cli("score", str(tmp_path / "song.wav"), home=home.home)
+    assert result.returncode == 0, result.stderr
+    assert "holdout ROC-AUC n/a" in result.stdout
+    evaluated = run_cli("evaluate", home=home.home)
+    assert evaluated.returncode == 0 and "n/a" in evaluated.stdout
