@@ -86,7 +86,8 @@ class TrainingData:
         """The pooled musicnn embeddings of a split's clips, (n, 400)."""
         if self.embeddings is None:
             raise ValueError("the musicnn model needs TrainingData.embeddings")
-        return np.stack([self.embeddings.pooled(sha, DEFAULT_MODEL) for sha in getattr(self, part)[0]])
+        shas = getattr(self, part)[0]
+        return np.stack([self.embeddings.pooled(sha, DEFAULT_MODEL) for sha in shas]) if shas else np.zeros((0, 400))
 
 
 @dataclass
@@ -165,10 +166,11 @@ def _train_dummy(data: TrainingData) -> ModelResult:
 
 
 def _train_head(data: TrainingData) -> ModelResult:
-    head = fit_head(data.pooled("train"), data.train[1], data.pooled("test"), data.test[1])
+    pooled = {part: data.pooled(part) for part in ("train", "test", "holdout")}
+    head = fit_head(pooled["train"], data.train[1], pooled["test"], data.test[1])
 
     def predict(part) -> list[float]:
-        return head.predict_proba(data.pooled(part)).astype(float).tolist() if len(getattr(data, part)[0]) else []
+        return head.predict_proba(pooled[part]).astype(float).tolist() if len(pooled[part]) else []
 
     return ModelResult(PRETRAINED_MODEL, test_probabilities=predict("test"), holdout_probabilities=predict("holdout"), model=head)
 
