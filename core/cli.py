@@ -221,6 +221,12 @@ def _features(args: argparse.Namespace) -> int:
     names = ", ".join(p.name for p in presets)
     with args.progress.counter(f"spectrograms ({names})") as on_progress:
         report = compute_missing(jobs, presets, config, workers=args.workers, on_progress=on_progress)
+    return _cache_report(report)
+
+
+def _cache_report(report) -> int:
+    """Print what a cache-filling command did (the first ten failures on stderr); exit 1 if
+    any clip failed."""
     print(f"{report.computed} computed, {report.already_cached} already cached, {len(report.failed)} failed")
     for sha, error in list(report.failed.items())[:10]:
         print(f"  {sha[:12]}: {error}", file=sys.stderr)
@@ -241,10 +247,7 @@ def _embeddings(args: argparse.Namespace) -> int:
         jobs = [FeatureJob(sha, path) for sha, path in catalog.audio_hashes()]
     with args.progress.counter(f"musicnn embeddings ({', '.join(models)})") as on_progress:
         report = compute_missing_embeddings(jobs, models, config, on_progress=on_progress)
-    print(f"{report.computed} computed, {report.already_cached} already cached, {len(report.failed)} failed")
-    for sha, error in list(report.failed.items())[:10]:
-        print(f"  {sha[:12]}: {error}", file=sys.stderr)
-    return 1 if report.failed else 0
+    return _cache_report(report)
 
 
 def _setup(args: argparse.Namespace) -> int:

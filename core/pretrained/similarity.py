@@ -88,6 +88,10 @@ class CatalogEmbeddings:
     def __len__(self) -> int:
         return len(self.tracks)
 
+    def similarities(self, pooled: np.ndarray) -> np.ndarray:
+        """Cosine similarity of ``pooled`` to every track's clip."""
+        return self.vectors @ _normalised(np.asarray(pooled, dtype=np.float64))
+
     @cached_property
     def familiar_floor(self) -> float | None:
         """How close a song must be to some catalog clip to count as the kind of music the
@@ -110,7 +114,7 @@ class CatalogEmbeddings:
         are to each other). A song unlike the catalog gets a verdict by extrapolation."""
         if not len(self):
             return None, False
-        nearest = float(np.max(self.vectors @ _normalised(np.asarray(pooled, dtype=np.float64))))
+        nearest = float(np.max(self.similarities(pooled)))
         floor = self.familiar_floor
         return round(nearest, 4), floor is None or nearest >= floor
 
@@ -119,7 +123,7 @@ class CatalogEmbeddings:
         is popularity at or above ``threshold``."""
         if not len(self):
             return []
-        similarity = self.vectors @ _normalised(np.asarray(pooled, dtype=np.float64))
+        similarity = self.similarities(pooled)
         order = np.argsort(-similarity, kind="stable")[:count]
         return [
             {
