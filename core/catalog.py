@@ -117,6 +117,11 @@ MIGRATIONS: list[str] = [
         updated_at TEXT NOT NULL
     );
     """,
+    # A saved run that nobody has activated or dismissed yet is "undecided": the Train page
+    # offers it beside the active run until the user chooses.
+    """
+    ALTER TABLE runs ADD COLUMN decided INTEGER NOT NULL DEFAULT 1;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -4,8 +4,10 @@ catalog's fingerprint).
 
 A run is written into a partial folder and renamed into place once complete, then indexed
 in the catalog's ``runs`` table; a run killed half-way is never listed and its partial
-folder is removed by the next save. Exactly one run is active: the one the Score page
-uses. Models load with Keras' safe mode on (no arbitrary code from a weights file).
+folder is removed by the next save. At most one run is active: the one songs are scored
+with. A new run becomes active only when the caller says so, or when no run is active yet;
+otherwise it waits, "undecided", until the user activates it or keeps the current one.
+Models load with Keras' safe mode on (no arbitrary code from a weights file).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from core.errors import HitlensError
 from core.files import PARTIAL_MARKER, atomic_write_text, remove_stale_partials
 
 RUN_FILE = "run.json"
+ACTIVATION = ("if-none", "yes", "no")  # when a newly saved run becomes the active one
+# What the runs table repeats from run.json, to list runs without reading every run.
+SUMMARY_KEYS = ("split", "training_preset", "models", "synthetic", "quick_start")
 
 
 class RunMissing(HitlensError):
@@ -82,9 +87,14 @@ def model_file(name: str) -> str:
     return f"{name}.json" if name == PRETRAINED_MODEL else f"{name}.keras"
 
 
-def save_run(settings: Settings, catalog: Catalog, meta: dict, fitted: dict, *, activate: bool) -> SavedRun:
-    """Write ``meta`` and the fitted models (each has ``save(path)``) as a new complete run;
-    index it; maybe activate it."""
+def save_run(
+    settings: Settings, catalog: Catalog, meta: dict, fitted: dict, *, activate: str = "if-none", replacing: str | None = None
+) -> SavedRun:
+    """Write ``meta`` and the fitted models (each has ``save(path)``) as a new complete run and
+    index it. ``activate``: "yes", "no", or "if-none" (only when no run is active, or when
+    the active run is still ``replacing``: a provisional run the caller made itself)."""
+    if activate not in ACTIVATION:
+        raise ValueError(f"activate must be one of {ACTIVATION}")
     models_dir = settings.models_dir
     models_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(models_dir)
@@ -99,34 +109,99 @@ def save_run(settings: Settings, catalog: Catalog, meta: dict, fitted: dict, *, 
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    summary = {k: meta[k] for k in ("split", "training_preset", "models", "synthetic")}
+    summary = {k: meta.get(k) for k in SUMMARY_KEYS}
     with catalog.transaction() as conn:
         conn.execute(
-            "INSERT INTO runs (id, created_at, path, active, summary) VALUES (?, ?, ?, 0, ?)",
+            "INSERT INTO runs (id, created_at, path, active, decided, summary) VALUES (?, ?, ?, 0, 0, ?)",
             (run_id, utc_now(), run_id, json.dumps(summary)),
         )
-    if activate:
-        set_active(catalog, run_id)
+        current = conn.execute("SELECT id FROM runs WHERE active = 1").fetchone()
+        if activate == "yes" or (activate == "if-none" and (current is None or current[0] == replacing)):
+            conn.execute("UPDATE runs SET active = (id = ?), decided = decided OR id = ?", (run_id, run_id))
     return load_run(settings, catalog, run_id)
 
 
 def list_runs(settings: Settings, catalog: Catalog) -> pd.DataFrame:
     """Complete runs, newest first, with an ``active`` column."""
-    rows = pd.read_sql_query("SELECT id, created_at, path, active, summary FROM runs ORDER BY created_at DESC, id DESC", catalog.conn)
+    rows = pd.read_sql_query(
+        "SELECT id, created_at, path, active, decided, summary FROM runs ORDER BY created_at DESC, id DESC", catalog.conn
+    )
     complete = [(settings.models_dir / path / RUN_FILE).is_file() for path in rows["path"]]
     rows = rows[pd.Series(complete, index=rows.index, dtype=bool)].reset_index(drop=True)
     summaries = rows.pop("summary").map(json.loads)
-    for key in ("split", "training_preset", "models", "synthetic"):
+    for key in SUMMARY_KEYS:
         rows[key] = summaries.map(lambda s, key=key: s.get(key))
+    rows["quick_start"] = rows["quick_start"].fillna(False).astype(bool)
     rows["active"] = rows["active"].astype(bool)
+    rows["decided"] = rows["decided"].astype(bool)
     return rows
 
 
 def set_active(catalog: Catalog, run_id: str) -> None:
+    """Score with run ``run_id`` from now on."""
     with catalog.transaction() as conn:
-        if not conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
-            raise RunMissing(f"No run '{run_id}'.", "List runs with 'python -m core evaluate --list'.")
-        conn.execute("UPDATE runs SET active = (id = ?)", (run_id,))
+        _require(conn, run_id)
+        conn.execute("UPDATE runs SET active = (id = ?), decided = decided OR id = ?", (run_id, run_id))
+
+
+def keep_active(catalog: Catalog, run_id: str) -> None:
+    """The user saw run ``run_id`` and keeps scoring with the active run."""
+    with catalog.transaction() as conn:
+        _require(conn, run_id)
+        conn.execute("UPDATE runs SET decided = 1 WHERE id = ?", (run_id,))
+
+
+def _require(conn, run_id: str) -> None:
+    if not conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
+        raise RunMissing(f"No run '{run_id}'.", "List the saved runs with 'python -m core runs'.")
+
+
+def best_model_of(meta: dict) -> str:
+    """The run's model with the highest holdout ROC-AUC (the dummy only if it is alone)."""
+    candidates = [m for m in meta["models"] if m != "dummy"] or meta["models"]
+    return max(candidates, key=lambda m: meta["metrics"][m]["roc_auc"]["value"] or 0.0)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One line of ``python -m core runs``: what a user weighs when choosing the active run."""
+
+    id: str
+    created: str
+    split: str
+    preset: str
+    best_model: str
+    best_auc: float | None
+    best_auc_ci: tuple[float | None, float | None]
+    holdout_tracks: int
+    synthetic: bool
+    quick_start: bool
+    active: bool
+    decided: bool
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id, "created": self.created, "split": self.split, "preset": self.preset,
+            "best_model": self.best_model, "best_auc": self.best_auc, "best_auc_ci": list(self.best_auc_ci),
+            "holdout_tracks": self.holdout_tracks, "synthetic": self.synthetic, "quick_start": self.quick_start,
+            "active": self.active,
+        }  # fmt: skip
+
+
+def run_summaries(settings: Settings, catalog: Catalog) -> list[RunSummary]:
+    """Every complete run, newest first, with its best model's holdout ROC-AUC."""
+    summaries = []
+    for row in list_runs(settings, catalog).itertuples(index=False):
+        meta = json.loads((settings.models_dir / row.path / RUN_FILE).read_text())
+        best = best_model_of(meta)
+        auc = meta["metrics"][best]["roc_auc"]
+        summaries.append(RunSummary(
+            id=row.id, created=row.created_at, split=meta["split"], preset=meta["training_preset"], best_model=best,
+            best_auc=auc["value"], best_auc_ci=(auc["low"], auc["high"]), holdout_tracks=meta["metrics"][best]["n"],
+            synthetic=bool(meta["synthetic"]), quick_start=bool(meta.get("quick_start")), active=bool(row.active),
+            decided=bool(row.decided),
+        ))  # fmt: skip
+    return summaries
 
 
 def load_run(settings: Settings, catalog: Catalog, run_id: str | None = None) -> SavedRun:
@@ -141,6 +216,6 @@ def load_run(settings: Settings, catalog: Catalog, run_id: str | None = None) ->
         run_id = active.iloc[0]["id"]
     match = runs[runs["id"] == run_id]
     if match.empty:
-        raise RunMissing(f"No complete run '{run_id}'.", "Pick one of the runs 'python -m core evaluate --list' shows.")
+        raise RunMissing(f"No complete run '{run_id}'.", "Pick one of the runs 'python -m core runs' lists.")
     path = settings.models_dir / match.iloc[0]["path"]
     return SavedRun(run_id, path, json.loads((path / RUN_FILE).read_text()))

@@ -38,7 +38,7 @@ from core.pretrained.musicnn import (
     pool,
 )
 from core.pretrained.similarity import CatalogEmbeddings, SongProfile
-from core.registry import SavedRun
+from core.registry import SavedRun, best_model_of
 
 
 @dataclass
@@ -68,12 +68,6 @@ class SongScore:
 def best_model(run: SavedRun) -> str:
     """The run's model with the highest holdout ROC-AUC (the dummy only if it is alone)."""
     return best_model_of(run.meta)
-
-
-def best_model_of(meta: dict) -> str:
-    """``best_model`` from a run's metadata."""
-    candidates = [m for m in meta["models"] if m != "dummy"] or meta["models"]
-    return max(candidates, key=lambda m: meta["metrics"][m]["roc_auc"]["value"] or 0.0)
 
 
 def scorer_for(run: SavedRun, model: str | None = None) -> Scorer:

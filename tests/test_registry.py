@@ -4,20 +4,56 @@ import shutil
 import pytest
 
 from core.catalog import Catalog
+from core.config import Settings
 from core.files import PARTIAL_MARKER
-from core.registry import RunMissing, list_runs, load_run, save_run, set_active
+from core.registry import RunMissing, keep_active, list_runs, load_run, run_summaries, save_run, set_active
 from tests.conftest import run_cli
 
 
-def _meta(run_id):
+def _meta(run_id, auc=0.5, **extra):
     return {"id": run_id, "split": "random", "training_preset": "fast", "models": ["dummy"], "synthetic": True,
-            "dummy_positive_rate": 0.4}  # fmt: skip
+            "dummy_positive_rate": 0.4, "created_at": "2026-11-25T10:00:00+00:00",
+            "metrics": {"dummy": {"roc_auc": {"value": auc, "low": auc - 0.1, "high": auc + 0.1}, "n": 30}}, **extra}  # fmt: skip
+
+
+def _active(home, catalog):
+    runs = list_runs(home, catalog)
+    return runs[runs["active"]]["id"].tolist()
+
+
+def test_a_new_run_waits_for_the_user_unless_no_run_is_active(home):
+    with Catalog.open(home, create=True) as catalog:
+        save_run(home, catalog, _meta("run-good", auc=0.86), {})
+        assert _active(home, catalog) == ["run-good"]  # the first run: nothing to replace
+        save_run(home, catalog, _meta("run-worse", auc=0.71), {})
+        assert _active(home, catalog) == ["run-good"]  # a finished worse run does not take over
+        summaries = {s.id: s for s in run_summaries(home, catalog)}
+        assert not summaries["run-worse"].decided and summaries["run-good"].decided
+        assert summaries["run-worse"].best_auc == 0.71 and summaries["run-worse"].best_auc_ci == (0.61, 0.71 + 0.1)
+        keep_active(catalog, "run-worse")  # "keep the current one": asked once, then left alone
+        assert {s.id: s.decided for s in run_summaries(home, catalog)}["run-worse"]
+        save_run(home, catalog, _meta("run-chosen"), {}, activate="yes")
+        assert _active(home, catalog) == ["run-chosen"]
+
+
+def test_set_ups_default_run_replaces_its_quick_start_run_but_not_a_users_choice(home):
+    with Catalog.open(home, create=True) as catalog:
+        save_run(home, catalog, _meta("quick", quick_start=True), {})
+        save_run(home, catalog, _meta("default"), {}, replacing="quick")
+        assert _active(home, catalog) == ["default"]
+        assert list_runs(home, catalog).set_index("id")["quick_start"].to_dict() == {"quick": True, "default": False}
+    with Catalog.open(Settings(home=home.home / "other"), create=True) as catalog:
+        other = Settings(home=home.home / "other")
+        save_run(other, catalog, _meta("quick", quick_start=True), {})
+        save_run(other, catalog, _meta("mine"), {}, activate="yes")  # the user chose a run meanwhile
+        save_run(other, catalog, _meta("default"), {}, replacing="quick")
+        assert _active(other, catalog) == ["mine"]
 
 
 def test_saved_runs_are_listed_and_one_is_active(home):
     with Catalog.open(home, create=True) as catalog:
-        save_run(home, catalog, _meta("run-a"), {}, activate=True)
-        save_run(home, catalog, _meta("run-b"), {}, activate=False)
+        save_run(home, catalog, _meta("run-a"), {}, activate="yes")
+        save_run(home, catalog, _meta("run-b"), {}, activate="no")
         runs = list_runs(home, catalog).set_index("id")
         assert runs["active"].to_dict() == {"run-a": True, "run-b": False}
         set_active(catalog, "run-b")
@@ -39,7 +75,7 @@ def test_a_run_that_fails_while_saving_is_never_listed(home):
 
     with Catalog.open(home, create=True) as catalog:
         with pytest.raises(KeyboardInterrupt):
-            save_run(home, catalog, _meta("run-killed"), {"cnn2": Exploding()}, activate=True)
+            save_run(home, catalog, _meta("run-killed"), {"cnn2": Exploding()}, activate="yes")
         assert list_runs(home, catalog).empty
         assert not list(home.models_dir.iterdir())
 
@@ -52,7 +88,7 @@ def test_a_partial_folder_left_by_a_dead_process_is_ignored_and_cleaned(home):
     (leftover / "run.json").write_text(json.dumps(_meta("run-x")))
     with Catalog.open(home, create=True) as catalog:
         assert list_runs(home, catalog).empty
-        save_run(home, catalog, _meta("run-y"), {}, activate=True)
+        save_run(home, catalog, _meta("run-y"), {}, activate="yes")
         assert list(list_runs(home, catalog)["id"]) == ["run-y"]
     assert not leftover.exists()
 
@@ -76,6 +112,18 @@ def test_train_then_evaluate_json_from_the_cli(demo_home, tmp_path):
     assert set(meta["split_members"]) == {"train", "test", "holdout"}
     assert "nothing to do" in run_cli("train", "--if-missing", home=tmp_path, check=True).stdout
 
+    second = run_cli("train", "--models", "dummy", home=tmp_path, check=True, timeout=600)
+    assert f"still scored with run {rows[0]['run']}" in second.stdout
+    listed = json.loads(run_cli("runs", "--json", home=tmp_path, check=True).stdout)
+    assert [set(r) >= {"id", "created", "split", "preset", "best_model", "best_auc", "active"} for r in listed] == [True, True]
+    newer, first = listed
+    assert (first["id"], first["active"], first["best_model"]) == (rows[0]["run"], True, "cnn2")
+    assert newer["active"] is False and newer["best_model"] == "dummy" and newer["best_auc"] == 0.5
+    assert "is now active" in run_cli("runs", "--activate", newer["id"], home=tmp_path, check=True).stdout
+    assert [r["active"] for r in json.loads(run_cli("runs", "--json", home=tmp_path, check=True).stdout)] == [True, False]
+    unknown = run_cli("runs", "--activate", "no-such-run", home=tmp_path)
+    assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1 and "python -m core runs" in unknown.stderr
+
 
 def test_evaluate_without_a_run_is_one_line(demo_home):
     result = run_cli("evaluate", home=demo_home.home)
@@ -85,5 +133,5 @@ def test_evaluate_without_a_run_is_one_line(demo_home):
 @pytest.mark.parametrize("rate, expected", [(0.4, 0.0), (0.6, 1.0)])
 def test_a_saved_dummy_predicts_the_training_majority(home, rate, expected):
     with Catalog.open(home, create=True) as catalog:
-        run = save_run(home, catalog, {**_meta("run-d"), "dummy_positive_rate": rate}, {}, activate=True)
+        run = save_run(home, catalog, {**_meta("run-d"), "dummy_positive_rate": rate}, {}, activate="yes")
     assert run.load_model("dummy").predict_proba([[0], [0]])[:, -1].tolist() == [expected, expected]

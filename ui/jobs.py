@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
+import plotly.express as px
 import streamlit as st
 
-from core.config import Settings
-from core.jobs import Job, active_jobs, cancel_job, latest_job, start_job
+from core.architectures import DISPLAY_NAMES, MODEL_NAMES
+from core.config import DEFAULT_TRAINING_PRESET, Settings
+from core.jobs import Job, active_jobs, cancel_job, job_events, latest_job, start_job
+from core.progress import describe_duration
 from ui import state
 
 SETUP_ARGS = ["setup"]
@@ -72,3 +77,71 @@ def cancel_button(config: Settings, job: Job, after: str = "the current batch") 
     elif st.button("Cancel", key=f"cancel-{job.id}"):
         cancel_job(config, job.id)
         st.rerun(scope="fragment")
+
+
+def started_ago(job: Job) -> str:
+    """ "2 min ago": when the job started, as a person says it."""
+    started = datetime.fromisoformat(job.started_at or job.created_at)
+    return f"{describe_duration((datetime.now(timezone.utc) - started).total_seconds())} ago"
+
+
+def training_settings(args: list[str]) -> dict:
+    """The Train form's values from a train job's arguments (the defaults for none)."""
+    values = dict(zip(args, args[1:]))  # each option with the word after it
+    models = values.get("--models", "all")
+    return {
+        "models": list(MODEL_NAMES) if models == "all" else [m for m in models.split(",") if m in MODEL_NAMES],
+        "preset": values.get("--preset", DEFAULT_TRAINING_PRESET),
+        "split": values.get("--split", "random"),
+        "epochs": int(values.get("--epochs", 0)),
+    }
+
+
+def training_job_view(config: Settings, running: Job | None, last: Job | None) -> None:
+    """The running training (a Retrain job, or set-up training its runs) with live curves,
+    polled every 2 s only while it runs; otherwise how the last training job ended."""
+    if running is not None:
+        _live_training(config, running.id)
+    elif last is not None:
+        st.subheader(f"Last training job {last.id}: {last.status}")
+        if last.status == "failed":
+            st.error(last.error or "The job failed; see its log in data/jobs.")
+        elif last.status == "cancelled":
+            st.warning("Cancelled: nothing of that run was saved.")
+        _curves(config, last)
+    else:
+        st.caption("No Retrain yet on this catalog: the runs below were trained by set-up.")
+
+
+@st.fragment(run_every=2.0)
+def _live_training(config: Settings, job_id: int) -> None:
+    from core.jobs import get_job
+
+    job = get_job(config, job_id)
+    if not job.active:
+        st.rerun(scope="app")  # show the finished run, the run choice and the sidebar afresh
+    who = "Set-up" if job.kind == "setup" else f"Training job {job.id}"
+    st.subheader(f"{who}: running since {started_ago(job)}")
+    job_line(job)
+    if job.kind == "train":
+        cancel_button(config, job)
+    _curves(config, job)
+
+
+def _curves(config: Settings, job: Job) -> None:
+    events = job_events(config, job.id)
+    if events.empty or "epoch" not in events:
+        st.caption("Curves appear after the first epoch.")
+        return
+    events = events.dropna(subset=["epoch"]).assign(model=lambda e: e["model"].map(DISPLAY_NAMES))
+    values = [c for c in ("loss", "val_loss", "auc", "val_auc") if c in events]
+    long = events.melt(id_vars=["model", "epoch"], value_vars=values)
+    long["metric"] = long["variable"].map({"loss": "loss", "val_loss": "loss", "auc": "AUC", "val_auc": "AUC"})
+    long["data"] = long["variable"].map(lambda v: "validation (test split)" if v.startswith("val_") else "training")
+    left, right = st.columns(2)
+    for column, metric in ((left, "loss"), (right, "AUC")):
+        figure = px.line(long[long["metric"] == metric], x="epoch", y="value", color="model", line_dash="data", markers=True)
+        figure.update_xaxes(dtick=1 if events["epoch"].max() <= 20 else None, tickformat="d")
+        figure.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10), title=f"{metric} per epoch",
+                             xaxis_title="epoch", yaxis_title=metric, legend=dict(orientation="h", y=-0.25, title=""))  # fmt: skip
+        column.plotly_chart(figure, width="stretch", key=f"{metric}-{job.id}-{len(events)}")

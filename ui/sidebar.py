@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.catalog import POPULARITY_SCALES
 from core.config import Settings
+from core.jobs import latest_job
 from ui import state
 from ui.jobs import running_jobs_panel
 
@@ -28,8 +29,10 @@ def render(config: Settings, token: str | None) -> None:
             active = runs[runs["active"]]
             st.subheader("Active model run")
             if active.empty:
-                st.caption("None yet: train one on the Train page.")
+                setup = latest_job(config, "setup")
+                st.caption("Set-up is training a first model." if setup and setup.active else "None yet: train one on the Train page.")
             else:
                 row = active.iloc[0]
-                st.markdown(f"`{row['id']}`  \n{row['split']} split · {row['training_preset']} preset")
+                quick = " · quick start" if row["quick_start"] else ""
+                st.markdown(f"`{row['id']}`  \n{row['split']} split · {row['training_preset']} preset{quick}")
         running_jobs_panel(config)

@@ -1,0 +1,65 @@
+"""Choosing the run songs are scored with: a finished run is shown beside the active one and
+becomes active only when the user says so (Train page), and any saved run can be activated
+(Holdout page)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.architectures import DISPLAY_NAMES
+from core.catalog import Catalog
+from core.config import Settings
+from core.registry import RunSummary, keep_active, run_summaries, set_active
+
+
+def summaries(config: Settings) -> list[RunSummary]:
+    with Catalog.open(config) as catalog:
+        return run_summaries(config, catalog)
+
+
+def describe_run(run: RunSummary) -> str:
+    """Two lines a person can compare: best model with its interval, split, preset, date."""
+    auc = "n/a (one class in the holdout)" if run.best_auc is None else (
+        f"**{run.best_auc:.2f}** (95% CI {run.best_auc_ci[0]:.2f}-{run.best_auc_ci[1]:.2f})")  # fmt: skip
+    notes = [" · set-up's quick start" if run.quick_start else "", " · synthetic demo" if run.synthetic else ""]
+    return (f"`{run.id}` · trained {run.created[:16].replace('T', ' ')} UTC  \n"
+            f"best model {DISPLAY_NAMES[run.best_model]}: holdout ROC-AUC {auc} on {run.holdout_tracks} tracks  \n"
+            f"{run.split} split · {run.preset} preset{''.join(notes)}")  # fmt: skip
+
+
+def pending_choice(config: Settings) -> None:
+    """The newest finished run nobody has chosen or dismissed, beside the active run."""
+    runs = summaries(config)
+    active = next((r for r in runs if r.active), None)
+    pending = next((r for r in runs if not r.decided and not r.active), None)
+    if pending is None or active is None:
+        return
+    st.subheader("A new run finished: which one should score your songs?")
+    left, right = st.columns(2)
+    left.markdown("**Active now**  \n" + describe_run(active))
+    right.markdown("**New run**  \n" + describe_run(pending))
+    if pending.split != active.split:
+        st.caption("The two were judged on different splits, so their AUCs are not directly comparable: a grouped "
+                   "(song or artist) split is the harder, more honest test.")  # fmt: skip
+    use, keep, _ = st.columns([1, 1, 2])
+    if use.button("Use the new run for scoring", type="primary", key=f"use-{pending.id}"):
+        with Catalog.open(config) as catalog:
+            set_active(catalog, pending.id)
+        st.rerun()
+    if keep.button("Keep the current one", key=f"keep-{pending.id}"):
+        with Catalog.open(config) as catalog:
+            keep_active(catalog, pending.id)
+        st.rerun()
+
+
+def activate_button(config: Settings, run_id: str) -> None:
+    """On a page showing run ``run_id``: whether it is the active run, or a button to make it so."""
+    run = next((r for r in summaries(config) if r.id == run_id), None)
+    if run is None:
+        return
+    if run.active:
+        st.success("This run is active: new songs are scored with it.")
+    elif st.button("Use this run for scoring", key=f"activate-{run_id}"):
+        with Catalog.open(config) as catalog:
+            set_active(catalog, run_id)
+        st.rerun()
