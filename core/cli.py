@@ -89,7 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--tracks", type=_positive_int, default=1200, help="catalog rows (default 1200)")
     demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     demo.add_argument("--replace", action="store_true", help="replace the tracks of an existing catalog")
-    demo.add_argument("--if-missing", action="store_true", help="do nothing when a catalog with tracks exists")
+    demo.add_argument("--if-missing", action="store_true",
+                      help="do nothing when a catalog with tracks exists (a quick-start demo is completed)")  # fmt: skip
+    demo.add_argument("--quick-start", action="store_true",
+                      help="only every fourth song, for a first model within minutes; 'demo --if-missing' completes it")  # fmt: skip
     _add_job_option(demo)
     demo.set_defaults(handler=_demo)
 
@@ -126,10 +129,24 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threshold", choices=["study", "median"], default=None,
                        help="popularity threshold rule (default: study on Spotify's scale, else median)")  # fmt: skip
     train.add_argument("--epochs", type=_positive_int, default=None, help="override the preset's epochs")
-    train.add_argument("--no-activate", action="store_true", help="do not make the new run the active one")
-    train.add_argument("--if-missing", action="store_true", help="do nothing when a trained run exists")
+    activation = train.add_mutually_exclusive_group()
+    activation.add_argument("--activate", dest="activate", action="store_const", const="yes", default="if-none",
+                            help="score with the new run from now on (default: only when no run is active)")  # fmt: skip
+    activation.add_argument("--no-activate", dest="activate", action="store_const", const="no",
+                            help="never make the new run the active one")  # fmt: skip
+    # Set-up's own steps: a provisional first run, then the default run that replaces it as the
+    # active one unless the user has chosen another run meanwhile.
+    train.add_argument("--quick-start", action="store_true", help=argparse.SUPPRESS)
+    train.add_argument("--replace-quick-start", action="store_true", help=argparse.SUPPRESS)
+    train.add_argument("--if-missing", action="store_true",
+                       help="do nothing when a trained run exists (set-up's quick-start run does not count)")  # fmt: skip
     _add_job_option(train)
     train.set_defaults(handler=_train)
+
+    runs = commands.add_parser("runs", help="list the saved runs; choose the one songs are scored with")
+    runs.add_argument("--json", action="store_true", help="print a JSON list, one object per run, newest first")
+    runs.add_argument("--activate", metavar="ID", default=None, help="score songs with run ID from now on")
+    runs.set_defaults(handler=_runs)
 
     evaluate = commands.add_parser("evaluate", help="print a run's holdout results with 95%% intervals")
     evaluate.add_argument("--run", default=None, help="run id (default: the active run)")
@@ -171,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.set_defaults(handler=_score)
 
     bench = commands.add_parser("bench", help="measure the pipeline's speed")
-    bench.add_argument("target", choices=["features", "train", "score", "embeddings"], help="what to measure")
+    bench.add_argument("target", choices=["features", "train", "score", "embeddings", "pages"], help="what to measure")
     bench.add_argument("--clips", type=_positive_int, default=None,
                        help="demo clips to use (default 50 for features, 200 for train)")  # fmt: skip
     bench.set_defaults(handler=_bench)
@@ -192,15 +209,18 @@ def _positive_int(text: str) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from core.catalog import Catalog
-    from core.demo import build_demo
+    from core.demo import build_demo, is_quick_start
+
     config = settings()
     if args.if_missing and Catalog.exists(config):
         with Catalog.open(config) as catalog:
-            if catalog.track_count():
+            if catalog.track_count() and (args.quick_start or not is_quick_start(catalog)):
                 print(f"catalog exists at {config.catalog_path}; nothing to do")
                 return 0
-    with args.progress.counter("rendering demo audio") as on_progress:
-        catalog = build_demo(config, tracks=args.tracks, seed=args.seed, replace=args.replace, on_progress=on_progress)
+    part = "quick-start part of the demo" if args.quick_start else "demo audio"
+    with args.progress.counter(f"rendering the {part}", unit="song") as on_progress:
+        catalog = build_demo(config, tracks=args.tracks, seed=args.seed, replace=args.replace,
+                             quick_start=args.quick_start, on_progress=on_progress)  # fmt: skip
     with catalog:
         summary = catalog.summary()
     print(
@@ -233,9 +253,6 @@ def _cache_report(report) -> int:
     return 1 if report.failed else 0
 
 
-SETUP_STEPS = (["demo", "--if-missing"], ["features"], ["embeddings"], ["train", "--if-missing"])
-
-
 def _embeddings(args: argparse.Namespace) -> int:
     from core.catalog import Catalog
     from core.features import FeatureJob
@@ -252,19 +269,39 @@ def _embeddings(args: argparse.Namespace) -> int:
 
 def _setup(args: argparse.Namespace) -> int:
     """Each step does nothing when its result exists, so this is cheap once set up."""
+    from core.demo import render_counts
+    from core.setup import SetupProgress, setup_steps
+
     if args.detach:
         from core.jobs import start_job
 
         job, started = start_job(settings(), "setup", ["setup"])
         print(f"set-up job {job.id} {'started' if started else 'already running'}; the dashboard shows its progress")
         return 0
-    for step in SETUP_STEPS:
-        step_args = build_parser().parse_args(step)
-        step_args.progress = args.progress
+    steps = setup_steps(*render_counts())
+    reporter = args.progress
+    if hasattr(reporter, "event"):  # a background job: one overall bar, epochs for the Train page's curves
+        progress = SetupProgress(steps, reporter.progress, reporter.event, reporter.should_cancel)
+    else:
+        progress = SetupProgress(steps, _print_setup_line)
+    for index, step in enumerate(steps):
+        progress.start(index)
+        step_args = build_parser().parse_args(step.argv)
+        step_args.progress = progress
         status = step_args.handler(step_args)
         if status:
             return status
+        progress.finish()
     return 0
+
+
+def _print_setup_line(fraction: float, message: str, _last: list[float] = [0.0]) -> None:  # noqa: B006 (a throttle)
+    """Set-up's overall progress in a terminal: a line every 10 s beside the steps' own bars."""
+    import time
+
+    if time.monotonic() - _last[0] >= 10:
+        _last[0] = time.monotonic()
+        print(f"[set-up {fraction:.0%}] {message}", file=sys.stderr)
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -314,7 +351,7 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from core.bench import bench_embeddings, bench_features, bench_score, bench_train
+    from core.bench import bench_embeddings, bench_features, bench_pages, bench_score, bench_train
 
     if args.target == "features":
         print(bench_features(settings(), clips=args.clips or 50))
@@ -322,6 +359,8 @@ def _bench(args: argparse.Namespace) -> int:
         print(bench_train(settings(), clips=args.clips or 200))
     elif args.target == "embeddings":
         print(bench_embeddings(settings(), clips=args.clips or 20))
+    elif args.target == "pages":
+        print(bench_pages(settings()))
     else:
         print(bench_score(settings()))
     return 0
@@ -329,16 +368,19 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from core.catalog import Catalog
-    from core.registry import list_runs
+    from core.registry import list_runs, load_run
     from core.training import parse_models
 
     config = settings()
     models = parse_models(args.models)
     preset = training_preset(args.preset)
     with Catalog.open(config) as catalog:
-        if args.if_missing and not list_runs(config, catalog).empty:
+        runs = list_runs(config, catalog)
+        if args.if_missing and not (runs if args.quick_start else runs[~runs["quick_start"]]).empty:
             print("a trained run exists; nothing to do")
             return 0
+        active = runs[runs["active"] & runs["quick_start"]]
+        replacing = active.iloc[0]["id"] if args.replace_quick_start and not active.empty else None
         scale = catalog.summary().popularity_scale
     from core.evaluate import holdout_table
     from core.experiment import run_experiment  # loads TensorFlow: only now
@@ -352,11 +394,44 @@ def _train(args: argparse.Namespace) -> int:
     ):
         run = run_experiment(
             config, models=models, preset=preset, split=args.split, threshold_rule=threshold,
-            epochs=args.epochs, activate=not args.no_activate, on_features=on_features,
+            epochs=args.epochs, activate=args.activate, replacing=replacing, quick_start=args.quick_start,
+            on_features=on_features,
             on_embeddings=on_embeddings, on_progress=on_progress, should_cancel=progress.should_cancel,
         )  # fmt: skip
-    print(f"run {run.id} saved to {run.path}" + (" (active)" if not args.no_activate else ""))
+    with Catalog.open(config) as catalog:
+        active = load_run(config, catalog).id
+    if active == run.id:
+        print(f"run {run.id} saved to {run.path}; it is the active run: songs are scored with it")
+    else:
+        print(f"run {run.id} saved to {run.path}; songs are still scored with run {active} "
+              f"(switch with 'python -m core runs --activate {run.id}')")  # fmt: skip
     _print_table(holdout_table(run), run)
+    return 0
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from core.catalog import Catalog
+    from core.registry import run_summaries, set_active
+
+    config = settings()
+    with Catalog.open(config) as catalog:
+        if args.activate:
+            set_active(catalog, args.activate)
+            print(f"run {args.activate} is now active: songs are scored with it")
+            return 0
+        summaries = run_summaries(config, catalog)
+    if args.json:
+        print(json.dumps([s.as_dict() for s in summaries], indent=2))
+        return 0
+    if not summaries:
+        print("no saved runs yet: train one with 'python -m core train' or on the Train page")
+        return 0
+    print(f"{'':2}{'id':<22} {'created (UTC)':<20} {'split':<7} {'preset':<6} {'best model':<10} best holdout ROC-AUC")
+    for s in summaries:
+        created = s.created[:19].replace("T", " ")
+        auc = _with_interval(s.best_auc, list(s.best_auc_ci), digits=2)
+        print(f"{'*' if s.active else ' ':2}{s.id:<22} {created:<20} {s.split:<7} {s.preset:<6} {s.best_model:<10} {auc}")
+    print("* active: songs are scored with it. Switch with 'python -m core runs --activate ID'.")
     return 0
 
 

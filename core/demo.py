@@ -53,6 +53,9 @@ SOURCE = "demo"
 DEFAULT_TRACKS = 1200
 DEFAULT_SEED = 42
 TRACKS_PER_ARTIST = 15
+# The quick-start part of the catalog: every fourth song, so every artist style is there and a
+# first model can be trained on it in about a minute while the rest is rendered.
+QUICK_START_EVERY = 4
 
 
 @dataclass(frozen=True)
@@ -306,12 +309,14 @@ def _render_song(task: tuple[ArtistStyle, SongTraits, int, str]) -> str:
 def render_audio(
     plan: DemoPlan,
     settings: Settings,
+    songs: set[int],
     *,
     workers: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[int, str]:
-    """Render and store the audio of every song that has a preview; song index -> SHA-256."""
-    wanted = sorted({r.song.index for r in plan.releases if r.has_preview})
+    """Render and store the audio of the songs ``songs`` that have a preview; song index ->
+    SHA-256."""
+    wanted = sorted({r.song.index for r in plan.releases if r.has_preview and r.song.index in songs})
     songs = {song.index: song for song in plan.songs}
     tasks = [(songs[i].artist.style, songs[i].traits, songs[i].seed, str(settings.data_dir)) for i in wanted]
     workers = worker_count(workers, len(tasks))
@@ -329,10 +334,14 @@ def render_audio(
 # --- catalog ----------------------------------------------------------------------
 
 
-def track_records(plan: DemoPlan, hashes: dict[int, str]) -> list[TrackRecord]:
+def track_records(plan: DemoPlan, hashes: dict[int, str], songs: set[int] | None = None) -> list[TrackRecord]:
+    """The catalog rows of the releases of ``songs`` (default: all); ``hashes`` gives each
+    rendered song's audio."""
     records = []
     for row, release in enumerate(plan.releases):
         song = release.song
+        if songs is not None and song.index not in songs:
+            continue
         source_id = f"demo{plan.seed}-{row:05d}"
         artists = [ArtistRef(song.artist.source_id, song.artist.name)]
         title = song.title
@@ -361,28 +370,67 @@ def track_records(plan: DemoPlan, hashes: dict[int, str]) -> list[TrackRecord]:
     return records
 
 
+def render_counts(tracks: int = DEFAULT_TRACKS, seed: int = DEFAULT_SEED) -> tuple[int, int]:
+    """How many songs the demo renders in all, and in its quick-start part."""
+    plan = plan_catalog(tracks, seed)
+    rendered = {r.song.index for r in plan.releases if r.has_preview}
+    return len(rendered), len(rendered & quick_start_songs(plan))
+
+
+def quick_start_songs(plan: DemoPlan) -> set[int]:
+    return {song.index for song in plan.songs if song.index % QUICK_START_EVERY == 0}
+
+
+def demo_label(tracks: int, seed: int, *, quick_start: bool = False) -> str:
+    """The catalog's ``demo`` fact: which demo it holds, and whether only its quick-start part."""
+    return f"tracks={tracks} seed={seed}" + (" quick-start" if quick_start else "")
+
+
+def is_quick_start(catalog: Catalog) -> bool:
+    """Whether the catalog holds only the quick-start part of a demo (set-up completes it)."""
+    return (catalog.get_meta("demo") or "").endswith(" quick-start")
+
+
 def build_demo(
     settings: Settings,
     *,
     tracks: int = DEFAULT_TRACKS,
     seed: int = DEFAULT_SEED,
     replace: bool = False,
+    quick_start: bool = False,
     workers: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Catalog:
     """Render the demo audio and write the demo catalog in one transaction.
 
-    Audio files are content-addressed, so an interrupted build resumes without rendering
-    them again; the catalog rows appear all at once or not at all.
+    With ``quick_start`` only every fourth song's releases are written; a later build of the
+    same demo completes that catalog without rendering those songs again. Audio files are
+    content-addressed, so an interrupted build resumes; the catalog rows appear all at once
+    or not at all.
     """
     catalog = Catalog.open(settings, create=True)
-    if catalog.track_count() and not replace:
+    completing = catalog.get_meta("demo") == demo_label(tracks, seed, quick_start=True)
+    if catalog.track_count() and not (replace or completing):
         catalog.close()
         raise UsageError(
             f"A catalog with tracks already exists at {settings.catalog_path}.",
             "Pass --replace to rebuild it as the demo catalog (its tracks are deleted).",
         )
     plan = plan_catalog(tracks, seed)
-    hashes = render_audio(plan, settings, workers=workers, on_progress=on_progress)
-    catalog.replace_tracks(track_records(plan, hashes), meta={"demo": f"tracks={tracks} seed={seed}"})
+    songs = quick_start_songs(plan) if quick_start else {song.index for song in plan.songs}
+    known = _rendered_songs(catalog, plan) if completing else {}
+    hashes = known | render_audio(plan, settings, songs - set(known), workers=workers, on_progress=on_progress)
+    catalog.replace_tracks(track_records(plan, hashes, songs), meta={"demo": demo_label(tracks, seed, quick_start=quick_start)})
     return catalog
+
+
+def _rendered_songs(catalog: Catalog, plan: DemoPlan) -> dict[int, str]:
+    """Song index -> audio SHA-256 of the songs the catalog already holds (by release row)."""
+    prefix = f"demo{plan.seed}-"
+    rendered = {}
+    for source_id, sha256 in catalog.conn.execute(
+        "SELECT source_id, audio_sha256 FROM tracks WHERE source = ? AND audio_sha256 IS NOT NULL", (SOURCE,)
+    ):
+        if source_id.startswith(prefix):
+            rendered[plan.releases[int(source_id[len(prefix):])].song.index] = sha256
+    return rendered

@@ -29,7 +29,9 @@ def run_experiment(
     split: str = "random",
     threshold_rule: str = "study",
     epochs: int | None = None,
-    activate: bool = True,
+    activate: str = "if-none",
+    replacing: str | None = None,
+    quick_start: bool = False,
     on_features: Callable[[int, int], None] | None = None,
     on_embeddings: Callable[[int, int], None] | None = None,
     on_progress: Callable[[TrainingEvent], None] | None = None,
@@ -74,6 +76,7 @@ def run_experiment(
             "seed": SEED,
             "epochs_requested": epochs,
             "synthetic": summary.synthetic,
+            "quick_start": quick_start,  # set-up's provisional first run, on part of the demo
             "catalog": {"source": summary.source, "tracks": len(tracks), "fingerprint": catalog_fingerprint(tracks)},
             "split_sizes": {name: len(part) for name, part in parts.parts().items()},
             "positive_rate": {name: float(labels(part, threshold).mean()) for name, part in parts.parts().items()},
@@ -94,4 +97,4 @@ def run_experiment(
             },
         }
         fitted = {name: r.model for name, r in results.items() if name != "dummy"}
-        return save_run(settings, catalog, meta, fitted, activate=activate)
+        return save_run(settings, catalog, meta, fitted, activate=activate, replacing=replacing)

@@ -172,6 +172,8 @@ class JobReporter:
 
         def update(done: int, total: int) -> None:
             nonlocal first
+            if total == 0:  # nothing to do (all cached): not a full bar saying "0 of 0"
+                return
             first = done if first is None else first
             message = f"{description}: {done} of {total} {unit}s"
             elapsed = time.monotonic() - started

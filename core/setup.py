@@ -1,0 +1,162 @@
+"""What a fresh install needs, in the order that gives a first verdict soonest.
+
+``python -m core setup`` (and ``make run``, as a background job) builds, skipping whatever
+exists:
+
+1. the quick-start quarter of the demo catalog (every fourth song),
+2. its spectrograms,
+3. a quick-start run (CNN 1 alone on that quarter), made active when no run is: the Score
+   page can give a first verdict from here on,
+4. the rest of the demo catalog, 5. its spectrograms, 6. the musicnn embeddings of every clip,
+7. the default run (every model on the whole catalog), which replaces the quick-start run as
+   the active one unless the user has chosen another run meanwhile.
+
+Each step is the CLI command of the same name. ``SetupProgress`` turns the steps' own
+progress into one overall figure weighted by how long each step takes, with an honest "first
+verdict in about N min, everything in about M min": the estimates start from per-unit costs
+measured on a 2-core machine and are rescaled by how fast the finished steps actually ran.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from core.progress import describe_duration
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    label: str
+    argv: tuple[str, ...]
+    seconds: float  # the estimate before anything ran (2 cores, nothing else running)
+    first_verdict: bool = False  # the Score page can give a verdict once this step is done
+
+
+# Per-unit costs measured on the 2-core reference machine (see README, "Set-up timings").
+RENDER_S_PER_SONG = 0.26
+SPECTROGRAM_S_PER_CLIP = 0.04
+EMBEDDING_S_PER_CLIP = 0.82
+QUICK_TRAINING_S = 60.0
+FULL_TRAINING_S = 650.0
+
+
+def setup_steps(songs: int = 951, quick_songs: int = 238) -> list[SetupStep]:
+    """The steps for a demo of ``songs`` songs whose quick-start part has ``quick_songs``."""
+    rest = songs - quick_songs
+    return [
+        SetupStep("Rendering the quick-start quarter of the demo", ("demo", "--if-missing", "--quick-start"),
+                  quick_songs * RENDER_S_PER_SONG),  # fmt: skip
+        SetupStep("Spectrograms of the quick-start quarter", ("features",), quick_songs * SPECTROGRAM_S_PER_CLIP),
+        SetupStep("Training a quick-start model (CNN 1)", ("train", "--models", "cnn1", "--if-missing", "--quick-start"),
+                  QUICK_TRAINING_S, first_verdict=True),  # fmt: skip
+        SetupStep("Rendering the rest of the demo", ("demo", "--if-missing"), rest * RENDER_S_PER_SONG),
+        SetupStep("Spectrograms of the rest", ("features",), rest * SPECTROGRAM_S_PER_CLIP),
+        SetupStep("musicnn embeddings of every clip", ("embeddings",), songs * EMBEDDING_S_PER_CLIP),
+        SetupStep("Training the default run (six models)", ("train", "--if-missing", "--replace-quick-start"),
+                  FULL_TRAINING_S),  # fmt: skip
+    ]
+
+
+class SetupProgress:
+    """The progress object the steps' commands receive (``counter``, ``training``,
+    ``should_cancel``), reporting one overall fraction and time left to ``report(fraction,
+    message)`` and training epochs to ``event(payload)`` (the Train page's curves).
+
+    Time left: each step's planned seconds times this machine's speed, measured as the time
+    the work done so far took over the time it was planned to take (once 20 planned seconds
+    of work are done; before that the plan stands)."""
+
+    def __init__(
+        self,
+        steps: list[SetupStep],
+        report: Callable[[float, str], None],
+        event: Callable[[dict], None] | None = None,
+        should_cancel: Callable[[], bool] = lambda: False,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.steps = steps
+        self.report = report
+        self.event = event
+        self.should_cancel = should_cancel
+        self.clock = clock
+        self.actual: list[float | None] = [None] * len(steps)  # seconds each finished step took (0: nothing to do)
+        self.current = 0
+        self.step_started = clock()
+        self.fraction_in_step = 0.0
+        self.worked = False  # whether the current step had anything to do
+
+    # --- the steps --------------------------------------------------------------------
+
+    def start(self, index: int) -> None:
+        self.current = index
+        self.step_started = self.clock()
+        self.fraction_in_step = 0.0
+        self.worked = False
+        self._report(self.steps[index].label)
+
+    def finish(self) -> None:
+        """Record the step's real cost (none when it had nothing to do)."""
+        self.actual[self.current] = self.clock() - self.step_started if self.worked else 0.0
+
+    def speed(self) -> float:
+        """Seconds this machine takes per planned second, from the work done so far."""
+        planned = sum(s.seconds for s, a in zip(self.steps, self.actual) if a)
+        taken = sum(a for a in self.actual if a)
+        if self.worked and self.actual[self.current] is None:
+            planned += self.steps[self.current].seconds * self.fraction_in_step
+            taken += self.clock() - self.step_started
+        return min(max(taken / planned, 0.25), 4.0) if planned >= 20 else 1.0
+
+    def seconds_left(self, until: int | None = None) -> float:
+        """Estimated seconds until step ``until`` (default: the last) is done."""
+        last = len(self.steps) - 1 if until is None else until
+        speed = self.speed()
+        left = 0.0
+        for index in range(self.current, last + 1):
+            if self.actual[index] is not None:
+                continue
+            remaining = 1.0 - self.fraction_in_step if index == self.current else 1.0
+            left += self.steps[index].seconds * remaining * speed
+        return left
+
+    def fraction(self) -> float:
+        done = sum(a for a in self.actual if a) + (self.clock() - self.step_started if self.actual[self.current] is None else 0.0)
+        left = self.seconds_left()
+        return done / (done + left) if done + left > 0 else 1.0
+
+    def _report(self, detail: str) -> None:
+        first = next((i for i, s in enumerate(self.steps) if s.first_verdict), None)
+        parts = [f"step {self.current + 1} of {len(self.steps)}: {detail}"]
+        if first is not None and self.current <= first:
+            parts.append(f"first verdict in about {describe_duration(self.seconds_left(first))}")
+        parts.append(f"everything in about {describe_duration(self.seconds_left())}")
+        self.report(self.fraction(), " · ".join(parts))
+
+    # --- what the commands call -------------------------------------------------------
+
+    @contextmanager
+    def counter(self, description: str, unit: str = "clip") -> Iterator[Callable[[int, int], None]]:
+        def update(done: int, total: int) -> None:
+            if total == 0:  # nothing to do in this step
+                return
+            self.worked = True
+            self.fraction_in_step = done / total
+            self._report(f"{description}: {done} of {total} {unit}s")
+
+        yield update
+
+    @contextmanager
+    def training(self, models: list[str]) -> Iterator[Callable]:
+        def update(event) -> None:
+            self.worked = True
+            index = models.index(event.model)
+            epochs_done = event.epoch if event.batch is None else event.epoch - 1 + event.batch / event.batches
+            self.fraction_in_step = (index + epochs_done / event.epochs) / len(models)
+            if event.batch is None and self.event is not None:
+                self.event({"model": event.model, "epoch": event.epoch, "epochs": event.epochs, **event.metrics})
+            self._report(f"training {event.model}: epoch {event.epoch} of {event.epochs}")
+
+        yield update
