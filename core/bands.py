@@ -20,6 +20,19 @@ class Band:
     low_hz: float
     high_hz: float
 
+    @property
+    def label(self) -> str:
+        """ "bass (60-250 Hz)", "sub-bass (< 60 Hz)", "highs/air (> 6 kHz)"."""
+
+        def hz(value: float) -> str:
+            return f"{value / 1000:g} kHz" if value >= 1000 else f"{value:g} Hz"
+
+        if self.low_hz == 0:
+            return f"{self.name} (< {hz(self.high_hz)})"
+        if self.high_hz == float("inf"):
+            return f"{self.name} (> {hz(self.low_hz)})"
+        return f"{self.name} ({hz(self.low_hz)}-{hz(self.high_hz)})"
+
 
 BANDS: tuple[Band, ...] = (
     Band("sub-bass", 0.0, 60.0),
@@ -46,3 +59,20 @@ def band_rows(band: Band, preset: FeaturePreset) -> slice:
         nearest = int(np.argmin(np.abs(centres - (band.low_hz + band.high_hz) / 2)))
         return slice(nearest, nearest + 1)
     return slice(int(inside[0]), int(inside[-1]) + 1)
+
+
+def band_pass(samples: np.ndarray, band: Band, sample_rate: int) -> np.ndarray:
+    """``samples`` with only ``band`` left: a zero-phase 4th-order Butterworth filter
+    (low-pass for sub-bass, high-pass for the highs), so an artist can hear what a region of
+    an explanation holds without shifting it in time."""
+    from scipy.signal import butter, sosfiltfilt
+
+    nyquist = sample_rate / 2
+    high = min(band.high_hz, nyquist * 0.99)
+    if band.low_hz <= 0:
+        sos = butter(4, high, btype="lowpass", fs=sample_rate, output="sos")
+    elif band.high_hz >= nyquist:
+        sos = butter(4, band.low_hz, btype="highpass", fs=sample_rate, output="sos")
+    else:
+        sos = butter(4, [band.low_hz, high], btype="bandpass", fs=sample_rate, output="sos")
+    return sosfiltfilt(sos, samples).astype(np.float32)

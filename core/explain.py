@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import librosa
 import numpy as np
 
-from core.bands import BANDS, band_rows
+from core.bands import BANDS, BANDS_BY_NAME, band_pass, band_rows
 from core.config import SAMPLE_RATE, FeaturePreset
 
 FIXED_CELL_SECONDS = 2.5
@@ -47,7 +47,7 @@ class Cell:
 class Explanation:
     cells: list[Cell]
     weights: np.ndarray  # one per cell, same order
-    segments: np.ndarray  # (mels, frames) cell index of every spectrogram bin
+    segments: np.ndarray  # (mels, frames) cell index of every bin; len(cells) past the audio's end
     time_unit: str  # "bar" or "seconds"
     method: str = "LIME"  # or "occlusion"
     stability: float | None = None
@@ -72,17 +72,25 @@ def time_cells(samples: np.ndarray, sample_rate: int, seconds: float) -> tuple[l
     return [(a, b, f"{a:.1f}-{b:.1f} s") for a, b in zip(edges[:-1], edges[1:])], "seconds"
 
 
+def audible_seconds(samples: np.ndarray, preset: FeaturePreset) -> float:
+    """How much of the window starting at ``samples[0]`` holds the song: the window's length,
+    or less when the song ends first (the rest of the model's input is padding)."""
+    return min(preset.clip_seconds, samples.size / SAMPLE_RATE)
+
+
 def grid(preset: FeaturePreset, spans: list[tuple[float, float, str]], offset_s: float = 0.0) -> tuple[np.ndarray, list[Cell]]:
     """The segment map (mels x frames -> cell index) and the cells, time-major; cell times
-    are shifted by ``offset_s``."""
+    are shifted by ``offset_s``. Frames after the last span (the padding of a window longer
+    than the song) get the index ``len(cells)``: no cell, never explained or listed."""
     seconds_per_frame = preset.hop_length / preset.sample_rate
     frame_of = lambda t: int(round(t / seconds_per_frame))  # noqa: E731
-    segments = np.zeros(preset.shape, dtype=int)
+    segments = np.full(preset.shape, len(spans) * len(BANDS), dtype=int)
     cells = []
     for start, end, label in spans:
         for band in BANDS:
             index = len(cells)
-            frames = slice(frame_of(start), max(frame_of(end), frame_of(start) + 1))
+            last = None if end >= preset.clip_seconds else max(frame_of(end), frame_of(start) + 1)  # a full window: to its last frame
+            frames = slice(frame_of(start), last)
             segments[band_rows(band, preset), frames] = index
             cells.append(Cell(index, start + offset_s, end + offset_s, band.name, label))
     return segments, cells
@@ -101,9 +109,11 @@ def explain(
     """Explain ``predict`` (dB spectrograms (n, mels, frames) -> probabilities of popular)
     on one window that starts ``offset_s`` into the song (cells report song time). The
     first seed's weights are reported; all seeds give the stability."""
-    spans, unit = time_cells(samples, SAMPLE_RATE, preset.clip_seconds)
+    spans, unit = time_cells(samples, SAMPLE_RATE, audible_seconds(samples, preset))
     segments, cells = grid(preset, spans, offset_s)
-    runs = [_lime_weights(spectrogram, segments, len(cells), predict, num_samples, seed) for seed in seeds]
+    # The padding past the song's end is one more segment for LIME; its weight is dropped.
+    segment_count = int(segments.max()) + 1
+    runs = [_lime_weights(spectrogram, segments, segment_count, predict, num_samples, seed)[: len(cells)] for seed in seeds]
     result = Explanation(cells, runs[0], segments, unit)
     if len(runs) > 1:
         tops = [set(np.argsort(-np.abs(w))[:TOP_REGIONS]) for w in runs]
@@ -124,7 +134,7 @@ def occlusion(
     """Explain one window by silencing each cell in turn. ``hiding_effects(spectrogram,
     segments, cells)`` returns, per cell, the probability as it is minus the probability
     with that cell at the silence floor (positive: the cell pushes toward popular)."""
-    spans, unit = time_cells(samples, SAMPLE_RATE, preset.clip_seconds)
+    spans, unit = time_cells(samples, SAMPLE_RATE, audible_seconds(samples, preset))
     segments, cells = grid(preset, spans, offset_s)
     weights = np.asarray(hiding_effects(spectrogram, segments, len(cells)), dtype=float)
     return Explanation(cells, weights, segments, unit, method="occlusion", regions=_regions(cells, weights))
@@ -159,6 +169,13 @@ def _lime_weights(spectrogram, segments, count, predict, num_samples, seed) -> n
     for index, weight in explanation.local_exp[1]:
         weights[index] = weight
     return weights
+
+
+def region_audio(samples: np.ndarray, cell: Cell, sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarray, np.ndarray]:
+    """The stretch of the song ``samples`` that ``cell`` covers, as it is and with only the
+    cell's band left: "play that bar, and that bar's bass alone"."""
+    stretch = samples[int(cell.start_s * sample_rate) : int(cell.end_s * sample_rate)]
+    return stretch, band_pass(stretch, BANDS_BY_NAME[cell.band], sample_rate)
 
 
 def describe(cell: Cell, weight: float) -> str:

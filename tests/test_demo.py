@@ -5,7 +5,8 @@ import pytest
 
 from core.bands import BANDS_BY_NAME, band_rows
 from core.catalog import Catalog
-from core.config import FEATURE_PRESETS
+from core.config import FEATURE_PRESETS, Settings
+from core.errors import UsageError
 from core.demo import SIGNAL_REGIONS, build_demo, plan_catalog
 from core.features import log_mel
 from core.synth import SongTraits, render
@@ -102,3 +103,27 @@ def test_demo_catalog_is_marked_synthetic(use_demo_home):
         summary = catalog.summary()
     assert summary.synthetic and summary.source == "demo"
     assert summary.with_audio < summary.tracks
+
+
+def test_a_quick_start_demo_is_completed_without_rendering_its_songs_again(tmp_path):
+    from core.demo import is_quick_start, quick_start_songs
+
+    settings = Settings(home=tmp_path)
+    plan = plan_catalog(60, seed=3)
+    quick = quick_start_songs(plan)
+    rendered = []
+    with build_demo(settings, tracks=60, seed=3, quick_start=True, on_progress=lambda done, total: rendered.append(total)) as catalog:
+        assert is_quick_start(catalog)
+        first = catalog.tracks()
+    assert set(first["source_id"]) == {f"demo3-{row:05d}" for row, r in enumerate(plan.releases) if r.song.index in quick}
+    assert 0 < len(first) < 60
+    with build_demo(settings, tracks=60, seed=3, on_progress=lambda done, total: rendered.append(total)) as catalog:
+        assert not is_quick_start(catalog)
+        complete = catalog.tracks()
+    songs_with_audio = {r.song.index for r in plan.releases if r.has_preview}
+    assert rendered[0] == len(songs_with_audio & quick) and rendered[-1] == len(songs_with_audio - quick)
+    assert len(complete) == 60
+    same = complete.set_index("source_id").loc[first["source_id"], "audio_sha256"]
+    assert same.tolist() == first["audio_sha256"].tolist()  # the quick-start releases kept their audio
+    with pytest.raises(UsageError, match="--replace"):  # a complete demo is not rebuilt by accident
+        build_demo(settings, tracks=60, seed=3)

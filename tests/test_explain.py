@@ -101,3 +101,33 @@ def test_occlusion_over_musicnn_cells_finds_the_planted_region():
     assert all(c.band == "high mids" and 10.0 <= c.start_s < 20.0 for c in top)
     other_bands = [w for c, w in zip(explanation.cells, explanation.weights) if c.band != "high mids"]
     assert np.allclose(other_bands, 0.0, atol=1e-6)
+
+
+def test_a_window_longer_than_the_song_has_no_cell_past_the_songs_end():
+    """A 17 s upload in a 30 s window: the padding is never explained, drawn or listed."""
+    song = np.zeros(17 * 22_050, dtype=np.float32)  # no tempo: 2.5 s cells
+    seen = []
+
+    def predict(batch):
+        seen.append(batch.shape[0])
+        return batch[:, HIGH_MIDS, :].mean(axis=(1, 2)) / 80 + 1  # louder high mids: more popular
+
+    explanation = explain(np.full(PRESET.shape, -80.0, np.float32), song, PRESET, predict, num_samples=50, seeds=(0,))
+    assert max(cell.end_s for cell in explanation.cells) == 17.0
+    assert len(explanation.cells) == 7 * 5 and len(explanation.weights) == len(explanation.cells)
+    assert max(region["end_s"] for region in explanation.regions) <= 17.0
+    padding = explanation.segments[:, -1]  # the last frame (29.75 s) is padding
+    assert set(padding) == {len(explanation.cells)}
+
+
+def test_a_regions_band_alone_keeps_that_band_and_drops_the_others():
+    from core.explain import Cell, region_audio
+
+    t = np.arange(4 * 22_050) / 22_050
+    song = (np.sin(2 * np.pi * 100 * t) + np.sin(2 * np.pi * 3000 * t)).astype(np.float32)  # bass + high mids
+    cell = Cell(0, 1.0, 3.0, "bass", "bar 2")
+    bar, bass_only = region_audio(song, cell)
+    assert bar.size == bass_only.size == 2 * 22_050
+    spectrum = np.abs(np.fft.rfft(bass_only))
+    frequencies = np.fft.rfftfreq(bass_only.size, 1 / 22_050)
+    assert spectrum[np.argmin(np.abs(frequencies - 100))] > 100 * spectrum[np.argmin(np.abs(frequencies - 3000))]

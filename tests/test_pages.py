@@ -109,12 +109,18 @@ def test_score_page_uploads_songs_and_shows_a_verdict(trained_home, monkeypatch,
     import numpy as np
     import soundfile as sf
 
-    monkeypatch.setenv("HITLENS_HOME", str(trained_home.home))
+    from core.history import scored_songs
+
+    shutil.copytree(trained_home.data_dir, tmp_path / "home" / "data")
+    shutil.copytree(trained_home.models_dir, tmp_path / "home" / "models")
+    settings = Settings(home=tmp_path / "home")
+    monkeypatch.setenv("HITLENS_HOME", str(settings.home))
     song = tmp_path / "demo take 3.wav"
     rng = np.random.default_rng(0)
     sf.write(song, 0.1 * rng.standard_normal(40 * 22_050).astype(np.float32), 22_050)
     app = _open(PAGES[3])
     assert "Trained on the synthetic demo catalog" in _text(app)
+    assert "Scoring with run" in _text(app) and any(link.label == "Choose the run" for link in app.get("page_link"))
     app.file_uploader[0].set_value([("demo take 3.wav", song.read_bytes(), "audio/wav"),
                                     ("notes.mp3", b"not audio at all" * 100, "audio/mpeg")]).run()  # fmt: skip
     assert not app.exception, app.exception
@@ -122,12 +128,75 @@ def test_score_page_uploads_songs_and_shows_a_verdict(trained_home, monkeypatch,
     assert "demo take 3.wav: " in text and ("popular (" in text)
     assert any("could not be decoded" in e.value for e in app.error)
     assert "What it sounds like" in text and "Sounds like" in text and "synthetic demo catalog" in text
-    assert len(app.get("plotly_chart")) == 5  # windows, top tags, tags over time, map, explanation
-    assert "Pushes toward popular" in text
+    assert len(app.get("plotly_chart")) == 6  # windows, top tags, tags over time, map, explanation grid, spectrogram
+    assert "Pushes toward popular" in text and "only the " in text  # each region plays, and its band alone
     assert [s.label for s in app.selectbox][:1] == ["Model"]
     app.selectbox[0].set_value("cnn2").run()  # the same song, scored by a spectrogram model
     assert not app.exception, app.exception
-    assert "Model: CNN 2 of run" in _text(app) and "Stability across 3 LIME seeds" in _text(app)
+    assert "CNN 2: holdout ROC-AUC" in _text(app) and "stability across 3 seeds" in _text(app)
+
+    app.switch_page(PAGES[0]).run()  # the artist looks at the catalog and comes back
+    app.switch_page(PAGES[3]).run()
+    assert not app.exception, app.exception
+    assert "demo take 3.wav: " in _text(app) and "2 songs in this session" in _text(app)
+    with Catalog.open(settings) as catalog:
+        history = scored_songs(catalog)
+    assert sorted(history["model"]) == ["cnn2", "musicnn"] and set(history["file"]) == {"demo take 3.wav"}
+    assert history["probability"].between(0, 1).all() and history["best_window"].str.endswith(" s").all()
+    assert "Scored songs" in _text(app) and len(app.dataframe) >= 3  # ranking, neighbours, history
+
+
+def test_a_short_clips_explanation_stops_where_the_clip_ends(trained_home, monkeypatch, tmp_path):
+    import re
+
+    import numpy as np
+    import soundfile as sf
+
+    monkeypatch.setenv("HITLENS_HOME", str(trained_home.home))
+    t = np.arange(17 * 22_050) / 22_050
+    clicks = (np.sin(2 * np.pi * 3000 * t) * (np.mod(t, 0.5) < 0.05)).astype(np.float32)  # a beat every 0.5 s
+    clip = tmp_path / "short.wav"
+    sf.write(clip, 0.3 * clicks, 22_050)
+    app = _open(PAGES[3])
+    app.file_uploader[0].set_value([("short.wav", clip.read_bytes(), "audio/wav")]).run()
+    assert not app.exception, app.exception
+    text = _text(app)
+    assert "one 30 s window" in text  # a single verdict, not a one-point curve
+    ends = [float(end) for end in re.findall(r"\d+\.\d-(\d+\.\d) s\)?, ", text)]
+    assert ends and max(ends) <= 17.0
+    grid = next(c for c in app.get("plotly_chart") if "Each bar and band" in c.proto.spec)
+    assert "29" not in grid.proto.spec.split('"customdata"')[1].split("]]")[0]  # no cell drawn past 17 s
+
+
+def test_a_finished_worse_run_waits_until_the_user_chooses_it(trained_home, tmp_path, monkeypatch):
+    from core.registry import load_run, save_run
+
+    shutil.copytree(trained_home.data_dir, tmp_path / "data")
+    shutil.copytree(trained_home.models_dir, tmp_path / "models")
+    settings = Settings(home=tmp_path)
+    monkeypatch.setenv("HITLENS_HOME", str(tmp_path))
+    with Catalog.open(settings) as catalog:
+        active = load_run(settings, catalog)
+        for run_id in ("29991231-000000-0001", "29991231-000000-0002"):
+            save_run(settings, catalog, {**active.meta, "id": run_id, "models": ["dummy"]}, {})
+        assert load_run(settings, catalog).id == active.id  # finishing did not take over
+    train = _open(PAGES[1])
+    text = _text(train)
+    assert "A new run finished" in text and "29991231-000000-0002" in text and active.id in text
+    next(b for b in train.button if b.label == "Keep the current one").click().run()
+    assert not train.exception, train.exception
+    assert "29991231-000000-0001" in _text(train)  # the older undecided run is offered next
+    next(b for b in train.button if b.label == "Use the new run for scoring").click().run()
+    with Catalog.open(settings) as catalog:
+        assert load_run(settings, catalog).id == "29991231-000000-0001"
+
+    holdout = _open(PAGES[2])  # any saved run can be chosen on the Holdout page
+    holdout.selectbox[0].set_value(active.id).run()
+    next(b for b in holdout.button if b.label == "Use this run for scoring").click().run()
+    assert not holdout.exception, holdout.exception
+    with Catalog.open(settings) as catalog:
+        assert load_run(settings, catalog).id == active.id
+    assert active.id in _text(_open(PAGES[3]))  # the Score page names it
 
 
 def test_holdout_page_with_a_run(trained_home, monkeypatch):
@@ -137,7 +206,7 @@ def test_holdout_page_with_a_run(trained_home, monkeypatch):
     assert "synthetic demo catalog" in text and "95% bootstrap intervals" in text
     assert len(app.get("plotly_chart")) >= 5  # accuracy, ROC-AUC, ROC curves, reliability, confusion
     train = _open(PAGES[1])
-    assert "This run is active" in _text(train)
+    assert "This run is active" in _text(train) and "No training yet" not in _text(train)
     assert len(train.dataframe) == 1
 
 

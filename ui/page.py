@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.architectures import DISPLAY_NAMES
 from core.config import Settings
 from ui import state
 from ui.jobs import no_catalog_notice
@@ -21,11 +22,33 @@ def catalog_or_stop(key: str) -> tuple[Settings, str]:
 
 
 def runs_or_stop(config: Settings, token: str, why: str) -> pd.DataFrame:
-    """The saved runs; without any, a pointer to the Train page."""
+    """The saved runs; without an active one, what set-up is doing about it or a pointer to
+    the Train page."""
+    from core.jobs import latest_job
+
     runs = state.runs(str(config.home), token)
     if runs.empty or not runs["active"].any():
-        st.info(f"No trained run yet, so {why}. Train one first (the default run is built in the "
-                "background after set-up).")  # fmt: skip
-        st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+        setup = latest_job(config, "setup")
+        if setup and setup.active:
+            st.info(f"No trained run yet, so {why}. Set-up is training a first model in the background: "
+                    f"{setup.message or 'starting…'}. This page fills in when it is ready.")  # fmt: skip
+        else:
+            st.info(f"No trained run yet, so {why}. Train one on the Train page.")
+            st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
         st.stop()
     return runs
+
+
+def active_run_line(meta: dict, run_id: str) -> None:
+    """Which run scores songs, how good its best model is, and where to choose another."""
+    from core.registry import best_model_of
+    from ui.songs import auc_text
+
+    best = best_model_of(meta)
+    quick = (" This is set-up's **quick-start run** (CNN 1 on a quarter of the demo); the default run replaces it "
+             "when set-up finishes, unless you choose another.") if meta.get("quick_start") else ""  # fmt: skip
+    left, right = st.columns([4, 1])
+    left.caption(f"Scoring with run **{run_id}** ({meta['split']} split, {meta['training_preset']} preset, trained "
+                 f"{meta['created_at'][:16].replace('T', ' ')} UTC; best model {DISPLAY_NAMES[best]}, "
+                 f"{auc_text(meta['metrics'][best]['roc_auc'])}).{quick}")  # fmt: skip
+    right.page_link("pages/holdout.py", label="Choose the run", icon="🎯")

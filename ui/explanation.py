@@ -1,0 +1,165 @@
+"""An explanation drawn on the musical grid it was computed on: bars across, the five named
+bands down, every cell the same size whatever its width in mel rows (sub-bass is one or two
+rows of a spectrogram but matters as much as the low mids), coloured by its weight."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.bands import BANDS
+from core.config import SAMPLE_RATE, FeaturePreset
+from core.explain import Explanation, audible_seconds, describe, region_audio
+
+WEIGHT_COLOURS = "RdBu_r"  # red: toward popular, blue: away, white: no effect
+
+
+def weight_grid(explanation: Explanation) -> tuple[np.ndarray, list[str], list[str]]:
+    """(weights as bands x time cells, time labels, band labels): lowest band first."""
+    bands = len(BANDS)
+    times = len(explanation.cells) // bands
+    weights = np.asarray(explanation.weights).reshape(times, bands).T
+    labels = [explanation.cells[t * bands].time_label.removeprefix("bar ") for t in range(times)]
+    return weights, labels, [band.label for band in BANDS]
+
+
+def region_ranks(explanation: Explanation, count: int = 3) -> dict[int, str]:
+    """Cell index -> "+1", "+2", ... for the strongest pushes and "-1", ... for the pulls:
+    the labels the region list and the grid share."""
+    ranks = {}
+    for sign, mark in ((+1, "+"), (-1, "−")):
+        for rank, (cell, _) in enumerate(explanation.top(sign, count), 1):
+            ranks[cell.index] = f"{mark}{rank}"
+    return ranks
+
+
+def grid_figure(explanation: Explanation, title: str) -> go.Figure:
+    weights, times, bands = weight_grid(explanation)
+    limit = float(np.abs(weights).max() or 1.0)
+    ranks = region_ranks(explanation)
+    band_count = len(BANDS)
+    text = [[ranks.get(t * band_count + b, "") for t in range(len(times))] for b in range(band_count)]
+    spans = [[f"{explanation.cells[t * band_count].start_s:.1f}-{explanation.cells[t * band_count].end_s:.1f} s"
+              for t in range(len(times))] for _ in range(band_count)]  # fmt: skip
+    unit = "bar" if explanation.time_unit == "bar" else "time"
+    figure = go.Figure(go.Heatmap(
+        z=weights, x=times, y=bands, colorscale=WEIGHT_COLOURS, zmin=-limit, zmax=limit, xgap=2, ygap=2,
+        text=text, texttemplate="%{text}", textfont=dict(size=14), customdata=spans,
+        colorbar=dict(title=dict(text="weight<br>(+ toward<br>popular)")),
+        hovertemplate=f"{unit} %{{x}} (%{{customdata}})<br>%{{y}}<br>weight %{{z:.3f}}<extra></extra>",
+    ))  # fmt: skip
+    figure.update_layout(
+        title=title, height=330, margin=dict(l=10, r=10, t=50, b=10),
+        xaxis=dict(title="bar of the song" if unit == "bar" else "time in the song", type="category", tickangle=0),
+        yaxis=dict(title="", type="category"),
+    )  # fmt: skip
+    return figure
+
+
+def region_lines(explanation: Explanation, count: int = 3) -> dict[int, list[str]]:
+    """For +1 (toward popular) and -1 (away): the described top regions with their grid mark."""
+    ranks = region_ranks(explanation, count)
+    return {
+        sign: [f"{ranks[cell.index]} {describe(cell, weight)}" for cell, weight in explanation.top(sign, count)]
+        for sign in (+1, -1)
+    }
+
+
+def explanation_png(
+    explanation: Explanation, spectrogram: np.ndarray, times: np.ndarray, preset: FeaturePreset, title: str,
+    warning: str | None = None,
+) -> bytes:  # fmt: skip
+    """The grid, the spectrogram with named bands, the region list and (for demo-trained
+    runs) the synthetic warning, as one PNG (matplotlib: plotly's image export needs a browser
+    engine this app does not ship)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ui.charts import SPECTROGRAM_COLOURS, SPECTROGRAM_DB, band_ticks
+
+    weights, time_labels, bands = weight_grid(explanation)
+    lines = region_lines(explanation)
+    figure, (top, bottom, notes) = plt.subplots(
+        3, 1, figsize=(12, 10), dpi=110, gridspec_kw=dict(height_ratios=[3, 4, 2.2]), layout="constrained"
+    )
+    limit = float(np.abs(weights).max() or 1.0)
+    image = top.imshow(weights, origin="lower", aspect="auto", cmap=WEIGHT_COLOURS, vmin=-limit, vmax=limit)
+    top.set_xticks(range(len(time_labels)), time_labels)
+    top.set_yticks(range(len(bands)), bands)
+    ranks = region_ranks(explanation)
+    for index, mark in ranks.items():
+        top.text(index // len(BANDS), index % len(BANDS), mark, ha="center", va="center", fontsize=10, weight="bold")
+    top.set(title=title, xlabel="bar of the song" if explanation.time_unit == "bar" else "time cell")
+    figure.colorbar(image, ax=top, label="weight (+ toward popular)")
+
+    extent = [times[0], times[-1], 0, spectrogram.shape[0]]
+    picture = bottom.imshow(spectrogram, origin="lower", aspect="auto", cmap=SPECTROGRAM_COLOURS.lower(), extent=extent,
+                            vmin=SPECTROGRAM_DB[0], vmax=SPECTROGRAM_DB[1])
+    rows, names, _ = band_ticks(preset, rows_per_label=preset.n_mels / 14)
+    bottom.set_yticks(rows, names)
+    bottom.set(xlabel="time in the song (s)", title="Spectrogram of the same window")
+    figure.colorbar(picture, ax=bottom, label="dB")
+
+    notes.axis("off")
+    text = ["Pushes toward popular:", *(lines[+1] or ["no region changes the verdict measurably"]),
+            "Pulls away from popular:", *(lines[-1] or ["no region changes the verdict measurably"])]  # fmt: skip
+    if warning:
+        text.append(f"WARNING: {warning}")
+    notes.text(0, 1, "\n".join(text), va="top", family="monospace", fontsize=9, wrap=True)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def audible_spectrogram(scorer, window: np.ndarray, start_s: float) -> tuple[np.ndarray, np.ndarray, FeaturePreset]:
+    """The model's spectrogram of the window starting ``start_s`` into the song, cut where the
+    song ends (no padding drawn), with each frame's time in the song."""
+    preset = scorer.preset
+    values = scorer.spectrogram(window)
+    seconds_per_frame = preset.hop_length / preset.sample_rate
+    frames = min(values.shape[1], int(np.ceil(audible_seconds(window, preset) / seconds_per_frame)) + 1)
+    return values[:, :frames], start_s + np.arange(frames) * seconds_per_frame, preset
+
+
+def window_probabilities(result: dict) -> go.Figure:
+    """Each 30 s window's probability, drawn from where it starts: the best window is shaded
+    from its start, so its shading begins at its own point."""
+    starts = [w["start_s"] for w in result["windows"]]
+    values = [w["probability"] for w in result["windows"]]
+    best_start, best_end = result["best_window"]
+    figure = go.Figure(go.Scatter(x=starts, y=values, mode="lines+markers", name="window",
+                                  hovertemplate="window %{x:.0f}-%{customdata:.0f} s: %{y:.0%}<extra></extra>",
+                                  customdata=[w["end_s"] for w in result["windows"]]))  # fmt: skip
+    figure.add_vrect(x0=best_start, x1=best_end, fillcolor="green", opacity=0.12, line_width=0,
+                     annotation_text="best 30 s", annotation_position="top left")  # fmt: skip
+    figure.add_hline(y=0.5, line_dash="dot", line_color="grey")
+    figure.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), title="Probability of each 30 s window",
+                         xaxis_title="window start in the song (s)", yaxis_title="probability of popular",
+                         yaxis=dict(range=[0, 1], tickformat=".0%"), showlegend=False)  # fmt: skip
+    return figure
+
+
+def region_players(explanation: Explanation, samples: np.ndarray, count: int = 3) -> None:
+    """The top regions each way, each with its bar as it is and with only its band."""
+    left, right = st.columns(2)
+    ranks = region_ranks(explanation, count)
+    for column, sign, heading in ((left, +1, "Pushes toward popular"), (right, -1, "Pulls away from popular")):
+        column.markdown(f"**{heading}**")
+        top = explanation.top(sign, count)
+        if not top:
+            column.caption("No region changes the verdict measurably.")
+        for cell, weight in top:
+            column.markdown(f"**{ranks[cell.index]}** {describe(cell, weight)}")
+            whole, band_only = region_audio(samples, cell)
+            if whole.size:
+                play, isolate = column.columns(2)
+                play.caption("the bar")
+                play.audio(whole, sample_rate=SAMPLE_RATE)
+                isolate.caption(f"only the {cell.band}")
+                isolate.audio(band_only, sample_rate=SAMPLE_RATE)

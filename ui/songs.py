@@ -1,0 +1,155 @@
+"""The Score page's songs: uploads kept for the session (a page switch does not lose them),
+scoring and explanations cached per content, the ranking, and the scored-songs history."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.config import MAX_UPLOAD_MB, SAMPLE_RATE, Settings
+from core.errors import HitlensError
+
+# What one browser session keeps in memory: the newest uploads up to this size in total.
+SESSION_UPLOADS_MB = 2 * MAX_UPLOAD_MB
+SYNTHETIC_VERDICTS = ("Verdicts say how much a song resembles the demo's rule, not real Spotify popularity. "
+                      "Collect real data and retrain before trusting them.")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    sha256: str
+    data: bytes
+    file_id: str  # the uploader's id of this upload: content is hashed once, not on every rerun
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One upload's score: ``error`` (one line) or ``result`` (``SongScore.as_dict()``), the
+    decoded ``samples`` and the musicnn ``profile`` (or why it could not run)."""
+
+    sha256: str
+    error: str | None = None
+    result: dict | None = None
+    samples: np.ndarray | None = None
+    profile: object = None
+
+
+def auc_text(auc: dict) -> str:
+    if auc["value"] is None:
+        return "holdout ROC-AUC not available (the holdout held one class only)"
+    return f"holdout ROC-AUC {auc['value']:.2f} (95% CI {auc['low']:.2f}-{auc['high']:.2f})"
+
+
+def session_uploads(label: str) -> list[Upload]:
+    """The uploader, and every song uploaded in this session (newest last): files stay when
+    the artist visits another page and comes back, until "Clear the list"."""
+    from core.history import content_hash
+
+    kept: dict[str, Upload] = st.session_state.setdefault("score-uploads", {})
+    files = st.file_uploader(label, type=["mp3", "wav", "flac", "ogg", "m4a"], accept_multiple_files=True,
+                             key=f"uploader-{st.session_state.get('uploader-round', 0)}")  # fmt: skip
+    for file in files or []:
+        if file.size > MAX_UPLOAD_MB * 1024 * 1024:
+            st.error(f"'{file.name}' is larger than {MAX_UPLOAD_MB} MB. Upload a compressed export (mp3, m4a).")
+            continue
+        if file.name not in kept or kept[file.name].file_id != file.file_id:
+            data = file.getvalue()
+            kept.pop(file.name, None)
+            kept[file.name] = Upload(file.name, content_hash(data), data, file.file_id)
+    dropped = []
+    while sum(len(u.data) for u in kept.values()) > SESSION_UPLOADS_MB * 1024 * 1024 and len(kept) > 1:
+        dropped.append(kept.pop(next(iter(kept))).name)
+    if dropped:
+        st.caption(f"Kept the newest uploads ({SESSION_UPLOADS_MB} MB at most per session); let go of: {', '.join(dropped)}.")
+    if kept:
+        left, right = st.columns([4, 1])
+        left.caption(f"{len(kept)} song{'s' if len(kept) != 1 else ''} in this session: " + ", ".join(kept))
+        if right.button("Clear the list"):
+            kept.clear()
+            st.session_state["uploader-round"] = st.session_state.get("uploader-round", 0) + 1
+            st.rerun()
+    return list(kept.values())
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
+def scorer(home: str, run_id: str, model: str):
+    from core.catalog import Catalog
+    from core.registry import load_run
+    from core.scoring import scorer_for
+
+    settings = Settings(home=Path(home))
+    with Catalog.open(settings) as catalog:
+        return scorer_for(load_run(settings, catalog, run_id), model)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def score_upload(home: str, run_id: str, model: str, sha256: str, name: str, _data: bytes) -> Scored:
+    """Score one upload (keyed by its content, not its bytes: hashing megabytes on every rerun
+    is what made the page slow) and add it to the history."""
+    from core.catalog import Catalog
+    from core.history import record_score
+    from core.scoring import score_many, song_profile
+
+    item = score_many(scorer(home, run_id, model), [(name, _data)])[0]
+    if item.error:
+        return Scored(sha256, error=item.error)
+    try:
+        profile = song_profile(item.score)
+    except HitlensError as problem:  # the pretrained model is missing: the verdict still stands
+        profile = str(problem)
+    result = item.score.as_dict()
+    with Catalog.open(Settings(home=Path(home))) as catalog:
+        record_score(catalog, run_id=run_id, model=model, sha256=sha256, result=result)
+    return Scored(sha256, result=result, samples=item.score.samples, profile=profile)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def explanation(home: str, run_id: str, model: str, sha256: str, name: str, result: dict, _samples: np.ndarray):
+    """The best window's explanation, once per song content, run and model."""
+    from core.scoring import SongScore
+
+    song = SongScore(name, result["duration_s"], result["verdict"], result["probability"], result["percentile"],
+                     tuple(result["best_window"]), result["windows"], _samples)  # fmt: skip
+    return scorer(home, run_id, model).explain_best_window(song)
+
+
+def ranking(results: dict[str, Scored]) -> pd.DataFrame:
+    rows = [{"file": name, "verdict": s.result["verdict"], "probability": s.result["probability"],
+             "percentile": s.result["percentile"], "best 30 s": f"{s.result['best_window'][0]:.0f}-{s.result['best_window'][1]:.0f} s"}
+            for name, s in results.items() if s.result]  # fmt: skip
+    return pd.DataFrame(rows).sort_values("probability", ascending=False) if rows else pd.DataFrame()
+
+
+def wav_bytes(samples: np.ndarray) -> bytes:
+    import soundfile as sf
+
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, SAMPLE_RATE, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def history(config: Settings) -> None:
+    """Every song scored in this catalog, newest first; a search finds the versions of a song."""
+    from core.catalog import Catalog
+    from core.history import scored_songs
+
+    st.subheader("Scored songs")
+    query = st.text_input("Find a song by file name", key="history-query", placeholder="e.g. mix 2")
+    with Catalog.open(config) as catalog:
+        table = scored_songs(catalog, query.strip())
+    if table.empty:
+        st.caption("No song scored yet." if not query.strip() else f"No scored file name contains '{query}'.")
+        return
+    st.dataframe(table.drop(columns="sha256").sort_values(["file", "scored"]), hide_index=True, column_config={
+        "probability": st.column_config.ProgressColumn("probability of popular", format="percent", min_value=0, max_value=1),
+        "percentile": st.column_config.NumberColumn(format="%.0f"),
+        "best_window": "best 30 s",
+    })  # fmt: skip
+    st.caption(f"{len(table)} score{'s' if len(table) != 1 else ''}, sorted by file name so the versions of a song sit "
+               "together; one row per song content, run and model. Kept in the catalog.")  # fmt: skip
