@@ -269,7 +269,9 @@ def _embeddings(args: argparse.Namespace) -> int:
 
 def _setup(args: argparse.Namespace) -> int:
     """Each step does nothing when its result exists, so this is cheap once set up."""
+    from core.catalog import Catalog
     from core.demo import render_counts
+    from core.registry import active_run_id
     from core.setup import SetupProgress, setup_steps
 
     if args.detach:
@@ -278,7 +280,11 @@ def _setup(args: argparse.Namespace) -> int:
         job, started = start_job(settings(), "setup", ["setup"])
         print(f"set-up job {job.id} {'started' if started else 'already running'}; the dashboard shows its progress")
         return 0
-    steps = setup_steps(*render_counts())
+    run_active = False
+    if Catalog.exists(settings()):
+        with Catalog.open(settings()) as catalog:
+            run_active = active_run_id(catalog) is not None
+    steps = setup_steps(*render_counts(), run_active=run_active)
     reporter = args.progress
     if hasattr(reporter, "event"):  # a background job: one overall bar, epochs for the Train page's curves
         progress = SetupProgress(steps, reporter.progress, reporter.event, reporter.should_cancel)

@@ -137,6 +137,11 @@ def list_runs(settings: Settings, catalog: Catalog) -> pd.DataFrame:
     return rows
 
 
+def active_run_id(catalog: Catalog) -> str | None:
+    row = catalog.conn.execute("SELECT id FROM runs WHERE active = 1").fetchone()
+    return row[0] if row else None
+
+
 def set_active(catalog: Catalog, run_id: str) -> None:
     """Score with run ``run_id`` from now on."""
     with catalog.transaction() as conn:

@@ -19,10 +19,12 @@ measured on a 2-core machine and are rescaled by how fast the finished steps act
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from core.progress import describe_duration
 
@@ -43,15 +45,16 @@ QUICK_TRAINING_S = 60.0
 FULL_TRAINING_S = 650.0
 
 
-def setup_steps(songs: int = 951, quick_songs: int = 238) -> list[SetupStep]:
-    """The steps for a demo of ``songs`` songs whose quick-start part has ``quick_songs``."""
+def setup_steps(songs: int = 951, quick_songs: int = 238, *, run_active: bool = False) -> list[SetupStep]:
+    """The steps for a demo of ``songs`` songs whose quick-start part has ``quick_songs``
+    (with ``run_active`` a verdict is possible already: no "first verdict" to wait for)."""
     rest = songs - quick_songs
     return [
         SetupStep("Rendering the quick-start quarter of the demo", ("demo", "--if-missing", "--quick-start"),
                   quick_songs * RENDER_S_PER_SONG),  # fmt: skip
         SetupStep("Spectrograms of the quick-start quarter", ("features",), quick_songs * SPECTROGRAM_S_PER_CLIP),
         SetupStep("Training a quick-start model (CNN 1)", ("train", "--models", "cnn1", "--if-missing", "--quick-start"),
-                  QUICK_TRAINING_S, first_verdict=True),  # fmt: skip
+                  QUICK_TRAINING_S, first_verdict=not run_active),  # fmt: skip
         SetupStep("Rendering the rest of the demo", ("demo", "--if-missing"), rest * RENDER_S_PER_SONG),
         SetupStep("Spectrograms of the rest", ("features",), rest * SPECTROGRAM_S_PER_CLIP),
         SetupStep("musicnn embeddings of every clip", ("embeddings",), songs * EMBEDDING_S_PER_CLIP),
@@ -160,3 +163,41 @@ class SetupProgress:
             self._report(f"training {event.model}: epoch {event.epoch} of {event.epochs}")
 
         yield update
+
+
+def time_setup(home: Path, report: Callable[[str], None] = print) -> dict[str, float]:
+    """Run set-up from nothing in ``home`` (as ``make run`` does, minus the dashboard) and time
+    it: seconds until the first run is active, until a first song is scored with it (a new
+    process: TensorFlow, the model and the audio loaded from cold, while set-up goes on), and
+    until set-up ends. ``python -m core bench setup`` prints these for the README."""
+    import subprocess
+    import sys
+
+    from core.catalog import Catalog
+    from core.config import Settings
+    from core.registry import active_run_id
+
+    settings = Settings(home=home)
+    environment = {**os.environ, "HITLENS_HOME": str(home)}
+    command = [sys.executable, "-m", "core"]
+    started = time.monotonic()
+    setup = subprocess.Popen([*command, "setup"], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    times: dict[str, float] = {}
+    while setup.poll() is None and "first_run" not in times:
+        if Catalog.exists(settings):
+            with Catalog.open(settings) as catalog:
+                active = active_run_id(catalog)
+                clip = next(iter(catalog.audio_hashes()), None)
+            if active:
+                times["first_run"] = time.monotonic() - started
+                report(f"first run active after {describe_duration(times['first_run'])}")
+                subprocess.run([*command, "score", str(clip[1])], env=environment,
+                               stdout=subprocess.DEVNULL, check=True)  # fmt: skip
+                times["first_verdict"] = time.monotonic() - started
+                report(f"first song scored after {describe_duration(times['first_verdict'])}")
+        time.sleep(1.0)
+    if setup.wait() != 0:
+        raise RuntimeError(f"set-up failed (exit {setup.returncode}); run 'python -m core setup' to see why")
+    times["complete"] = time.monotonic() - started
+    report(f"set-up complete after {describe_duration(times['complete'])}")
+    return times
