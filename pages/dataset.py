@@ -41,16 +41,26 @@ left.dataframe(breakdown, hide_index=True, column_config={"mean_popularity": st.
 right.plotly_chart(charts.release_dates(tracks), width="stretch")
 
 st.header("Artists")
-min_tracks = st.slider("Minimum tracks per artist", 1, 30, 5)
-stats = state.artist_stats(home, token, min_tracks)
-if stats.empty:
-    st.info(f"No artist has {min_tracks} or more tracks.")
-else:
+
+
+@st.fragment
+def artist_charts() -> None:
+    """Top and bottom artists; a fragment, so moving the slider redraws these two charts only."""
+    min_tracks = st.slider("Minimum tracks per artist", 1, 30, 5)
+    stats = state.artist_stats(home, token, min_tracks)
+    if stats.empty:
+        st.info(f"No artist has {charts.plural(min_tracks, 'track')} or more.")
+        return
     count = min(15, len(stats))
+    x_max = 1.05 * float(stats["mean_popularity"].max())  # one x scale for both charts
     left, right = st.columns(2)
-    left.plotly_chart(charts.artist_bars(stats.head(count), f"Top {count} artists by mean popularity"), width="stretch")
-    right.plotly_chart(charts.artist_bars(stats.tail(count).iloc[::-1], f"Bottom {count} artists"), width="stretch")
-    st.caption(f"{len(stats)} artists with at least {min_tracks} tracks; every credited artist counts a track.")
+    left.plotly_chart(charts.artist_bars(stats.head(count), f"Top {count} artists by mean popularity", x_max), width="stretch")
+    right.plotly_chart(charts.artist_bars(stats.tail(count).iloc[::-1], f"Bottom {count} artists", x_max), width="stretch")
+    st.caption(f"{charts.plural(len(stats), 'artist')} with at least {charts.plural(min_tracks, 'track')}; "
+               "every credited artist counts a track.")  # fmt: skip
+
+
+artist_charts()
 
 st.subheader("Is an artist in the catalog?")
 query = st.text_input("Artist name", placeholder="e.g. Lil Nebula")
@@ -81,30 +91,46 @@ else:
                f"nearby tracks sound alike. Colour: popularity at or above {threshold:g}. Releases that share audio overlap.")  # fmt: skip
 
 st.header("Tracks")
-left, middle, right = st.columns(3)
-artist = left.selectbox("Artist", ["All", *sorted(tracks["primary_artist"].dropna().unique())])
-low, high = middle.slider("Popularity", 0.0, float(max(tracks["popularity"].max(), 1)), (0.0, float(max(tracks["popularity"].max(), 1))))
-audio_only = right.checkbox("Only tracks with audio", value=True)
-shown = tracks[(tracks["popularity"] >= low) & (tracks["popularity"] <= high)]
-if artist != "All":
-    shown = shown[shown["primary_artist"] == artist]
-if audio_only:
-    shown = shown[shown["audio_path"].notna()]
-columns = ["name", "artists", "album", "album_type", "release_date", "popularity"]
-selection = st.dataframe(shown[columns], hide_index=True, on_select="rerun", selection_mode="single-row", height=300, key="tracks")
-rows = selection.selection.rows if selection else []
-if rows:
+
+
+@st.fragment
+def track_table() -> None:
+    """The filterable table; choosing a row plays its preview and draws its spectrogram. A
+    fragment, so filtering and choosing rerun this section only."""
+    left, middle, right = st.columns(3)
+    artist = left.selectbox("Artist", ["All", *sorted(tracks["primary_artist"].dropna().unique())])
+    scores = tracks["popularity"]
+    cast = int if (scores % 1 == 0).all() else float  # Spotify's and Deezer's scales are whole numbers: so is the slider
+    top = cast(max(scores.max(), 1))
+    low, high = middle.slider("Popularity", cast(0), top, (cast(0), top))
+    audio_only = right.checkbox("Only tracks with audio", value=True)
+    shown = tracks[(tracks["popularity"] >= low) & (tracks["popularity"] <= high)]
+    if artist != "All":
+        shown = shown[shown["primary_artist"] == artist]
+    if audio_only:
+        shown = shown[shown["audio_path"].notna()]
+    columns = ["name", "artists", "album", "album_type", "release_date", "popularity"]
+    selection = st.dataframe(shown[columns], hide_index=True, on_select="rerun", selection_mode="single-row", height=300,
+                             key="tracks")  # fmt: skip
+    rows = selection.selection.rows if selection else []
+    if not rows:
+        st.caption("Select a row to play its preview and see its spectrogram.")
+        return
     track = shown.iloc[rows[0]]
     st.subheader(f"{track['name']} — {track['artists']}")
-    if isinstance(track["audio_path"], str):
-        from core.explore import track_spectrogram
-
-        st.audio(state.audio_file(home, track["audio_path"]))
-        preset = FEATURE_PRESETS[DEFAULT_PRESET]
-        values = track_spectrogram(config, track["audio_sha256"], track["audio_path"], preset)
-        st.plotly_chart(charts.spectrogram(values, preset, f"Log-mel spectrogram of the preview ({preset.name} preset)"),
-                        width="stretch")  # fmt: skip
-    else:
+    if not isinstance(track["audio_path"], str):
         st.info("This release has no preview, so there is no audio to play.")
-else:
-    st.caption("Select a row to play its preview and see its spectrogram.")
+        return
+    from core.explore import track_spectrogram
+
+    st.audio(state.audio_file(home, track["audio_path"]))
+    preset = FEATURE_PRESETS[DEFAULT_PRESET]
+    values = track_spectrogram(config, track["audio_sha256"], track["audio_path"], preset)
+    st.plotly_chart(charts.spectrogram(values, preset, f"Log-mel spectrogram of the preview ({preset.name} preset)"),
+                    width="stretch")  # fmt: skip
+    low_db, high_db = charts.SPECTROGRAM_DB
+    st.caption(f"Colour: loudness in dB relative to the clip's loudest moment, from {low_db:g} dB (silence, dark) to "
+               f"{high_db:g} dB (bright). Dotted lines separate the named frequency bands.")  # fmt: skip
+
+
+track_table()

@@ -1,65 +1,152 @@
-"""Plotly figures for the pages: readable on a laptop, every axis titled with its unit."""
+"""Plotly figures for the pages: readable on a laptop, every axis titled with its unit.
+
+Figures are built with ``plotly.graph_objects`` and plain layout dicts: Plotly Express takes
+10 to 30 times longer to build the same chart (measured: 38 ms against 1 to 3 ms for the
+popularity histogram), and every page builds its figures again on each rerun.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
+from plotly.colors import hex_to_rgb, sequential
 
-from core.bands import mel_centres_hz
+from core.architectures import DISPLAY_NAMES, MODEL_NAMES
+from core.bands import BANDS, Band, band_rows, mel_centres_hz
 from core.config import FeaturePreset
+from core.evaluate import STUDY_RESULTS
+from core.features import FLOOR_DB
 
 HEIGHT = 360
+MARGIN = dict(l=10, r=10, t=40, b=10)
+LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0, title_text="")
+"""A horizontal legend under the x axis title: it costs the plot none of its width."""
+FONT = dict(size=13)
+BLUE, GREY, RED, ORANGE = "#4C78A8", "#BBBBBB", "#E45756", "#F58518"
+POPULAR_COLOURS = {"popular": RED, "not popular": BLUE}
+MODEL_COLOURS = dict(zip(MODEL_NAMES, ("#9D9D9D", "#F58518", "#54A24B", "#4C78A8", "#B279A2", "#E45756")))
+SPECTROGRAM_COLOURS = "Magma"
+"""Sequential, dark to bright: quiet is dark, loud is bright. Shared with the PNG exports
+(matplotlib knows it as ``magma``)."""
+SPECTROGRAM_SCALE = [[i / (len(sequential.Magma) - 1), "rgb({}, {}, {})".format(*hex_to_rgb(colour))]
+                     for i, colour in enumerate(sequential.Magma)]  # fmt: skip
+"""``SPECTROGRAM_COLOURS`` as rgb() stops. Not the name nor hex: Streamlit's theme replaces the
+hex colours #000001 to #000040 in a figure with its own (its template's placeholders), and
+Magma starts at #000004, which became pale pink, so silence looked loud."""
+SPECTROGRAM_DB = (FLOOR_DB, 0.0)
+"""The colour scale's fixed range: the spectrogram's floor (-80 dB, silence) to its loudest
+bin (0 dB), so a quiet clip looks dark instead of being stretched over the whole scale."""
 
 
-def _layout(figure: go.Figure, **kwargs) -> go.Figure:
-    figure.update_layout(height=kwargs.pop("height", HEIGHT), margin=dict(l=10, r=10, t=40, b=10), **kwargs)
-    return figure
+def plural(count: int, word: str) -> str:
+    """``1 track``, ``2 tracks``."""
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
+def figure(traces: list, title: str, height: int = HEIGHT, legend: dict | None = None, **layout) -> go.Figure:
+    """A figure with the look every chart shares: its title, a fixed height, tight margins,
+    and a horizontal legend under the plot where there is one."""
+    return go.Figure(data=traces, layout=dict(title=dict(text=title), height=height, margin=MARGIN, font=FONT,
+                                              showlegend=legend is not None, legend=legend or {}, **layout))  # fmt: skip
+
+
+def _vline(x: float, label: str) -> dict:
+    line = dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1, line=dict(color="crimson", dash="dash"))
+    text = dict(xref="x", yref="paper", x=x, y=1, text=label, showarrow=False, xanchor="left", yanchor="bottom")
+    return dict(shapes=[line], annotations=[text])
 
 
 def popularity_histogram(tracks: pd.DataFrame, threshold: float, scale_label: str) -> go.Figure:
-    figure = px.histogram(tracks, x="popularity", nbins=50, color_discrete_sequence=["#4C78A8"])
-    figure.add_vline(x=threshold, line_dash="dash", line_color="crimson",
-                     annotation_text=f"popular ≥ {threshold:g}", annotation_position="top right")  # fmt: skip
-    return _layout(figure, title="Popularity of all tracks", xaxis_title=scale_label, yaxis_title="tracks")
+    trace = go.Histogram(x=tracks["popularity"], nbinsx=50, marker_color=BLUE, hovertemplate="%{x}: %{y} tracks<extra></extra>")
+    return figure([trace], "Popularity of all tracks", xaxis_title=scale_label, yaxis_title="tracks",
+                  **_vline(threshold, f"popular ≥ {threshold:g}"))  # fmt: skip
 
 
 def class_balance(balance: pd.DataFrame) -> go.Figure:
-    figure = px.bar(balance, x="split", y="popular_share", color="part", barmode="group",
-                    hover_data=["tracks"], text_auto=".0%")  # fmt: skip
-    figure.update_yaxes(tickformat=".0%", range=[0, 1])
-    return _layout(figure, title="Share of popular tracks per split", xaxis_title="split", yaxis_title="popular share")
+    traces = [go.Bar(x=part["split"], y=part["popular_share"], name=name, text=part["popular_share"], texttemplate="%{text:.0%}",
+                     textposition="outside", textangle=0, cliponaxis=False, customdata=part["tracks"],
+                     hovertemplate=f"{name} of the %{{x}} split: %{{y:.0%}} popular of %{{customdata}} tracks<extra></extra>")
+              for name, part in balance.groupby("part", sort=False)]  # fmt: skip
+    return figure(traces, "Share of popular tracks per split", legend=LEGEND_BELOW, barmode="group",
+                  xaxis_title="split", yaxis=dict(title="popular share", tickformat=".0%", range=[0, 1.05]))  # fmt: skip
 
 
 def preview_comparison(tracks: pd.DataFrame) -> go.Figure:
-    frame = tracks.assign(preview=np.where(tracks["preview_url"].isna(), "no preview", "with preview"))
-    figure = px.histogram(frame, x="popularity", color="preview", barmode="overlay", histnorm="percent", nbins=40, opacity=0.6)
-    return _layout(figure, title="Popularity with and without a preview", xaxis_title="popularity", yaxis_title="% of group")
+    has_preview = tracks["preview_url"].notna()
+    groups = (("with preview", has_preview, BLUE), ("no preview", ~has_preview, ORANGE))
+    traces = [go.Histogram(x=tracks.loc[mask, "popularity"], name=name, histnorm="percent", nbinsx=40, opacity=0.6,
+                           marker_color=colour, hovertemplate=f"{name}, %{{x}}: %{{y:.1f}}%<extra></extra>")
+              for name, mask, colour in groups]  # fmt: skip
+    return figure(traces, "Popularity with and without a preview", legend=LEGEND_BELOW, barmode="overlay",
+                  xaxis_title="popularity", yaxis_title="% of group")  # fmt: skip
 
 
 def release_dates(tracks: pd.DataFrame) -> go.Figure:
     dates = pd.to_datetime(tracks["release_date"], errors="coerce").dropna()
     monthly = dates.dt.to_period("M").dt.to_timestamp().value_counts().sort_index()
-    figure = px.bar(x=monthly.index, y=monthly.values)
-    return _layout(figure, title="Releases per month", xaxis_title="release month", yaxis_title="tracks")
+    trace = go.Bar(x=monthly.index, y=monthly.values, marker_color=BLUE, hovertemplate="%{x|%B %Y}: %{y} tracks<extra></extra>")
+    return figure([trace], "Releases per month", xaxis_title="release month", yaxis_title="tracks")
 
 
-def artist_bars(stats: pd.DataFrame, title: str) -> go.Figure:
-    figure = px.bar(stats.iloc[::-1], x="mean_popularity", y="artist", orientation="h",
-                    hover_data=["tracks", "median_popularity"], text="tracks")  # fmt: skip
-    figure.update_traces(texttemplate="%{text} tracks", textposition="inside")
-    return _layout(figure, title=title, xaxis_title="mean popularity", yaxis_title="", height=max(HEIGHT, 24 * len(stats) + 80))
+def artist_bars(stats: pd.DataFrame, title: str, x_max: float | None = None) -> go.Figure:
+    """Mean popularity per artist, the first row on top; ``x_max`` gives charts that are
+    compared side by side one x scale."""
+    rows = stats.iloc[::-1]
+    trace = go.Bar(x=rows["mean_popularity"], y=rows["artist"], orientation="h", marker_color=BLUE,
+                   text=[plural(int(n), "track") for n in rows["tracks"]], textposition="inside", insidetextanchor="end",
+                   customdata=rows[["median_popularity"]],
+                   hovertemplate="%{y}: mean %{x:.1f}, median %{customdata[0]:g} over %{text}<extra></extra>")  # fmt: skip
+    xaxis = dict(title="mean popularity", range=[0, x_max] if x_max is not None else None)
+    return figure([trace], title, height=max(HEIGHT, 24 * len(stats) + 80), xaxis=xaxis, yaxis_title="")
 
 
-def spectrogram(values: np.ndarray, preset: FeaturePreset, title: str) -> go.Figure:
-    times = np.arange(values.shape[1]) * preset.hop_length / preset.sample_rate
-    figure = go.Figure(go.Heatmap(
-        z=values, x=times, y=np.arange(values.shape[0]), colorscale="Magma", colorbar=dict(title="dB"),
-        customdata=np.repeat(mel_centres_hz(preset)[:, None], values.shape[1], axis=1),
-        hovertemplate="%{x:.1f} s, %{customdata:.0f} Hz: %{z:.0f} dB<extra></extra>",
-    ))  # fmt: skip
-    return _layout(figure, title=title, xaxis_title="time (s)", yaxis_title="mel band (low → high)")
+def band_label(band: Band) -> str:
+    """``sub-bass <60 Hz``, ``low mids 250 Hz-2 kHz``, ``highs/air >6 kHz``."""
+
+    def hz(value: float, unit: bool = True) -> str:
+        text = f"{value / 1000:g}" if value >= 1000 else f"{value:g}"
+        return f"{text} {'kHz' if value >= 1000 else 'Hz'}" if unit else text
+
+    if band.low_hz <= 0:
+        return f"{band.name} <{hz(band.high_hz)}"
+    if band.high_hz == float("inf"):
+        return f"{band.name} >{hz(band.low_hz)}"
+    same_unit = (band.low_hz >= 1000) == (band.high_hz >= 1000)
+    return f"{band.name} {hz(band.low_hz, unit=not same_unit)}-{hz(band.high_hz)}"
+
+
+def band_ticks(preset: FeaturePreset, rows_per_label: float) -> tuple[list[float], list[str], list[float]]:
+    """Where each band's name goes on a spectrogram's mel-row axis, and the rows between
+    bands. A name sits at its band's middle row, moved up (never past its band's top row) to
+    keep ``rows_per_label`` from the name below: the low bands span only a few mel rows."""
+    spans = [band_rows(band, preset) for band in BANDS]
+    positions: list[float] = []
+    for rows in spans:
+        wanted = (rows.start + rows.stop - 1) / 2
+        if positions:
+            wanted = min(max(wanted, positions[-1] + rows_per_label), max(wanted, rows.stop - 1))
+        positions.append(wanted)
+    boundaries = [rows.stop - 0.5 for rows in spans[:-1]]
+    return positions, [band_label(band) for band in BANDS], boundaries
+
+
+def spectrogram(values: np.ndarray, preset: FeaturePreset, title: str, start_s: float = 0.0, height: int = 400) -> go.Figure:
+    """A log-mel spectrogram (mel rows x frames, dB) with song time on x (``start_s`` is the
+    time of its first frame) and the named frequency bands on y; colour fixed to
+    ``SPECTROGRAM_DB`` with ``SPECTROGRAM_COLOURS``."""
+    times = start_s + np.arange(values.shape[1]) * preset.hop_length / preset.sample_rate
+    hz = np.repeat(mel_centres_hz(preset).round().astype(np.int32)[:, None], values.shape[1], axis=1)
+    plot_px = height - 90  # the height less the title and the x axis
+    ticks, labels, boundaries = band_ticks(preset, rows_per_label=values.shape[0] * 16 / plot_px)
+    low, high = SPECTROGRAM_DB
+    trace = go.Heatmap(z=values, x=times, y=np.arange(values.shape[0]), zmin=low, zmax=high, colorscale=SPECTROGRAM_SCALE,
+                       colorbar=dict(title=dict(text="dB"), ticksuffix=" dB"), customdata=hz,
+                       hovertemplate="%{x:.1f} s, %{customdata} Hz: %{z:.0f} dB<extra></extra>")  # fmt: skip
+    faint = dict(color="rgba(255,255,255,0.45)", width=1, dash="dot")
+    lines = [dict(type="line", xref="paper", x0=0, x1=1, y0=y, y1=y, line=faint) for y in boundaries]
+    return figure([trace], title, height=height, shapes=lines, xaxis_title="time in the song (s)",
+                  yaxis=dict(title="frequency band", tickvals=ticks, ticktext=labels, ticks=""))  # fmt: skip
 
 
 def explanation_png(spectrogram: np.ndarray, weights: np.ndarray, times: np.ndarray, title: str) -> bytes:
@@ -85,35 +172,172 @@ def explanation_png(spectrogram: np.ndarray, weights: np.ndarray, times: np.ndar
     return buffer.getvalue()
 
 
-POPULAR_COLOURS = {"popular": "#E45756", "not popular": "#4C78A8"}
-
-
 def catalog_map(points: pd.DataFrame, threshold: float, explained: float, title: str,
                 song: tuple[str, float, float] | None = None) -> go.Figure:  # fmt: skip
     """Every catalog track placed by its musicnn embedding; ``song`` (name, x, y) as a star."""
-    frame = points.assign(verdict=np.where(points["popularity"] >= threshold, "popular", "not popular"))
-    figure = px.scatter(frame, x="x", y="y", color="verdict", color_discrete_map=POPULAR_COLOURS, opacity=0.6,
-                        hover_data={"track": True, "artist": True, "popularity": True, "x": False, "y": False, "verdict": False})  # fmt: skip
-    figure.update_traces(marker=dict(size=6))
+    popular = points["popularity"] >= threshold
+    traces = [go.Scatter(x=part["x"], y=part["y"], mode="markers", name=verdict, opacity=0.6,
+                         marker=dict(size=6, color=POPULAR_COLOURS[verdict]), customdata=part[["track", "artist", "popularity"]],
+                         hovertemplate="%{customdata[0]} — %{customdata[1]}<br>popularity %{customdata[2]}<extra></extra>")
+              for verdict, part in (("not popular", points[~popular]), ("popular", points[popular]))]  # fmt: skip
     if song is not None:
         name, x, y = song
-        figure.add_trace(go.Scatter(x=[x], y=[y], mode="markers+text", text=[name], textposition="top center", name="your song",
-                                    marker=dict(symbol="star", size=20, color="#F2B701", line=dict(width=1, color="black"))))  # fmt: skip
-    return _layout(figure, title=title, height=460, legend_title="",
-                   xaxis_title=f"PCA 1 (the two axes show {explained:.0%} of the variance)", yaxis_title="PCA 2")  # fmt: skip
+        star = dict(symbol="star", size=20, color="#F2B701", line=dict(width=1, color="black"))
+        traces.append(go.Scatter(x=[x], y=[y], mode="markers+text", text=[name], textposition="top center", name="your song",
+                                 marker=star))  # fmt: skip
+    return figure(traces, title, height=480, legend=LEGEND_BELOW, yaxis_title="PCA 2",
+                  xaxis_title=f"PCA 1 (the two axes show {explained:.0%} of the variance)")  # fmt: skip
 
 
 def tag_bars(tags: list[dict]) -> go.Figure:
     frame = pd.DataFrame(tags).iloc[::-1]
-    figure = px.bar(frame, x="probability", y="tag", orientation="h", text_auto=".0%")
-    figure.update_traces(textposition="outside")
-    figure.update_xaxes(tickformat=".0%", range=[0, 1])
-    return _layout(figure, title="Top 10 tags (MSD musicnn, mean over the song)", xaxis_title="probability", yaxis_title="")
+    trace = go.Bar(x=frame["probability"], y=frame["tag"], orientation="h", marker_color=BLUE, texttemplate="%{x:.0%}",
+                   textposition="outside", cliponaxis=False, hovertemplate="%{y}: %{x:.1%}<extra></extra>")  # fmt: skip
+    return figure([trace], "Top 10 tags (MSD musicnn, mean over the song)", xaxis=dict(title="probability", tickformat=".0%",
+                  range=[0, 1]), yaxis_title="")  # fmt: skip
 
 
 def tag_curves(curves: pd.DataFrame) -> go.Figure:
-    long = curves.melt(id_vars="start_s", var_name="tag", value_name="probability")
-    figure = px.line(long, x="start_s", y="probability", color="tag", markers=True)
-    figure.update_yaxes(tickformat=".0%", range=[0, 1])
-    return _layout(figure, title="Tags over time (one point per 3 s)", xaxis_title="time in the song (s)",
-                   yaxis_title="probability", legend_title="")  # fmt: skip
+    traces = [go.Scatter(x=curves["start_s"], y=curves[tag], mode="lines+markers", name=tag,
+                         hovertemplate=f"{tag}, %{{x:.0f}} s: %{{y:.0%}}<extra></extra>")
+              for tag in curves.columns if tag != "start_s"]  # fmt: skip
+    return figure(traces, "Tags over time (one point per 3 s)", legend=LEGEND_BELOW, xaxis_title="time in the song (s)",
+                  yaxis=dict(title="probability", tickformat=".0%", range=[0, 1]))  # fmt: skip
+
+
+# Holdout results: several panels per figure, so that one legend serves them all and the page
+# draws 4 charts instead of 11 (each Plotly chart costs the browser about 0.2 s to draw).
+
+OURS, STUDY = BLUE, GREY
+STUDY_LABEL = "the study (real Spotify data)"
+_DOTTED = dict(color="grey", dash="dot", width=1.5)
+
+
+def _domains(count: int, gap: float) -> list[list[float]]:
+    """``count`` equal spans of [0, 1] with ``gap`` between neighbours."""
+    width = (1 - gap * (count - 1)) / count
+    return [[i * (width + gap), i * (width + gap) + width] for i in range(count)]
+
+
+def _panel_title(text: str, x: list[float], y: float) -> dict:
+    return dict(text=f"<b>{text}</b>", xref="paper", yref="paper", x=sum(x) / 2, y=y, xanchor="center", yanchor="bottom",
+                showarrow=False, font=dict(size=14))  # fmt: skip
+
+
+def _interval_bars(labels: list[str], estimates: list[dict], name: str, colour: str, axis: str = "", **extra) -> go.Bar:
+    """Bars with 95% error bars, the value written level at the foot of each bar (clear of
+    the error bar); the interval is in the hover."""
+    values = [e["value"] for e in estimates]
+    return go.Bar(x=labels, y=values, name=name, marker_color=colour, xaxis=f"x{axis}", yaxis=f"y{axis}",
+                  error_y=dict(type="data", array=[e["high"] - e["value"] for e in estimates],
+                               arrayminus=[e["value"] - e["low"] for e in estimates], color="#333333", thickness=1.5),
+                  customdata=[[e["low"], e["high"]] for e in estimates], texttemplate="%{y:.2f}", textposition="inside",
+                  insidetextanchor="start", textangle=0, textfont=dict(size=12, color="white"),
+                  hovertemplate=f"%{{x}}, {name}: %{{y:.2f}}<br>95% interval %{{customdata[0]:.2f}}–%{{customdata[1]:.2f}}"
+                                "<extra></extra>",
+                  **extra)  # fmt: skip
+
+
+def _plain_bars(labels: list[str], values: list[float], name: str, colour: str, axis: str = "", **extra) -> go.Bar:
+    return go.Bar(x=labels, y=values, name=name, marker_color=colour, xaxis=f"x{axis}", yaxis=f"y{axis}", texttemplate="%{y:.2f}",
+                  textposition="inside", insidetextanchor="start", textangle=0, textfont=dict(size=12, color="#333333"),
+                  hovertemplate=f"%{{x}}, {name}: %{{y:.2f}}<extra></extra>", **extra)  # fmt: skip
+
+
+def _chance(axis: str = "", label: str = "chance (0.5)", show: bool = True) -> list:
+    """A dotted line at 0.5 across a panel, named in the legend rather than written over the bars."""
+    shape = dict(type="line", xref=f"x{axis} domain", yref=f"y{axis}", x0=0, x1=1, y0=0.5, y1=0.5, line=_DOTTED)
+    legend = go.Scatter(x=[None], y=[None], mode="lines", line=_DOTTED, name=label, legendgroup="chance", showlegend=show)
+    return [shape, legend]
+
+
+def holdout_metrics(meta: dict, ours: str) -> go.Figure:
+    """Accuracy and ROC-AUC of every model of a run, side by side with one legend: this run
+    with its 95% bootstrap intervals, beside the study's own figures where it had the model."""
+    models = meta["models"]
+    order = [DISPLAY_NAMES[m] for m in models]
+    study = [m for m in models if m in STUDY_RESULTS]  # the study had no pretrained model
+    traces, shapes, layout = [], [], {}
+    for column, (metric, key, index) in enumerate((("accuracy", "accuracy", 0), ("ROC-AUC", "roc_auc", 1))):
+        first, axis = column == 0, "" if column == 0 else "2"
+        known = [m for m in models if meta["metrics"][m][key]["value"] is not None]
+        traces.append(_interval_bars([DISPLAY_NAMES[m] for m in known], [meta["metrics"][m][key] for m in known], ours, OURS,
+                                     axis, legendgroup="ours", showlegend=first))  # fmt: skip
+        traces.append(_plain_bars([DISPLAY_NAMES[m] for m in study], [STUDY_RESULTS[m][index] for m in study], STUDY_LABEL,
+                                  STUDY, axis, legendgroup="study", showlegend=first))  # fmt: skip
+        shape, legend = _chance(axis, show=first)
+        shapes.append(shape)
+        traces.append(legend)
+        layout[f"xaxis{axis}"] = dict(domain=_domains(2, 0.1)[column], anchor=f"y{axis}", categoryorder="array",
+                                      categoryarray=order)  # fmt: skip
+        layout[f"yaxis{axis}"] = dict(title=metric, range=[0, 1], anchor=f"x{axis}")
+    return figure(traces, "Accuracy and ROC-AUC on the holdout split", height=420, legend=LEGEND_BELOW, barmode="group",
+                  bargap=0.2, bargroupgap=0.05, shapes=shapes, **layout)  # fmt: skip
+
+
+def roc_and_reliability(meta: dict) -> go.Figure:
+    """ROC curves and the reliability of the calibrated probabilities, one colour and one
+    legend entry per model for both panels."""
+    traces = []
+    for model in meta["models"]:
+        metrics, colour, name = meta["metrics"][model], MODEL_COLOURS.get(model), DISPLAY_NAMES[model]
+        auc = metrics["roc_auc"]["value"]
+        label = f"{name} (AUC {auc:.2f})" if auc is not None else f"{name} (AUC n/a)"
+        curve = metrics["roc_curve"]
+        traces.append(go.Scatter(x=curve["fpr"], y=curve["tpr"], mode="lines", name=label, legendgroup=model,
+                                 line=dict(color=colour), hovertemplate=f"{name}: false positive rate %{{x:.2f}}, "
+                                 "true positive rate %{y:.2f}<extra></extra>"))  # fmt: skip
+        reliability = metrics["reliability"]
+        traces.append(go.Scatter(x=reliability["predicted"], y=reliability["observed"], mode="lines+markers", name=label,
+                                 legendgroup=model, showlegend=False, line=dict(color=colour), xaxis="x2", yaxis="y2",
+                                 hovertemplate=f"{name}: predicted %{{x:.2f}}, observed %{{y:.2f}}<extra></extra>"))  # fmt: skip
+    left, right = _domains(2, 0.1)
+    diagonals = [dict(type="line", xref=f"x{a}", yref=f"y{a}", x0=0, y0=0, x1=1, y1=1, line=_DOTTED) for a in ("", "2")]
+    return figure(traces, "", height=460, legend=LEGEND_BELOW, shapes=diagonals,
+                  annotations=[_panel_title("ROC curves (dotted: chance)", left, 1.02),
+                               _panel_title("Reliability of calibrated probabilities (dotted: perfect)", right, 1.02)],
+                  xaxis=dict(domain=left, title="false positive rate", range=[0, 1]),
+                  yaxis=dict(title="true positive rate", range=[0, 1.02]),
+                  xaxis2=dict(domain=right, anchor="y2", title="predicted probability of popular", range=[0, 1]),
+                  yaxis2=dict(anchor="x2", title="observed share popular", range=[0, 1.02]))  # fmt: skip
+
+
+def confusion_matrices(meta: dict, per_row: int = 3) -> go.Figure:
+    """One matrix per model, ``per_row`` to a row: actual class down, predicted across,
+    counts in the cells; every matrix on the same colour scale (0 to the holdout's size)."""
+    models = meta["models"]
+    rows = -(-len(models) // per_row)
+    classes = ["not popular", "popular"]
+    row_height, title_px, axis_px = 190, 30, 55
+    height = rows * (row_height + title_px + axis_px) + 20
+    columns, traces, annotations, layout = _domains(per_row, 0.06), [], [], {}
+    for i, model in enumerate(models):
+        row, column = divmod(i, per_row)
+        top = 1 - (row * (row_height + title_px + axis_px) + title_px) / height
+        y_domain = [top - row_height / height, top]
+        axis = "" if i == 0 else str(i + 1)
+        matrix = meta["metrics"][model]["confusion"]
+        traces.append(go.Heatmap(z=matrix, x=classes, y=classes, text=matrix, texttemplate="%{text}", textfont=dict(size=18),
+                                 colorscale="Blues", zmin=0, zmax=meta["metrics"][model]["n"], showscale=False,
+                                 xaxis=f"x{axis}", yaxis=f"y{axis}",
+                                 hovertemplate="actual %{y}, predicted %{x}: %{z} tracks<extra></extra>"))  # fmt: skip
+        layout[f"xaxis{axis}"] = dict(domain=columns[column], anchor=f"y{axis}", title=dict(text="predicted", standoff=8))
+        layout[f"yaxis{axis}"] = dict(domain=y_domain, anchor=f"x{axis}", autorange="reversed", showticklabels=column == 0,
+                                      title=dict(text="actual" if column == 0 else "", standoff=6))  # fmt: skip
+        annotations.append(_panel_title(DISPLAY_NAMES[model], columns[column], top + 4 / height))
+    return figure(traces, "", height=height, annotations=annotations, **layout)
+
+
+def split_comparison(metas: dict[str, dict]) -> go.Figure:
+    """ROC-AUC of each model in the latest run of each split (split name -> run meta)."""
+    colours = iter((BLUE, ORANGE, "#54A24B"))
+    order = [DISPLAY_NAMES[m] for m in MODEL_NAMES]
+    traces = []
+    for split, meta in metas.items():
+        known = [m for m in meta["models"] if meta["metrics"][m]["roc_auc"]["value"] is not None]
+        traces.append(_interval_bars([DISPLAY_NAMES[m] for m in known], [meta["metrics"][m]["roc_auc"] for m in known],
+                                     f"{split} split", next(colours)))  # fmt: skip
+    shape, legend = _chance()
+    return figure([*traces, legend], "ROC-AUC by split: a random split lets songs and artists leak across the split", height=400,
+                  legend=LEGEND_BELOW, barmode="group", shapes=[shape], yaxis=dict(title="ROC-AUC", range=[0, 1]),
+                  xaxis=dict(categoryorder="array", categoryarray=order))  # fmt: skip
