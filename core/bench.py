@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import statistics
 import tempfile
 import time
 from functools import partial
@@ -283,3 +285,133 @@ def _head_training_lines(settings: Settings) -> list[str]:
     recorded = f"{gru:.0f} s as the active run recorded it" if gru is not None else "not in the active run"
     return [f"| training the musicnn head ({len(parts.train)} training clips, embeddings cached; CNN-GRU: {recorded}) "
             f"| {seconds:.2f} s |"]  # fmt: skip
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+DASHBOARD_PAGES = (("Dataset", ""), ("Train", "train"), ("Holdout results", "holdout"), ("Score a song", "score"))
+# [script finished, page settled]. Script finished: Streamlit's own run state (its status widget
+# shows the same, but only after a delay) with the main block rendered; settled: besides, no
+# element still a loading skeleton and every Plotly chart drawn (Plotly's 4.7 MB bundle is
+# evaluated on each page load, after the script's messages arrive).
+_STATE_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const done = !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+    && document.querySelectorAll('[data-testid="stMain"] [data-testid="stElementContainer"]').length > 0 && (EXTRA);
+  const drawn = !document.querySelector('[data-testid="stSkeleton"]')
+    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(chart => chart.querySelector('.main-svg'));
+  return [done, done && drawn];
+}"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_dashboard(settings: Settings, port: int):
+    """``streamlit run app.py`` headless against ``settings.home``, once it answers its health check."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    repo = Path(__file__).resolve().parent.parent
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=repo, env={**os.environ, "HITLENS_HOME": str(settings.home)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+            return process
+        except OSError:
+            time.sleep(0.25)
+    process.kill()
+    raise UsageError("The dashboard did not start within 60 s.", "Run 'streamlit run app.py' to see why.")
+
+
+def _settle(page, since: float, extra: str = "true", hold: float = 0.5, timeout: float = 180.0) -> tuple[float, float]:
+    """Seconds from ``since`` until the script finished, and until the page settled; each is
+    the moment it became true and then stayed true for ``hold`` seconds (a rerun or a chart
+    drawn later starts the wait again). ``extra``: a JavaScript condition the script's end must
+    also meet (its new output is on the page)."""
+    state = _STATE_JS.replace("EXTRA", extra)
+    done_at = drawn_at = None
+    while (now := time.perf_counter()) - since < timeout:
+        done, drawn = page.evaluate(state)
+        done_at = (done_at or now) if done else None
+        drawn_at = (drawn_at or now) if drawn else None
+        if drawn_at is not None and now - drawn_at >= hold:
+            return done_at - since, drawn_at - since
+        page.wait_for_timeout(25)
+    raise UsageError(f"The page {page.url} did not settle within {timeout:.0f} s.", "Open it in a browser to see why.")
+
+
+def bench_pages(settings: Settings, reloads: int = 3) -> str:
+    """Seconds until each dashboard page has run its script and drawn its charts in Chromium:
+    its first load in a freshly started server (imports, cold caches), then the median of
+    ``reloads`` further loads, and the Dataset page's minimum-track slider moved one step (a new
+    artist query and redraw)."""
+    if not CHROMIUM.exists():
+        raise UsageError(f"The page benchmark drives Debian's Chromium at {CHROMIUM}.", "Install it: apt-get install chromium.")
+    from playwright.sync_api import sync_playwright
+
+    with Catalog.open(settings) as catalog:
+        summary = catalog.summary()
+    port = _free_port()
+    server = _start_dashboard(settings, port)
+    rows = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+
+            def load(path: str) -> tuple[float, float]:
+                start = time.perf_counter()
+                page.goto(f"http://127.0.0.1:{port}/{path}")
+                return _settle(page, start)
+
+            first = {title: load(path) for title, path in DASHBOARD_PAGES}  # "/" first: it registers the navigation
+            for title, path in DASHBOARD_PAGES:
+                rows.append((title, *first[title], *_medians([load(path) for _ in range(reloads)])))
+            rows.append(("Dataset: minimum-track slider one step", None, None, *_medians(_slider_steps(page, port, reloads))))
+            version = browser.version
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    lines = [
+        f"Seconds from opening a page until its script finished / until every chart was drawn, headless Chromium "
+        f"{version}, {os.cpu_count()} CPU cores; catalog: {summary.tracks:,} tracks ({summary.source}); later loads "
+        f"and slider steps: median of {reloads}.",
+        "",
+        "| page | first load: script | first load: charts | later loads: script | later loads: charts |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for title, *seconds in rows:
+        lines.append(f"| {title} | " + " | ".join("" if s is None else f"{s:.1f}" for s in seconds) + " |")
+    return "\n".join(lines)
+
+
+def _medians(timings: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(t[0] for t in timings), statistics.median(t[1] for t in timings)
+
+
+def _slider_steps(page, port: int, steps: int) -> list[tuple[float, float]]:
+    """Seconds to redraw the Dataset page's artist charts after moving the minimum-track
+    slider one step with the keyboard, ``steps`` times (each step a value not yet cached)."""
+    page.goto(f"http://127.0.0.1:{port}/")
+    _settle(page, time.perf_counter())
+    thumb = page.locator('[data-testid="stSlider"]').filter(has_text="Minimum tracks per artist").locator("input")
+    timings = []
+    for _ in range(steps):
+        value = int(thumb.input_value()) + 1
+        start = time.perf_counter()
+        thumb.press("ArrowRight")
+        timings.append(_settle(page, start, extra=f"document.body.innerText.includes('at least {value} tracks')"))
+    return timings
