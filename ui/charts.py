@@ -75,10 +75,11 @@ def class_balance(balance: pd.DataFrame) -> go.Figure:
 def preview_comparison(tracks: pd.DataFrame) -> go.Figure:
     has_preview = tracks["preview_url"].notna()
     groups = (("with preview", has_preview, BLUE), ("no preview", ~has_preview, ORANGE))
-    traces = [go.Histogram(x=tracks.loc[mask, "popularity"], name=name, histnorm="percent", nbinsx=40, opacity=0.6,
-                           marker_color=colour, hovertemplate=f"{name}, %{{x}}: %{{y:.1f}}%<extra></extra>")
+    bins = dict(start=0, size=max(np.ceil(tracks["popularity"].max() / 40), 1))  # the same whole-number bins for both groups
+    traces = [go.Histogram(x=tracks.loc[mask, "popularity"], name=name, histnorm="percent", xbins=bins, marker_color=colour,
+                           hovertemplate=f"{name}, %{{x}}: %{{y:.1f}}%<extra></extra>")
               for name, mask, colour in groups]  # fmt: skip
-    return figure(traces, "Popularity with and without a preview", legend=LEGEND_BELOW, barmode="overlay",
+    return figure(traces, "Popularity with and without a preview", legend=LEGEND_BELOW, barmode="group", bargap=0.1,
                   xaxis_title="popularity", yaxis_title="% of group")  # fmt: skip
 
 
