@@ -137,7 +137,7 @@ else:
     what_it_sounds_like(profile, embeddings, catalog_map)
 
 st.subheader("What drives the verdict")
-method = "occlusion (each cell silenced in turn)" if model == PRETRAINED_MODEL else "LIME (1,000 samples, 3 seeds)"
+method = "occlusion (each cell silenced in turn)" if model == PRETRAINED_MODEL else "LIME (1,000 samples)"
 try:
     with st.spinner(f"Explaining the best 30 s with {method}…"):
         explained = songs.explanation(home, run_id, model, scored.sha256, choice, result, _samples=samples)
@@ -148,9 +148,9 @@ except HitlensError as problem:
 st.plotly_chart(explanation.grid_figure(explained, "Each bar and band of the best 30 s: red pushes toward popular, blue away"),
                 width="stretch")  # fmt: skip
 window = samples[int(start * SAMPLE_RATE) :]
-spectrogram, times, preset = explanation.audible_spectrogram(scorer, window, start)
+spectrogram, times, preset = explanation.audible_spectrogram(window, start)
 st.plotly_chart(charts.spectrogram(spectrogram, preset, "Spectrogram of the best 30 s", start_s=start), width="stretch")
-how = (f"LIME on {explained.time_unit}s x bands; stability across 3 seeds: {explained.stability:.0%} overlap of the top 5 regions."
+how = (f"LIME on {explained.time_unit}s x bands; stability: the top 5 regions of each third of the samples overlap {explained.stability:.0%}."
        if explained.stability is not None else "Occlusion: each weight is the drop in probability when that cell is silenced.")
 st.caption(f"{how} Time cells are {'bars found by beat tracking' if explained.time_unit == 'bar' else '2.5 s cells (no tempo found)'}; "
            "the marks +1, +2, … and −1, −2, … match the lists below.")  # fmt: skip

@@ -87,3 +87,36 @@ def test_each_page_renders_in_chromium(server, path, title, ready):
     print(f"screenshot: {shot}")
     assert title in heading
     assert "Traceback" not in body and errors == 0
+
+
+def test_score_page_explains_an_uploaded_recording_in_chromium(server):
+    """A real recording uploaded as an artist would: the explanation grid and the spectrogram
+    are drawn, and each is saved as its own screenshot."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import shared_file
+
+    recording = shared_file("data/real-audio/elf-land.ogg")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1400, "height": 5200})
+        page.goto(f"{server}/score")
+        page.get_by_text("Upload songs").first.wait_for(timeout=90_000)
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(recording))
+        page.get_by_text("Download the explanation (PNG)").first.wait_for(timeout=240_000)
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+        page.wait_for_timeout(1500)
+        charts = page.locator('[data-testid="stPlotlyChart"]')
+        grid = charts.filter(has_text="Each bar and band").first
+        spectrogram = charts.filter(has_text="Spectrogram of the best 30 s").first
+        grid.screenshot(path=str(SHOTS / "score-explanation-grid.png"))
+        spectrogram.screenshot(path=str(SHOTS / "score-spectrogram.png"))
+        page.screenshot(path=str(SHOTS / "score-uploaded.png"))
+        grid_text, spectrogram_text = grid.inner_text(), spectrogram.inner_text()
+        errors = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').count()
+        browser.close()
+    print(f"screenshots: {SHOTS}/score-explanation-grid.png, score-spectrogram.png, score-uploaded.png")
+    assert errors == 0
+    assert "sub-bass" in grid_text and "highs/air" in grid_text  # the bands are named on the grid
+    assert "bass" in spectrogram_text and "dB" in spectrogram_text  # and on the spectrogram, with its colour bar
