@@ -188,9 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     score.set_defaults(handler=_score)
 
     bench = commands.add_parser("bench", help="measure the pipeline's speed")
-    bench.add_argument("target", choices=["features", "train", "score", "embeddings", "pages"], help="what to measure")
+    bench.add_argument("target", choices=["features", "train", "score", "embeddings", "pages", "setup"], help="what to measure")
     bench.add_argument("--clips", type=_positive_int, default=None,
                        help="demo clips to use (default 50 for features, 200 for train)")  # fmt: skip
+    bench.add_argument("--first-verdict", action="store_true",
+                       help="setup: stop once a first song is scored instead of timing the whole set-up")  # fmt: skip
     bench.set_defaults(handler=_bench)
     return parser
 
@@ -367,6 +369,19 @@ def _bench(args: argparse.Namespace) -> int:
         print(bench_embeddings(settings(), clips=args.clips or 20))
     elif args.target == "pages":
         print(bench_pages(settings()))
+    elif args.target == "setup":
+        import tempfile
+        from pathlib import Path
+
+        from core.setup import time_setup
+
+        with tempfile.TemporaryDirectory(prefix="hitlens-setup-") as home:
+            times = time_setup(Path(home), until_first_verdict=args.first_verdict)
+        print("| from `python -m core setup` on an empty home | seconds |\n|---|---:|")
+        labels = {"first_run": "quick-start run active", "first_verdict": "first song scored (`score`, a new process)",
+                  "complete": "set-up complete"}  # fmt: skip
+        for key, seconds in times.items():
+            print(f"| {labels[key]} | {seconds:.0f} |")
     else:
         print(bench_score(settings()))
     return 0

@@ -20,6 +20,7 @@ measured on a 2-core machine and are rescaled by how fast the finished steps act
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -165,11 +166,12 @@ class SetupProgress:
         yield update
 
 
-def time_setup(home: Path, report: Callable[[str], None] = print) -> dict[str, float]:
+def time_setup(home: Path, report: Callable[[str], None] = print, *, until_first_verdict: bool = False) -> dict[str, float]:
     """Run set-up from nothing in ``home`` (as ``make run`` does, minus the dashboard) and time
     it: seconds until the first run is active, until a first song is scored with it (a new
     process: TensorFlow, the model and the audio loaded from cold, while set-up goes on), and
-    until set-up ends. ``python -m core bench setup`` prints these for the README."""
+    until set-up ends (or, ``until_first_verdict``, stop set-up there). ``python -m core bench
+    setup`` prints these for the README."""
     import subprocess
     import sys
 
@@ -181,7 +183,8 @@ def time_setup(home: Path, report: Callable[[str], None] = print) -> dict[str, f
     environment = {**os.environ, "HITLENS_HOME": str(home)}
     command = [sys.executable, "-m", "core"]
     started = time.monotonic()
-    setup = subprocess.Popen([*command, "setup"], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    setup = subprocess.Popen([*command, "setup"], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)  # its own process group: stopped with its workers  # fmt: skip
     times: dict[str, float] = {}
     while setup.poll() is None and "first_run" not in times:
         if Catalog.exists(settings):
@@ -195,6 +198,10 @@ def time_setup(home: Path, report: Callable[[str], None] = print) -> dict[str, f
                                stdout=subprocess.DEVNULL, check=True)  # fmt: skip
                 times["first_verdict"] = time.monotonic() - started
                 report(f"first song scored after {describe_duration(times['first_verdict'])}")
+                if until_first_verdict:
+                    os.killpg(setup.pid, signal.SIGTERM)
+                    setup.wait()
+                    return times
         time.sleep(1.0)
     if setup.wait() != 0:
         raise RuntimeError(f"set-up failed (exit {setup.returncode}); run 'python -m core setup' to see why")
