@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import sidebar, state
+from ui.page import DEEP_LINK, NAVIGATION_READY
 
 st.set_page_config(page_title="Hitlens", page_icon="🎧", layout="wide")
 
@@ -14,6 +15,9 @@ navigation = st.navigation(
         st.Page("pages/score.py", title="Score a song", icon="🎤"),
     ]
 )
+st.session_state[NAVIGATION_READY] = True
+if DEEP_LINK in st.session_state:  # a first request for a page's URL, before app.py had run
+    st.switch_page(st.session_state.pop(DEEP_LINK))
 config, token = state.current()
 sidebar.render(config, token)
 navigation.run()

@@ -6,8 +6,9 @@ from core.catalog import POPULARITY_SCALES
 from core.config import DEFAULT_PRESET, FEATURE_PRESETS
 from ui import charts, state
 from ui.collect import collect_panel
-from ui.page import catalog_or_stop
+from ui.page import catalog_or_stop, through_app
 
+through_app("pages/dataset.py")
 st.title("📊 Dataset")
 config, token = state.current()
 summary = state.summary(str(config.home), token) if token else None

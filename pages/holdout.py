@@ -4,8 +4,9 @@ import streamlit as st
 
 from ui import charts, state
 from ui import runs as run_choice
-from ui.page import catalog_or_stop, runs_or_stop
+from ui.page import catalog_or_stop, runs_or_stop, through_app
 
+through_app("pages/holdout.py")
 st.title("🎯 Holdout results")
 config, token = catalog_or_stop("holdout")
 home = str(config.home)

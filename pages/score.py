@@ -9,8 +9,9 @@ from core.config import MAX_UPLOAD_MB, SAMPLE_RATE
 from core.errors import HitlensError
 from core.registry import best_model_of
 from ui import charts, explanation, songs, state
-from ui.page import active_run_line, catalog_or_stop, runs_or_stop
+from ui.page import active_run_line, catalog_or_stop, runs_or_stop, through_app
 
+through_app("pages/score.py")
 st.title("🎤 Score a song")
 config, token = catalog_or_stop("score")
 runs = runs_or_stop(config, token, "there is nothing to score with")

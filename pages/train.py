@@ -13,10 +13,11 @@ from core.registry import SavedRun
 from ui import runs as run_choice
 from ui import state
 from ui.jobs import started_ago, training_job_view, training_settings
-from ui.page import catalog_or_stop
+from ui.page import catalog_or_stop, through_app
 
 FAST, STUDY = FEATURE_PRESETS["fast"], FEATURE_PRESETS["study"]
 
+through_app("pages/train.py")
 st.title("🏋️ Train")
 config, token = catalog_or_stop("train")
 running = latest_job(config, "train")

@@ -12,6 +12,19 @@ from ui import state
 from ui.jobs import no_catalog_notice
 
 
+def through_app(page_file: str) -> None:
+    """Make sure this page runs inside app.py's navigation. On a fresh server, a first request
+    for /train is served straight from pages/train.py (Streamlit still treats pages/ as its
+    own page list until app.py has called st.navigation once), without the shared sidebar:
+    run app.py first, and let it open the page asked for."""
+    if not st.session_state.get(NAVIGATION_READY):
+        st.session_state[DEEP_LINK] = page_file
+        st.switch_page("app.py")
+
+
+NAVIGATION_READY, DEEP_LINK = "navigation-ready", "deep-link"
+
+
 def catalog_or_stop(key: str) -> tuple[Settings, str]:
     """Settings and the catalog's change token; without a catalog, the set-up notice."""
     config, token = state.current()
