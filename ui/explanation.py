@@ -46,6 +46,7 @@ def grid_figure(explanation: Explanation, title: str) -> go.Figure:
     spans = [[f"{explanation.cells[t * band_count].start_s:.1f}-{explanation.cells[t * band_count].end_s:.1f} s"
               for t in range(len(times))] for _ in range(band_count)]  # fmt: skip
     unit = "bar" if explanation.time_unit == "bar" else "time"
+    start = explanation.cells[0].start_s
     figure = go.Figure(go.Heatmap(
         z=weights, x=times, y=bands, colorscale=WEIGHT_COLOURS, zmin=-limit, zmax=limit, xgap=2, ygap=2,
         text=text, texttemplate="%{text}", textfont=dict(size=14), customdata=spans,
@@ -54,7 +55,8 @@ def grid_figure(explanation: Explanation, title: str) -> go.Figure:
     ))  # fmt: skip
     figure.update_layout(
         title=title, height=330, margin=dict(l=10, r=10, t=50, b=10),
-        xaxis=dict(title="bar of the song" if unit == "bar" else "time in the song", type="category", tickangle=0),
+        xaxis=dict(title=f"{'bar' if unit == 'bar' else 'time cell'} of the best 30 s (which starts {start:.0f} s into the song)",
+                   type="category", tickangle=0),
         yaxis=dict(title="", type="category"),
     )  # fmt: skip
     return figure
@@ -95,7 +97,8 @@ def explanation_png(
     ranks = region_ranks(explanation)
     for index, mark in ranks.items():
         top.text(index // len(BANDS), index % len(BANDS), mark, ha="center", va="center", fontsize=10, weight="bold")
-    top.set(title=title, xlabel="bar of the song" if explanation.time_unit == "bar" else "time cell")
+    top.set(title=title, xlabel=f"{'bar' if explanation.time_unit == 'bar' else 'time cell'} of the best 30 s "
+                                 f"(which starts {explanation.cells[0].start_s:.0f} s into the song)")
     figure.colorbar(image, ax=top, label="weight (+ toward popular)")
 
     extent = [times[0], times[-1], 0, spectrogram.shape[0]]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.architectures import DISPLAY_NAMES
 from core.config import MAX_UPLOAD_MB, SAMPLE_RATE, Settings
 from core.errors import HitlensError
 
@@ -146,6 +147,7 @@ def history(config: Settings) -> None:
     if table.empty:
         st.caption("No song scored yet." if not query.strip() else f"No scored file name contains '{query}'.")
         return
+    table["model"] = table["model"].map(lambda name: DISPLAY_NAMES.get(name, name))
     st.dataframe(table.drop(columns="sha256").sort_values(["file", "scored"]), hide_index=True, column_config={
         "probability": st.column_config.ProgressColumn("probability of popular", format="percent", min_value=0, max_value=1),
         "percentile": st.column_config.NumberColumn(format="%.0f"),
