@@ -22,16 +22,19 @@ class Band:
 
     @property
     def label(self) -> str:
-        """ "bass (60-250 Hz)", "sub-bass (< 60 Hz)", "highs/air (> 6 kHz)"."""
+        """The name with its range, as axes show it: "sub-bass <60 Hz", "low mids 250 Hz-2 kHz",
+        "high mids 2-6 kHz", "highs/air >6 kHz"."""
 
-        def hz(value: float) -> str:
-            return f"{value / 1000:g} kHz" if value >= 1000 else f"{value:g} Hz"
+        def hz(value: float, unit: bool = True) -> str:
+            text = f"{value / 1000:g}" if value >= 1000 else f"{value:g}"
+            return f"{text} {'kHz' if value >= 1000 else 'Hz'}" if unit else text
 
-        if self.low_hz == 0:
-            return f"{self.name} (< {hz(self.high_hz)})"
+        if self.low_hz <= 0:
+            return f"{self.name} <{hz(self.high_hz)}"
         if self.high_hz == float("inf"):
-            return f"{self.name} (> {hz(self.low_hz)})"
-        return f"{self.name} ({hz(self.low_hz)}-{hz(self.high_hz)})"
+            return f"{self.name} >{hz(self.low_hz)}"
+        same_unit = (self.low_hz >= 1000) == (self.high_hz >= 1000)
+        return f"{self.name} {hz(self.low_hz, unit=not same_unit)}-{hz(self.high_hz)}"
 
 
 BANDS: tuple[Band, ...] = (

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from plotly.colors import hex_to_rgb, sequential
 
 from core.architectures import DISPLAY_NAMES, MODEL_NAMES
-from core.bands import BANDS, Band, band_rows, mel_centres_hz
+from core.bands import BANDS, band_rows, mel_centres_hz
 from core.config import FeaturePreset
 from core.evaluate import STUDY_RESULTS
 from core.features import FLOOR_DB
@@ -102,21 +102,6 @@ def artist_bars(stats: pd.DataFrame, title: str, x_max: float | None = None) -> 
     return figure([trace], title, height=max(HEIGHT, 24 * len(stats) + 80), xaxis=xaxis, yaxis_title="")
 
 
-def band_label(band: Band) -> str:
-    """``sub-bass <60 Hz``, ``low mids 250 Hz-2 kHz``, ``highs/air >6 kHz``."""
-
-    def hz(value: float, unit: bool = True) -> str:
-        text = f"{value / 1000:g}" if value >= 1000 else f"{value:g}"
-        return f"{text} {'kHz' if value >= 1000 else 'Hz'}" if unit else text
-
-    if band.low_hz <= 0:
-        return f"{band.name} <{hz(band.high_hz)}"
-    if band.high_hz == float("inf"):
-        return f"{band.name} >{hz(band.low_hz)}"
-    same_unit = (band.low_hz >= 1000) == (band.high_hz >= 1000)
-    return f"{band.name} {hz(band.low_hz, unit=not same_unit)}-{hz(band.high_hz)}"
-
-
 def band_ticks(preset: FeaturePreset, rows_per_label: float) -> tuple[list[float], list[str], list[float]]:
     """Where each band's name goes on a spectrogram's mel-row axis, and the rows between
     bands. A name sits at its band's middle row, moved up (never past its band's top row) to
@@ -129,7 +114,7 @@ def band_ticks(preset: FeaturePreset, rows_per_label: float) -> tuple[list[float
             wanted = min(max(wanted, positions[-1] + rows_per_label), max(wanted, rows.stop - 1))
         positions.append(wanted)
     boundaries = [rows.stop - 0.5 for rows in spans[:-1]]
-    return positions, [band_label(band) for band in BANDS], boundaries
+    return positions, [band.label for band in BANDS], boundaries
 
 
 def spectrogram(values: np.ndarray, preset: FeaturePreset, title: str, start_s: float = 0.0, height: int = 400) -> go.Figure:
