@@ -133,7 +133,7 @@ def test_score_page_uploads_songs_and_shows_a_verdict(trained_home, monkeypatch,
     assert [s.label for s in app.selectbox][:1] == ["Model"]
     app.selectbox[0].set_value("cnn2").run()  # the same song, scored by a spectrogram model
     assert not app.exception, app.exception
-    assert "CNN 2: holdout ROC-AUC" in _text(app) and "stability across 3 seeds" in _text(app)
+    assert "CNN 2: holdout ROC-AUC" in _text(app) and "each third of the samples overlap" in _text(app)
 
     app.switch_page(PAGES[0]).run()  # the artist looks at the catalog and comes back
     app.switch_page(PAGES[3]).run()
@@ -248,3 +248,79 @@ def test_score_and_holdout_pages_with_a_run_that_has_no_holdout_auc(trained_home
     app.file_uploader[0].set_value([("take.wav", song.read_bytes(), "audio/wav")]).run()
     assert not app.exception, app.exception
     assert "take.wav: " in _text(app)
+
+
+# --- Charts that read at a glance (issue 11): display names, shared scales, named bands ---
+
+
+def _figures(app: AppTest) -> list:
+    import plotly.io
+
+    return [plotly.io.from_json(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+def test_holdout_page_names_models_for_people_with_legends_below(trained_home, monkeypatch):
+    monkeypatch.setenv("HITLENS_HOME", str(trained_home.home))
+    figures = _figures(_open(PAGES[2]))
+    assert len(figures) == 3  # accuracy and ROC-AUC, ROC and reliability, confusion matrices (a single run: no split chart)
+    metrics, curves, confusion = figures
+    assert {x for trace in metrics.data for x in trace.x if x} == {"Dummy", "CNN 2", "musicnn"}
+    assert [t.name for t in curves.data if t.showlegend is not False] == [
+        f"{name} (AUC {auc})" for name, auc in zip(("Dummy", "CNN 2", "musicnn"), _aucs(trained_home))]  # fmt: skip
+    for figure in (metrics, curves):
+        assert figure.layout.legend.orientation == "h" and figure.layout.legend.y < 0
+    assert [a.text for a in confusion.layout.annotations] == ["<b>Dummy</b>", "<b>CNN 2</b>", "<b>musicnn</b>"]
+    assert confusion.layout.yaxis.title.text == "actual"
+
+
+def _aucs(trained) -> list[str]:
+    from core.registry import load_run
+
+    with Catalog.open(trained) as catalog:
+        metrics = load_run(trained, catalog).meta["metrics"]
+    return [f"{metrics[m]['roc_auc']['value']:.2f}" for m in ("dummy", "cnn2", "musicnn")]
+
+
+def test_dataset_artist_charts_share_one_x_scale_and_count_in_words(use_demo_home):
+    app = _open(PAGES[0])
+    next(s for s in app.slider if s.label == "Minimum tracks per artist").set_value(1).run()
+    assert not app.exception, app.exception
+    top, bottom = (f for f in _figures(app) if "artists" in (f.layout.title.text or ""))
+    assert top.layout.xaxis.range == bottom.layout.xaxis.range
+    assert top.layout.xaxis.range[1] >= max(max(_numbers(f.data[0].x)) for f in (top, bottom))
+    labels = [text for f in (top, bottom) for text in f.data[0].text]
+    assert all(text == "1 track" or (text.endswith(" tracks") and text != "1 tracks") for text in labels)
+    assert "with at least 1 track;" in _text(app)
+    low, high = next(s for s in app.slider if s.label == "Popularity").value
+    assert isinstance(low, int) and isinstance(high, int)  # the demo's Spotify scale is whole numbers
+
+
+def _numbers(values) -> list[float]:
+    """A trace's numbers: Plotly sends a NumPy array as base64 (``{"dtype", "bdata"}``)."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
+
+
+def test_spectrogram_names_bands_and_keeps_silence_dark():
+    import numpy as np
+
+    from core.config import FEATURE_PRESETS
+    from ui import charts
+
+    for preset in FEATURE_PRESETS.values():
+        silence = np.full((preset.n_mels, preset.frames), -80.0, dtype=np.float32)
+        figure = charts.spectrogram(silence, preset, "quiet", start_s=30.0)
+        axis = figure.layout.yaxis
+        assert list(axis.ticktext) == ["sub-bass <60 Hz", "bass 60-250 Hz", "low mids 250 Hz-2 kHz", "high mids 2-6 kHz",
+                                       "highs/air >6 kHz"]  # fmt: skip
+        assert list(axis.tickvals) == sorted(axis.tickvals) and np.all(np.diff(axis.tickvals) > 1)
+        heatmap = figure.data[0]
+        assert (heatmap.zmin, heatmap.zmax) == (-80.0, 0.0) and heatmap.colorbar.title.text == "dB"
+        # The floor is Magma's black, written as rgb(): Streamlit's theme recolours #000001-#000040.
+        assert heatmap.colorscale[0][1] == "rgb(0, 0, 4)"
+        assert heatmap.x[0] == 30.0  # song time: the window's start
