@@ -413,5 +413,8 @@ def _slider_steps(page, port: int, steps: int) -> list[tuple[float, float]]:
         value = int(thumb.input_value()) + 1
         start = time.perf_counter()
         thumb.press("ArrowRight")
-        timings.append(_settle(page, start, extra=f"document.body.innerText.includes('at least {value} tracks')"))
+        # The caption under the charts names the new minimum (textContent: innerText would lay the page out).
+        shown = ("[...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
+                 f".some(caption => caption.textContent.includes('at least {value} tracks'))")
+        timings.append(_settle(page, start, extra=shown))
     return timings
