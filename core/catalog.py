@@ -246,8 +246,12 @@ class Catalog:
 
     def _migrate(self) -> None:
         while self.schema_version < SCHEMA_VERSION:
-            version = self.schema_version
             with self.transaction() as conn:
+                # Read again under the write lock: another process opening the same new
+                # catalog may have migrated it between the check above and BEGIN IMMEDIATE.
+                version = self.schema_version
+                if version >= SCHEMA_VERSION:
+                    break
                 for statement in _statements(MIGRATIONS[version]):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {version + 1}")

@@ -1,4 +1,5 @@
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -129,3 +130,26 @@ def test_replace_tracks_is_all_or_nothing(catalog):
     catalog.replace_tracks([_track("2", name="New")], meta={"demo": "x"})
     assert catalog.tracks()["source_id"].tolist() == ["2"]
     assert catalog.get_meta("demo") == "x"
+
+
+def _open_at_once(home: str, barrier) -> int:
+    from core.config import Settings
+
+    barrier.wait()
+    with Catalog.open(Settings(home=Path(home)), create=True) as opened:
+        return opened.schema_version
+
+
+def test_processes_opening_a_new_catalog_at_once_migrate_it_once(tmp_path):
+    """Each process checks the schema version, then takes the write lock: the version must be
+    read again under the lock, or a second process runs migration 0 on a migrated catalog."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    for attempt in range(3):
+        home = tmp_path / f"home-{attempt}"
+        with context.Manager() as manager, ProcessPoolExecutor(4, mp_context=context) as pool:
+            barrier = manager.Barrier(4)
+            versions = list(pool.map(_open_at_once, [str(home)] * 4, [barrier] * 4))
+        assert versions == [SCHEMA_VERSION] * 4
