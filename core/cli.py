@@ -375,7 +375,7 @@ def _bench(args: argparse.Namespace) -> int:
 
         from core.setup import time_setup
 
-        with tempfile.TemporaryDirectory(prefix="hitlens-setup-") as home:
+        with tempfile.TemporaryDirectory(prefix="hitlens-setup-", ignore_cleanup_errors=True) as home:
             times = time_setup(Path(home), until_first_verdict=args.first_verdict)
         print("| from `python -m core setup` on an empty home | seconds |\n|---|---:|")
         labels = {"first_run": "quick-start run active", "first_verdict": "first song scored (`score`, a new process)",

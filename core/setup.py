@@ -199,8 +199,7 @@ def time_setup(home: Path, report: Callable[[str], None] = print, *, until_first
                 times["first_verdict"] = time.monotonic() - started
                 report(f"first song scored after {describe_duration(times['first_verdict'])}")
                 if until_first_verdict:
-                    os.killpg(setup.pid, signal.SIGTERM)
-                    setup.wait()
+                    _stop_group(setup)
                     return times
         time.sleep(1.0)
     if setup.wait() != 0:
@@ -208,3 +207,17 @@ def time_setup(home: Path, report: Callable[[str], None] = print, *, until_first
     times["complete"] = time.monotonic() - started
     report(f"set-up complete after {describe_duration(times['complete'])}")
     return times
+
+
+def _stop_group(process) -> None:
+    """Stop ``process`` and every worker in its process group, and wait until they are gone."""
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)

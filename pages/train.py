@@ -52,10 +52,11 @@ if retrain:
         args = ["train", "--models", ",".join(models), "--preset", preset, "--split", split]
         args += ["--epochs", str(epochs)] if epochs else []
         job, started = start_job(config, "train", args)
-        if not started:
-            st.info(f"A training job is already running (job {job.id}, started {started_ago(job)}); "
-                    "here is its progress instead of a second one.")  # fmt: skip
-        st.rerun()
+        if started:
+            st.rerun()  # show the new job's live view and its settings in the form
+        st.info(f"A training job is already running (job {job.id}, started {started_ago(job)}); "
+                "here is its progress instead of a second one.")  # fmt: skip
+        running = job
 
 training_job_view(config, running or setup, latest_job(config, "train"))
 run_choice.pending_choice(config)
