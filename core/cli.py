@@ -588,6 +588,8 @@ def _print_scores(results: list[dict], run, scorer) -> None:
             print(f"       unlike anything in the catalog (nearest similarity {result['nearest_similarity']:.2f}): "
                   "this verdict extrapolates; treat it as a guess")  # fmt: skip
         print("       sounds like: " + ", ".join(f"{t['tag']} {t['probability']:.0%}" for t in result["tags"][:5]))
+        if result["unlike_catalog"] is None:
+            print("       no catalog embeddings yet ('python -m core embeddings'): no similar catalog tracks to show")
         if result["sounds_like"]:
             share = result["sounds_like_popular_share"]
             nearest = result["sounds_like"][0]

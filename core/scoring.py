@@ -237,13 +237,14 @@ def describe_song(song: SongScore, catalog: CatalogEmbeddings, threshold: float)
     """``tags`` (top 10 MSD tags), ``sounds_like`` (the 10 nearest catalog tracks, popular
     at ``threshold``), the share of those that are popular, and ``unlike_catalog`` (the
     song is farther from every catalog clip than catalog clips are from each other), as
-    ``score --json`` gives them."""
+    ``score --json`` gives them. Before the catalog's embeddings exist (set-up computes them
+    after its quick-start run) ``sounds_like`` is empty and ``unlike_catalog`` is None."""
     profile = song_profile(song)
     nearest = catalog.nearest(profile.pooled, threshold)
     similarity, familiar = catalog.familiarity(profile.pooled)
     return {
         "nearest_similarity": similarity,
-        "unlike_catalog": not familiar,
+        "unlike_catalog": None if similarity is None else not familiar,  # None: no catalog embeddings yet
         "tags": profile.top_tags(),
         "sounds_like": nearest,
         "sounds_like_popular_share": round(float(np.mean([n["popular"] for n in nearest])), 3) if nearest else None,

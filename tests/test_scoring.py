@@ -123,3 +123,18 @@ def test_a_run_without_any_holdout_auc_still_scores_and_says_so(trained_home, tm
     assert "holdout ROC-AUC n/a" in result.stdout
     evaluated = run_cli("evaluate", home=home.home)
     assert evaluated.returncode == 0 and "n/a" in evaluated.stdout
+
+
+def test_scoring_before_the_catalogs_embeddings_exist_says_so(trained_home, tmp_path):
+    """Set-up's quick-start run scores songs before it has embedded the catalog."""
+    import json
+    import shutil
+
+    shutil.copytree(trained_home.data_dir, tmp_path / "data", ignore=shutil.ignore_patterns("embeddings"))
+    shutil.copytree(trained_home.models_dir, tmp_path / "models")
+    sf.write(tmp_path / "song.wav", _song(35, strong=(5, 30)), SAMPLE_RATE)
+    result = run_cli("score", str(tmp_path / "song.wav"), "--model", "cnn2", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "no catalog embeddings yet" in result.stdout
+    scored = json.loads(run_cli("score", str(tmp_path / "song.wav"), "--model", "cnn2", "--json", home=tmp_path, check=True).stdout)
+    assert scored[0]["sounds_like"] == [] and scored[0]["unlike_catalog"] is None and scored[0]["tags"]
