@@ -19,6 +19,7 @@ home = str(config.home)
 run_id = runs[runs["active"]].iloc[0]["id"]
 meta = state.run_meta(home, token, run_id)
 active_run_line(meta, run_id)
+songs.warm_up_explanations()
 
 best = best_model_of(meta)
 choices = [m for m in meta["models"] if m != "dummy"] or meta["models"]
