@@ -219,8 +219,8 @@ def _demo(args: argparse.Namespace) -> int:
             if catalog.track_count() and (args.quick_start or not is_quick_start(catalog)):
                 print(f"catalog exists at {config.catalog_path}; nothing to do")
                 return 0
-    part = "quick-start part of the demo" if args.quick_start else "demo audio"
-    with args.progress.counter(f"rendering the {part}", unit="song") as on_progress:
+    part = " (the quick-start quarter)" if args.quick_start else ""
+    with args.progress.counter(f"rendering demo audio{part}", unit="song") as on_progress:
         catalog = build_demo(config, tracks=args.tracks, seed=args.seed, replace=args.replace,
                              quick_start=args.quick_start, on_progress=on_progress)  # fmt: skip
     with catalog:
