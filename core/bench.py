@@ -355,8 +355,9 @@ def _settle(page, since: float, extra: str = "true", hold: float = 0.5, timeout:
 def bench_pages(settings: Settings, reloads: int = 3) -> str:
     """Seconds until each dashboard page has run its script and drawn its charts in Chromium:
     its first load in a freshly started server (imports, cold caches), then the median of
-    ``reloads`` further loads, and the Dataset page's minimum-track slider moved one step (a new
-    artist query and redraw)."""
+    ``reloads`` browser reloads (a new session: the whole front end starts again), the median of
+    as many visits from the sidebar (how an artist moves between pages), and the Dataset page's
+    minimum-track slider moved one step (a new artist query and redraw)."""
     if not CHROMIUM.exists():
         raise UsageError(f"The page benchmark drives Debian's Chromium at {CHROMIUM}.", "Install it: apt-get install chromium.")
     from playwright.sync_api import sync_playwright
@@ -376,10 +377,21 @@ def bench_pages(settings: Settings, reloads: int = 3) -> str:
                 page.goto(f"http://127.0.0.1:{port}/{path}")
                 return _settle(page, start)
 
+            def navigate(title: str) -> tuple[float, float]:
+                """Open another page, then ``title`` from the sidebar, as an artist moves around."""
+                other = next(t for t, _ in DASHBOARD_PAGES if t != title)
+                for target in (other, title):
+                    start = time.perf_counter()
+                    page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=target).first.click()
+                    timing = _settle(page, start, extra=f"document.querySelector('h1')?.textContent.includes({target!r})")
+                return timing
+
             first = {title: load(path) for title, path in DASHBOARD_PAGES}  # "/" first: it registers the navigation
             for title, path in DASHBOARD_PAGES:
-                rows.append((title, *first[title], *_medians([load(path) for _ in range(reloads)])))
-            rows.append(("Dataset: minimum-track slider one step", None, None, *_medians(_slider_steps(page, port, reloads))))
+                reloaded = _medians([load(path) for _ in range(reloads)])
+                rows.append((title, *first[title], *reloaded, *_medians([navigate(title) for _ in range(reloads)])))
+            rows.append(("Dataset: minimum-track slider one step", None, None, *_medians(_slider_steps(page, port, reloads)),
+                         None, None))  # fmt: skip
             version = browser.version
             browser.close()
     finally:
@@ -387,11 +399,12 @@ def bench_pages(settings: Settings, reloads: int = 3) -> str:
         server.wait(timeout=30)
     lines = [
         f"Seconds from opening a page until its script finished / until every chart was drawn, headless Chromium "
-        f"{version}, {os.cpu_count()} CPU cores; catalog: {summary.tracks:,} tracks ({summary.source}); later loads "
-        f"and slider steps: median of {reloads}.",
+        f"{version}, {os.cpu_count()} CPU cores; catalog: {summary.tracks:,} tracks ({summary.source}); reloads, "
+        f"sidebar visits and slider steps: median of {reloads}.",
         "",
-        "| page | first load: script | first load: charts | later loads: script | later loads: charts |",
-        "|---|---:|---:|---:|---:|",
+        "| page | first load: script | first load: charts | reload: script | reload: charts | from the sidebar: script "
+        "| from the sidebar: charts |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for title, *seconds in rows:
         lines.append(f"| {title} | " + " | ".join("" if s is None else f"{s:.1f}" for s in seconds) + " |")
