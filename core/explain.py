@@ -74,13 +74,6 @@ def time_cells(samples: np.ndarray, sample_rate: int, seconds: float) -> tuple[l
     return [(a, b, f"{a:.1f}-{b:.1f} s") for a, b in zip(edges[:-1], edges[1:])], "seconds"
 
 
-def warm_up() -> None:
-    """Compile librosa's beat tracker now (numba compiles it on first use: 6.4 s here, once
-    per process), so a process's first explanation costs what the later ones do."""
-    noise = np.random.default_rng(0).standard_normal(8 * SAMPLE_RATE).astype(np.float32)
-    time_cells(noise, SAMPLE_RATE, 8.0)
-
-
 def audible_seconds(samples: np.ndarray, preset: FeaturePreset) -> float:
     """How much of the window starting at ``samples[0]`` holds the song: the window's length,
     or less when the song ends first (the rest of the model's input is padding)."""

@@ -34,7 +34,6 @@ if meta["synthetic"]:
     st.warning(f"**Trained on the synthetic demo catalog.** {songs.SYNTHETIC_VERDICTS}")
 
 files = songs.session_uploads(f"Upload songs (mp3, wav, flac, ogg, m4a; up to {MAX_UPLOAD_MB} MB each, 20 minutes at most)")
-songs.warm_up_explanations()  # here: after the page's first draw, while the artist picks files
 if not files:
     st.caption("Upload one song for a verdict, or a folder's worth to rank them: the most promising come first. "
                "Your uploads stay here while you visit other pages.")  # fmt: skip

@@ -4,7 +4,6 @@ scoring and explanations cached per content, the ranking, and the scored-songs h
 from __future__ import annotations
 
 import io
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,16 +76,6 @@ def session_uploads(label: str) -> list[Upload]:
             st.session_state["uploader-round"] = st.session_state.get("uploader-round", 0) + 1
             st.rerun()
     return list(kept.values())
-
-
-@st.cache_resource(show_spinner=False)
-def warm_up_explanations() -> threading.Thread:
-    """Once per server: compile the beat tracker in the background while the artist uploads."""
-    from core.explain import warm_up
-
-    thread = threading.Thread(target=warm_up, name="warm-up-beat-tracking", daemon=True)
-    thread.start()
-    return thread
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
