@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -198,7 +199,7 @@ class Catalog:
         self.data_dir = path.parent
         self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        _use_wal(self.conn)
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute("PRAGMA busy_timeout=30000")
         self._migrate()
@@ -562,6 +563,21 @@ def _delete_tracks(conn: sqlite3.Connection) -> None:
     """Every track, artist, catalog-level fact and collection cursor; jobs, runs and scores stay."""
     for table in ("track_artists", "tracks", "artists", "meta", "collections"):
         conn.execute(f"DELETE FROM {table}")
+
+
+def _use_wal(conn: sqlite3.Connection, timeout_s: float = 30.0) -> None:
+    """Switch to write-ahead logging. On a new database the switch needs an exclusive lock and
+    SQLite does not wait for it (the busy timeout does not apply): two processes opening a new
+    catalog at once got 'database is locked'. Retry until ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _statements(script: str) -> list[str]:
