@@ -115,9 +115,8 @@ def save_run(
             "INSERT INTO runs (id, created_at, path, active, decided, summary) VALUES (?, ?, ?, 0, 0, ?)",
             (run_id, utc_now(), run_id, json.dumps(summary)),
         )
-        current = conn.execute("SELECT id FROM runs WHERE active = 1").fetchone()
-        if activate == "yes" or (activate == "if-none" and (current is None or current[0] == replacing)):
-            conn.execute("UPDATE runs SET active = (id = ?), decided = decided OR id = ?", (run_id, run_id))
+        if activate == "yes" or (activate == "if-none" and _active_id(conn) in (None, replacing)):
+            _activate(conn, run_id)
     return load_run(settings, catalog, run_id)
 
 
@@ -138,15 +137,24 @@ def list_runs(settings: Settings, catalog: Catalog) -> pd.DataFrame:
 
 
 def active_run_id(catalog: Catalog) -> str | None:
-    row = catalog.conn.execute("SELECT id FROM runs WHERE active = 1").fetchone()
+    return _active_id(catalog.conn)
+
+
+def _active_id(conn) -> str | None:
+    row = conn.execute("SELECT id FROM runs WHERE active = 1").fetchone()
     return row[0] if row else None
+
+
+def _activate(conn, run_id: str) -> None:
+    """Make ``run_id`` the only active run; activating it is the user's decision about it."""
+    conn.execute("UPDATE runs SET active = (id = ?), decided = decided OR id = ?", (run_id, run_id))
 
 
 def set_active(catalog: Catalog, run_id: str) -> None:
     """Score with run ``run_id`` from now on."""
     with catalog.transaction() as conn:
         _require(conn, run_id)
-        conn.execute("UPDATE runs SET active = (id = ?), decided = decided OR id = ?", (run_id, run_id))
+        _activate(conn, run_id)
 
 
 def keep_active(catalog: Catalog, run_id: str) -> None:

@@ -16,7 +16,7 @@ labels = {row["id"]: f"{row['id']} · {row['split']} split · {row['training_pre
           for _, row in runs.iterrows()}  # fmt: skip
 default = int(runs.index[runs["active"]][0]) if runs["active"].any() else 0
 run_id = st.selectbox("Run", list(labels), index=default, format_func=labels.get)
-run_choice.activate_button(config, run_id)
+run_choice.activate_button(config, run_id, bool(runs.loc[runs["id"] == run_id, "active"].iloc[0]))
 meta = state.run_meta(home, token, run_id)
 ours = "this run (synthetic demo catalog)" if meta["synthetic"] else f"this run ({meta['catalog']['source']} catalog)"
 if meta["synthetic"]:

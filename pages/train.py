@@ -81,4 +81,4 @@ else:
     st.dataframe(table[["model", "accuracy (95% CI)", "roc_auc (95% CI)", "brier_calibrated"]], hide_index=True,
                  column_config={"roc_auc (95% CI)": "ROC-AUC (95% CI)",
                                 "brier_calibrated": st.column_config.NumberColumn("Brier (calibrated)", format="%.3f")})  # fmt: skip
-    run_choice.activate_button(config, latest["id"])
+    run_choice.activate_button(config, latest["id"], bool(latest["active"]))

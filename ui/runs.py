@@ -52,12 +52,10 @@ def pending_choice(config: Settings) -> None:
         st.rerun()
 
 
-def activate_button(config: Settings, run_id: str) -> None:
-    """On a page showing run ``run_id``: whether it is the active run, or a button to make it so."""
-    run = next((r for r in summaries(config) if r.id == run_id), None)
-    if run is None:
-        return
-    if run.active:
+def activate_button(config: Settings, run_id: str, active: bool) -> None:
+    """On a page showing run ``run_id`` (``active`` from the page's cached run list, so no
+    run.json is read): that it is the active run, or a button to make it so."""
+    if active:
         st.success("This run is active: new songs are scored with it.")
     elif st.button("Use this run for scoring", key=f"activate-{run_id}"):
         with Catalog.open(config) as catalog:
