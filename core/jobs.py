@@ -229,14 +229,28 @@ def _get(catalog: Catalog, job_id: int) -> Job:
     )  # fmt: skip
 
 
+KEPT_AFTER_DEATH = {
+    "train": "Nothing of this training run was saved (a run is saved when it finishes); start it again.",
+    "setup": "Start it again: it resumes after the steps it finished (a model it was training is not saved).",
+}
+"""What survives a job killed mid-way, by kind; every other kind resumes where it stopped."""
+
+
 def _reap_dead(catalog: Catalog) -> None:
-    """Mark failed any active job whose process is gone (killed, machine restarted)."""
-    rows = catalog.conn.execute(f"SELECT id, pid FROM jobs WHERE status IN {ACTIVE_STATUSES} AND pid IS NOT NULL").fetchall()
-    dead = [job_id for job_id, pid in rows if not process_alive(pid)]
+    """Mark failed any active job whose process is gone (killed, machine restarted), saying
+    what of its work survives."""
+    rows = catalog.conn.execute(
+        f"SELECT id, pid, kind FROM jobs WHERE status IN {ACTIVE_STATUSES} AND pid IS NOT NULL"
+    ).fetchall()
+    dead = [(job_id, kind) for job_id, pid, kind in rows if not process_alive(pid)]
     if dead:
         with catalog.transaction() as conn:
             conn.executemany(
-                "UPDATE jobs SET status = 'failed', error = 'The job stopped unexpectedly (its process ended). "
-                "Start it again; finished work is kept.', finished_at = ? WHERE id = ? AND status IN ('queued', 'running')",
-                [(utc_now(), job_id) for job_id in dead],
+                "UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status IN ('queued', 'running')",
+                [(_died_message(kind), utc_now(), job_id) for job_id, kind in dead],
             )
+
+
+def _died_message(kind: str) -> str:
+    kept = KEPT_AFTER_DEATH.get(kind, "Start it again; it resumes and keeps the work it finished.")
+    return f"The job stopped unexpectedly (its process ended). {kept}"

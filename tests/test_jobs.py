@@ -56,14 +56,18 @@ def test_cancelling_training_stops_it_and_saves_no_run(demo_copy):
         assert list_runs(demo_copy, catalog).empty
 
 
-def test_a_job_whose_process_died_is_reported_failed(home):
+def test_a_job_whose_process_died_is_reported_failed_saying_what_survives(home):
     with Catalog.open(home, create=True) as catalog, catalog.transaction() as conn:
-        conn.execute(
-            "INSERT INTO jobs (kind, args, status, pid, created_at) VALUES ('train', '[]', 'running', ?, ?)",
-            (2**22 + 4321, utc_now()),
-        )
-    job = latest_job(home, "train")
-    assert job.status == "failed" and "stopped unexpectedly" in job.error
+        for kind in ("train", "features"):
+            conn.execute(
+                "INSERT INTO jobs (kind, args, status, pid, created_at) VALUES (?, '[]', 'running', ?, ?)",
+                (kind, 2**22 + 4321, utc_now()),
+            )
+    train, features = latest_job(home, "train"), latest_job(home, "features")
+    assert train.status == features.status == "failed"
+    assert "stopped unexpectedly" in train.error and "Nothing of this training run was saved" in train.error
+    assert "kept" not in train.error  # a killed training saved nothing: it must not promise otherwise
+    assert "resumes and keeps the work it finished" in features.error
 
 
 def test_counted_progress_shows_rate_and_time_left(home, monkeypatch):
