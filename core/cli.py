@@ -584,6 +584,8 @@ def _print_scores(results: list[dict], run, scorer) -> None:
         start, end = result["best_window"]
         print(f"{rank:>3}. {result['file']}: {result['verdict']} ({result['probability']:.0%}{percentile}); "
               f"best 30 s: {start:.0f}-{end:.0f} s")  # fmt: skip
+        if result["note"]:
+            print(f"       {result['note']}")
         if result["unlike_catalog"]:
             print(f"       unlike anything in the catalog (nearest similarity {result['nearest_similarity']:.2f}): "
                   "this verdict extrapolates; treat it as a guess")  # fmt: skip

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from core.architectures import PRETRAINED_MODEL
-from core.audio import load_audio
+from core.audio import decode
 from core.config import CLIP_SECONDS, SAMPLE_RATE, SCORING_HOP_SECONDS, FeaturePreset
 from core.dataset import MinMaxScaling
 from core.errors import AudioError, UsageError
@@ -52,6 +52,7 @@ class SongScore:
     windows: list[dict] = field(default_factory=list)  # start_s, end_s, probability
     samples: np.ndarray | None = field(default=None, repr=False)
     patches: PatchOutputs | None = field(default=None, repr=False)  # MSD musicnn, when the scorer ran it
+    note: str | None = None  # when only part of the file could be read, how much
 
     def as_dict(self) -> dict:
         return {
@@ -62,6 +63,7 @@ class SongScore:
             "best_window": [round(v, 1) for v in self.best_window],
             "duration_s": round(self.duration_s, 1),
             "windows": self.windows,
+            "note": self.note,
         }
 
 
@@ -150,7 +152,10 @@ class Scorer:
 
     def score(self, source: str | Path | bytes, name: str | None = None) -> SongScore:
         label = name or Path(str(source)).name
-        return self.score_samples(load_audio(source, name=label), label)
+        decoded = decode(source, name=label)
+        song = self.score_samples(decoded.samples, label)
+        song.note = decoded.note
+        return song
 
 
 class EmbeddingScorer(Scorer):

@@ -1,11 +1,12 @@
 import subprocess
+import sys
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from core.audio import load_audio
-from core.config import SAMPLE_RATE
+from core.audio import decode, load_audio
+from core.config import REPO_ROOT, SAMPLE_RATE
 from core.errors import AudioTooLong, AudioTooShort, SilentAudio, UnreadableAudio, UnsupportedFormat
 from tests.conftest import shared_file
 
@@ -108,4 +109,93 @@ def test_silent_audio(tmp_path):
     path = tmp_path / "silence.flac"
     sf.write(path, np.zeros((10 * 22_050, 1), dtype=np.float32), 22_050)
     with pytest.raises(SilentAudio, match="silent"):
+        load_audio(path)
+
+
+def _constant_flac(path, minutes, rate=192_000, channels=8):
+    """A decompression bomb: a constant value compresses 8 channels at 192 kHz to a few
+    hundred kilobytes, while decoding it whole takes gigabytes."""
+    block = np.full((rate, channels), 1000, dtype=np.int16)
+    with sf.SoundFile(path, "w", samplerate=rate, channels=channels, format="FLAC", subtype="PCM_16") as out:
+        for _ in range(int(minutes * 60)):
+            out.write(block)
+
+
+PEAK_PROBE = """
+import resource, sys
+from core.audio import load_audio
+load_audio(sys.argv[2])  # imports and first-call costs, so only the bomb's own cost is measured
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+samples = load_audio(sys.argv[1])
+print(samples.nbytes, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+"""
+
+
+def test_a_flac_bomb_decodes_in_memory_proportional_to_the_mono_result(tmp_path):
+    bomb = tmp_path / "bomb.flac"
+    _constant_flac(bomb, minutes=2)
+    assert bomb.stat().st_size < 1_000_000  # decoded whole: 2 min x 8 channels x 192 kHz x 4 B = 737 MB
+    small = tmp_path / "small.wav"
+    sf.write(small, _tone()[0], 44_100)
+    probe = subprocess.run([sys.executable, "-c", PEAK_PROBE, str(bomb), str(small)],
+                           capture_output=True, text=True, check=True, cwd=REPO_ROOT)  # fmt: skip
+    result_bytes, peak_growth = map(int, probe.stdout.split())
+    assert result_bytes == 120 * SAMPLE_RATE * 4  # mono at the model's rate: 10.6 MB
+    # The README's bound: about twice the result plus one block (2 MB); 32 MB covers the allocator.
+    assert peak_growth < 2 * result_bytes + 32 * 1024 * 1024, f"peak grew by {peak_growth / 2**20:.0f} MB"
+
+
+def test_a_file_declaring_too_many_samples_is_refused_from_its_header(tmp_path, monkeypatch):
+    path = tmp_path / "surround.flac"
+    with sf.SoundFile(path, "w", samplerate=192_000, channels=8, format="FLAC", subtype="PCM_16") as out:
+        out.write(np.zeros((192_000, 8), dtype=np.int16))
+    monkeypatch.setattr("core.audio.MAX_SOURCE_SAMPLES", 192_000 * 8 - 1)  # one second of it is one sample too many
+    with pytest.raises(AudioTooLong, match="8 channels at 192 kHz.*Export a stereo mix"):
+        load_audio(path)
+
+
+def test_running_out_of_memory_while_decoding_is_that_files_error(tmp_path, monkeypatch):
+    path = tmp_path / "tone.wav"
+    sf.write(path, _tone()[0], 44_100)
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr("core.audio._read_mono", exhausted)
+    with pytest.raises(AudioTooLong, match="needs more memory to decode than the server has free"):
+        load_audio(path)
+
+
+def test_a_cut_off_file_says_how_much_of_it_was_read(tmp_path):
+    path = tmp_path / "song.mp3"
+    sf.write(path, _tone(seconds=60.0)[0], 44_100, format="MP3")
+    whole = decode(path)
+    assert whole.note is None
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+    decoded = decode(cut)
+    assert 15 < decoded.samples.size / SAMPLE_RATE < 25
+    assert decoded.note.startswith("Only the first 20 s of 60 s could be read")
+
+
+def test_a_folder_a_missing_file_and_an_empty_file_are_named_for_what_they_are(tmp_path):
+    folder = tmp_path / "takes.wav"
+    folder.mkdir()
+    with pytest.raises(UnreadableAudio, match="'takes.wav' is a folder, not an audio file"):
+        load_audio(folder)
+    with pytest.raises(UnreadableAudio, match="'gone.mp3' does not exist"):
+        load_audio(tmp_path / "gone.mp3")
+    (tmp_path / "zero.mp3").write_bytes(b"")
+    with pytest.raises(AudioTooShort, match="'zero.mp3' contains no audio"):
+        load_audio(tmp_path / "zero.mp3")
+    with pytest.raises(AudioTooShort, match="'upload.m4a' contains no audio"):
+        load_audio(b"", name="upload.m4a")
+
+
+def test_one_nan_sample_is_damage_not_silence(tmp_path):
+    samples, rate = _tone()
+    samples[1000, 0] = np.nan
+    path = tmp_path / "damaged.wav"
+    sf.write(path, samples, rate, subtype="FLOAT")
+    with pytest.raises(UnreadableAudio, match="samples that are not numbers.*damaged"):
         load_audio(path)

@@ -71,16 +71,38 @@ def _bad_files(folder):
     sf.write(folder / "short.wav", _song(2), SAMPLE_RATE)
     sf.write(folder / "mixtape.wav", np.full(2 * 3600 * 1000, 0.1, dtype=np.float32), 1000, subtype="PCM_U8")
     (folder / "session.aiff").write_bytes(b"FORM")
+    (folder / "takes.wav").mkdir()
+    (folder / "empty.mp3").write_bytes(b"")
+    damaged = _song(10)
+    damaged[100] = np.nan
+    sf.write(folder / "damaged.wav", damaged, SAMPLE_RATE, subtype="FLOAT")
+    sf.write(folder / "huge.wav", _song(10), SAMPLE_RATE)
     return good
 
 
-def test_each_bad_input_gets_its_message_and_the_batch_goes_on(tmp_path):
+def test_each_bad_input_gets_its_message_and_the_batch_goes_on(tmp_path, monkeypatch):
+    import core.audio
+
     good = _bad_files(tmp_path)
-    names = ["corrupt.wav", "letter.mp3", "silence.flac", "short.wav", "mixtape.wav", "session.aiff", "good.wav"]
+    read_mono = core.audio._read_mono
+
+    def out_of_memory_for_huge(audio, label, **limits):
+        if label == "huge.wav":
+            raise MemoryError
+        return read_mono(audio, label, **limits)
+
+    monkeypatch.setattr("core.audio._read_mono", out_of_memory_for_huge)
+    names = ["corrupt.wav", "letter.mp3", "silence.flac", "short.wav", "mixtape.wav", "session.aiff",
+             "takes.wav", "missing.wav", "empty.mp3", "damaged.wav", "huge.wav", "good.wav"]  # fmt: skip
     items = score_many(HighMidsScorer(), [(n, tmp_path / n) for n in names])
     assert items[0].file == good.name and items[0].score is not None
     errors = {i.file: i.error for i in items[1:]}
+    assert len(errors) == len(names) - 1
     assert "could not be decoded" in errors["corrupt.wav"] and "could not be decoded" in errors["letter.mp3"]
+    assert "'takes.wav' is a folder" in errors["takes.wav"] and "'missing.wav' does not exist" in errors["missing.wav"]
+    assert "'empty.mp3' contains no audio" in errors["empty.mp3"]
+    assert "not numbers (NaN or infinity)" in errors["damaged.wav"]
+    assert "needs more memory to decode" in errors["huge.wav"]
     assert "silent" in errors["silence.flac"]
     assert "at least 5 s" in errors["short.wav"]
     assert "120 min long; the limit is 20 min" in errors["mixtape.wav"]
@@ -93,12 +115,23 @@ def test_score_cli_json_fields_and_exit_codes(trained_home, tmp_path):
     result = run_cli("score", good, bad, "--json", "--explain", "--samples", "60", home=trained_home.home)
     assert result.returncode == 1, result.stderr
     scored, failed = json.loads(result.stdout)
-    assert {"file", "verdict", "probability", "percentile", "best_window", "regions"} <= set(scored)
+    assert {"file", "verdict", "probability", "percentile", "best_window", "regions", "note"} <= set(scored)
     assert scored["verdict"] in ("popular", "not popular") and 0 <= scored["probability"] <= 1
+    assert scored["note"] is None  # the whole file was read
     assert {"start_s", "end_s", "band", "weight"} <= set(scored["regions"][0])
     assert set(failed) == {"file", "error"} and failed["file"] == bad
     only_good = run_cli("score", good, home=trained_home.home)
     assert only_good.returncode == 0 and "SYNTHETIC demo catalog" in only_good.stdout
+
+
+def test_a_cut_off_file_is_scored_on_what_could_be_read_and_says_so(trained_home, tmp_path):
+    whole = tmp_path / "whole.mp3"
+    sf.write(whole, _song(60, strong=(5, 35)), SAMPLE_RATE, format="MP3")
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    result = run_cli("score", str(cut), home=trained_home.home)
+    assert result.returncode == 0, result.stderr
+    assert "Only the first 30 s of 60 s could be read: the file is cut off." in result.stdout
     assert run_cli("score", home=trained_home.home).returncode == 2  # no file: a usage error
 
 
