@@ -27,7 +27,7 @@ import pandas as pd
 from core.config import Settings
 from core.config import settings as current_settings
 from core.dedup import normalise_title
-from core.errors import CatalogMissing
+from core.errors import CatalogMissing, DiskFull, disk_failure
 
 POPULARITY_SCALES = {
     "spotify": "Spotify popularity, 0-100",
@@ -197,12 +197,35 @@ class Catalog:
     def __init__(self, path: Path):
         self.path = path
         self.data_dir = path.parent
-        self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.conn.row_factory = sqlite3.Row
-        _use_wal(self.conn)
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        self.conn.execute("PRAGMA busy_timeout=30000")
-        self._migrate()
+        try:
+            self.conn = self._connect()
+        except (sqlite3.Error, DiskFull) as error:
+            if isinstance(error, sqlite3.Error) and disk_failure(error, self.data_dir) is None:
+                raise
+            # A full disk. A new connection to a WAL database first sizes the shared-memory
+            # index beside it (the -shm file); with no space left that fails ("disk I/O error",
+            # SQLITE_IOERR_SHMSIZE) although nothing needs to be written to read. In EXCLUSIVE
+            # locking mode SQLite keeps that index in this process's memory instead, so reading
+            # commands still work; other processes wait while this connection is open.
+            try:
+                self.conn = self._connect(exclusive=True)
+            except sqlite3.Error as again:
+                raise disk_failure(again, self.data_dir) or again from error
+
+    def _connect(self, *, exclusive: bool = False) -> sqlite3.Connection:
+        self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            self.conn.row_factory = sqlite3.Row
+            if exclusive:
+                self.conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+            _use_wal(self.conn)
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute("PRAGMA busy_timeout=30000")
+            self._migrate()
+        except BaseException:
+            self.conn.close()  # a failed connection can hold a lock the next attempt needs
+            raise
+        return self.conn
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, create: bool = False) -> Catalog:
@@ -232,14 +255,31 @@ class Catalog:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: committed when the block ends, rolled back if it raises."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """One write transaction: committed when the block ends, rolled back if it raises. A
+        full disk, in the block or at the commit, raises ``DiskFull`` with nothing of the
+        transaction stored."""
         try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+        except sqlite3.Error as error:
+            failure = disk_failure(error, self.data_dir)
+            if failure is None:
+                raise
+            raise failure from error
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back already (it does on some SQLITE_FULL and I/O errors):
+        # a second ROLLBACK would raise and hide the error that caused it.
+        if self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # closing the connection rolls back what is left
 
     @property
     def schema_version(self) -> int:

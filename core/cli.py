@@ -1,14 +1,14 @@
 """The command line: ``python -m core <command>``. Every page of the dashboard calls the same
 core functions these commands do.
 
-Expected failures (a ``HitlensError``) print one line and exit with status 2; an interrupt
-exits with 130 and whatever finished is kept, so rerunning resumes.
+Expected failures (a ``HitlensError``, and a full disk wherever it is met) print one line and
+exit with status 2; an interrupt exits with 130 and whatever finished is kept, so rerunning
+resumes.
 """
 
 from __future__ import annotations
 
 import argparse
-import errno
 import json
 import sys
 from collections.abc import Sequence
@@ -22,7 +22,7 @@ from core.config import (
     settings,
     training_preset,
 )
-from core.errors import Cancelled, HitlensError, UsageError
+from core.errors import Cancelled, DiskFull, HitlensError, UsageError, disk_failure
 from core.pretrained.musicnn import DEFAULT_MODEL as DEFAULT_MUSICNN
 from core.pretrained.musicnn import MODELS as MUSICNN_MODELS
 from core.progress import TerminalProgress
@@ -31,9 +31,10 @@ from core.progress import TerminalProgress
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    job = _job_reporter(args)
-    args.progress = job or TerminalProgress()
+    job = None
     try:
+        job = _job_reporter(args)
+        args.progress = job or TerminalProgress()
         status = args.handler(args) or 0
     except HitlensError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -44,6 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cancelled: {cancelled.kept}", file=sys.stderr)
         return 1
     except BaseException as error:
+        # A full disk met anywhere (a cache file, the catalog) is an expected failure too.
+        failure = disk_failure(error, settings().home)
+        if failure is not None:
+            print(f"error: {failure}", file=sys.stderr)
+            _finish(job, "failed", error=str(failure))
+            return 2
         _finish(job, "failed", error=f"Unexpected error: {error!r}")
         return _expected_failure(error)
     _finish(job, "succeeded" if status == 0 else "failed", error=None if status == 0 else "Some items failed; see the log.")
@@ -60,21 +67,17 @@ def _job_reporter(args: argparse.Namespace):
 
 def _finish(job, status: str, error: str | None = None) -> None:
     if job is not None:
-        job.finish(status, error=error)
+        try:
+            job.finish(status, error=error)
+        except DiskFull:
+            pass  # the job's row cannot be written; it is marked failed once its process is gone
 
 
 def _expected_failure(error: BaseException) -> int:
-    """Ctrl-C and a full disk become one line and an exit code; anything else is a bug: re-raise."""
+    """Ctrl-C becomes one line and an exit code; anything else is a bug: re-raise."""
     if isinstance(error, KeyboardInterrupt):
         print("interrupted: finished work is kept; run the same command again to resume.", file=sys.stderr)
         return 130
-    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
-        print(
-            f"error: the disk is full ({settings().home}). Free some space and run the same "
-            "command again: everything already stored is intact and finished work is kept.",
-            file=sys.stderr,
-        )
-        return 2
     raise error
 
 

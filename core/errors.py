@@ -6,6 +6,11 @@ Each error carries two sentences: what is wrong, and what to do about it. The CL
 
 from __future__ import annotations
 
+import errno
+import shutil
+import sqlite3
+from pathlib import Path
+
 
 class HitlensError(Exception):
     """An expected failure with a message meant for the user."""
@@ -49,6 +54,64 @@ class AudioTooLong(AudioError):
 
 class SilentAudio(AudioError):
     pass
+
+
+class DiskFull(HitlensError):
+    """The disk refused a write: no space left, a quota or a file-size limit. What was already
+    stored is intact (database writes are transactions, files are renamed into place)."""
+
+
+# SQLite's primary result codes for "the write did not reach the disk": SQLITE_FULL, and
+# SQLITE_IOERR, which a full disk also gives where SQLite cannot tell (growing the -shm index
+# of a WAL database on a full disk is SQLITE_IOERR_SHMSIZE, "disk I/O error").
+_SQLITE_FULL, _SQLITE_IOERR = 13, 10
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+NEARLY_FULL_BYTES = 64 * 2**20
+
+
+def disk_failure(error: BaseException, where: Path) -> DiskFull | None:
+    """The one-line error for ``error`` when it means the disk under ``where`` refused a
+    write (an ``OSError`` ENOSPC, EDQUOT or EFBIG; SQLite's SQLITE_FULL or SQLITE_IOERR);
+    None for anything else."""
+    full = False
+    if isinstance(error, OSError) and error.errno in _FULL_ERRNOS | {errno.EFBIG}:
+        full = error.errno in _FULL_ERRNOS
+        cause = error.strerror or str(error)
+    elif isinstance(error, sqlite3.Error) and _primary_code(error) in (_SQLITE_FULL, _SQLITE_IOERR):
+        full = _primary_code(error) == _SQLITE_FULL
+        cause = f"{error}, {error.sqlite_errorname}"
+    else:
+        return None
+    if full or _free_bytes(where) < NEARLY_FULL_BYTES:
+        return DiskFull(
+            f"the disk is full ({where}).",
+            "Free some space and run the same command again: everything already stored is intact "
+            "and finished work is kept.",
+        )
+    return DiskFull(
+        f"the disk refused a write under {where} ({cause}): it may be over a quota or a file-size "
+        "limit, or failing.",
+        "Free some space or check the disk, then run the same command again: everything already "
+        "stored is intact and finished work is kept.",
+    )
+
+
+def _primary_code(error: sqlite3.Error) -> int:
+    return (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF
+
+
+def _free_bytes(where: Path) -> int:
+    for folder in (where, *where.parents):
+        try:
+            return shutil.disk_usage(folder).free
+        except OSError:
+            continue
+    return NEARLY_FULL_BYTES
+
+
+class TableError(HitlensError):
+    """A table to import that cannot be read (empty, binary, badly quoted), whose popularity
+    mixes scales, or that has no usable row."""
 
 
 class CollectError(HitlensError):
