@@ -10,7 +10,7 @@ from core.catalog import Catalog
 from core.collect import sources
 from core.collect.importer import column_mapping, import_table
 from core.dataset import modelling_tracks
-from core.errors import UsageError
+from core.errors import HitlensError, UsageError
 from tests.conftest import run_cli, shared_file
 from tests.recorded import FakeClock, FakeDeezer, ReplaySession, mp3_clips
 
@@ -131,3 +131,139 @@ def test_without_network_rows_stay_without_audio_and_are_counted(home, monkeypat
     with Catalog.open(home) as catalog:
         assert report.without_audio == catalog.track_count() == report.insert.inserted
     assert report.resolve_stopped.startswith("Cannot reach Deezer")
+
+
+# Import validation: unreadable tables stop in one line, bad rows are rejected and reported.
+
+GOOD = "track_name,track_artist,track_popularity\nKept,Someone,50\n"
+
+
+def _import_cli(home, capsys, *args):
+    from core import cli
+
+    status = cli.main(["import", *map(str, args), "--no-resolve"])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def _stored(home):
+    with Catalog.open(home) as catalog:
+        return sorted(catalog.tracks()["name"])
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "'bad.csv' is empty"),
+        (b"\n  \n", "'bad.csv' is empty"),
+        (b"track_name,track_artist,track_popularity\n", "'bad.csv' has a header but no rows"),
+        (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(range(256)) * 4, "'bad.csv' is not a text table"),
+        (b'track_name,track_artist,track_popularity\n"Open quote,Someone,50\nB,C,20\n', "the row starting on line 2"),
+        (b'track_name,track_artist,track_popularity\n"A"B,Someone,50\n', "the row starting on line 2"),
+        (b"name,name,popularity\nA,B,50\n", "names the column 'name' twice"),
+    ],
+    ids=["empty", "blank", "header-only", "binary", "unclosed-quote", "stray-quote", "duplicate-column"],
+)
+def test_each_unreadable_table_is_one_line_and_exit_2_and_keeps_the_catalog(home, tmp_path, capsys, content, expected):
+    (tmp_path / "good.csv").write_text(GOOD)
+    assert _import_cli(home, capsys, tmp_path / "good.csv")[0] == 0
+    (tmp_path / "bad.csv").write_bytes(content)
+    status, out, err = _import_cli(home, capsys, tmp_path / "bad.csv")
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("error: ") and expected in err, err
+    assert _stored(home) == ["Kept"]
+
+
+def test_a_damaged_parquet_table_is_one_line_and_exit_2(home, tmp_path, capsys):
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really parquet")
+    status, _, err = _import_cli(home, capsys, tmp_path / "bad.parquet")
+    assert status == 2 and err.count("\n") == 1 and "'bad.parquet' is not a readable Parquet file" in err
+
+
+@pytest.mark.parametrize(
+    ("encoding", "prefix", "shown"),
+    [("utf-8", b"\xef\xbb\xbf", "UTF-8"), ("utf-16", b"", "UTF-16"), ("cp1252", b"", "Windows-1252"), ("latin-1", b"", "Windows-1252")],
+)
+def test_common_encodings_are_decoded(home, tmp_path, encoding, prefix, shown):
+    text = "track_name,track_artist,track_popularity\nCafé Crème,Beyoncé,50\n"
+    if encoding == "cp1252":
+        text = text.replace("Café Crème", "“Café” – Crème")
+    (tmp_path / "t.csv").write_bytes(prefix + text.encode(encoding))
+    report = import_table(home, tmp_path / "t.csv")
+    assert report.encoding == shown and report.rows_kept == 1
+    with Catalog.open(home) as catalog:
+        tracks = catalog.tracks()
+    assert tracks["name"].tolist() == [text.splitlines()[1].split(",")[0]] and tracks["artists"].tolist() == ["Beyoncé"]
+
+
+BAD_ROWS = (
+    "track_name,track_artist,track_popularity,duration_ms,release_date,audio_path\n"
+    "Good one,A,50,200000,2019-06-14,\n"          # row 2
+    "Not a number,A,abc,200000,2019,\n"           # row 3
+    "Negative,A,-5,200000,2019,\n"                # row 4
+    "Infinite,A,inf,200000,2019,\n"               # row 5
+    "Huge,A,1e308,200000,2019,\n"                 # row 6
+    "Good two,B,0,,2019-06,\n"                    # row 7
+    "Backwards,A,40,-3000,2019,\n"                # row 8
+    "Bad date,A,40,200000,2019-02-30,\n"          # row 9
+    "Far future,A,40,200000,9999-12-31,\n"        # row 10
+    ",A,40,200000,2019,\n"                        # row 11
+    "Escapes,A,40,200000,2019,../outside.wav\n"   # row 12
+    "Too,many,40,1,2,3,4\n"                       # row 13
+)  # fmt: skip
+
+
+def test_bad_rows_are_rejected_counted_and_shown_and_good_rows_stored(home, tmp_path):
+    (tmp_path / "t.csv").write_text(BAD_ROWS)
+    report = import_table(home, tmp_path / "t.csv")
+    assert (report.rows_read, report.rows_kept, len(report.rejected)) == (12, 2, 10)
+    assert [(r.row, r.column, r.value) for r in report.rejected] == [
+        (3, "track_popularity", "abc"), (4, "track_popularity", "-5"), (5, "track_popularity", "inf"),
+        (6, "track_popularity", "1e308"), (8, "duration_ms", "-3000"), (9, "release_date", "2019-02-30"),
+        (10, "release_date", "9999-12-31"), (11, "track_name", ""), (12, "audio_path", "../outside.wav"),
+        (13, "", "Too,many,40,1,2,3,4"),
+    ]  # fmt: skip
+    assert str(report.rejected[0]) == "row 3, track_popularity 'abc': not a number"
+    assert "outside Spotify popularity, 0-100" in str(report.rejected[1])
+    assert "--allow-outside" in report.rejected[8].reason and "7 values where the header has 6" in str(report.rejected[9])
+    assert report.popularity_scale == "spotify"
+    assert _stored(home) == ["Good one", "Good two"]
+
+
+def test_a_table_with_no_usable_row_is_one_line_and_exit_2(home, tmp_path, capsys):
+    (tmp_path / "junk.csv").write_text("track_name,track_artist,track_popularity\n" + "x,y,zzz\n" * 100_000)
+    status, out, err = _import_cli(home, capsys, tmp_path / "junk.csv")
+    assert status == 2 and err.count("\n") == 1
+    assert "No row of 'junk.csv' can be imported: 100000 rows rejected (not stored): row 2, track_popularity 'zzz'" in err
+    with Catalog.open(home, create=True) as catalog:
+        assert catalog.track_count() == 0
+
+
+def test_one_value_above_100_stops_and_asks_for_the_scale(home, tmp_path, capsys):
+    (tmp_path / "t.csv").write_text(GOOD + "Typo,Someone,101\nOther,Someone,99\n")
+    status, _, err = _import_cli(home, capsys, tmp_path / "t.csv")
+    assert status == 2 and err.count("\n") == 1
+    assert "mixes scales: 2 values fit Spotify's 0-100 and 1 is above (row 3: 101)" in err and "--scale spotify" in err
+    report = import_table(home, tmp_path / "t.csv", scale="spotify")
+    assert report.rows_kept == 2 and [(r.row, r.value) for r in report.rejected] == [(3, "101")]
+    with Catalog.open(home) as catalog:
+        assert set(catalog.tracks()["popularity_scale"]) == {"spotify"}
+
+
+def test_ranks_all_above_100_are_read_as_deezer_ranks(home, tmp_path):
+    (tmp_path / "t.csv").write_text("track_name,track_artist,rank\nA,B,845000\nC,D,120000\nE,F,2000000\n")
+    report = import_table(home, tmp_path / "t.csv")
+    assert report.popularity_scale == "deezer_rank" and report.rows_kept == 2
+    assert "outside Deezer rank" in report.rejected[0].reason
+
+
+def test_audio_paths_stay_inside_the_tables_folder_unless_allowed(home, tmp_path):
+    rate = 22_050
+    sf.write(tmp_path / "outside.wav", 0.2 * np.sin(np.arange(8 * rate) / rate * 2 * np.pi * 220).astype(np.float32), rate)
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    (folder / "t.csv").write_text(f"track_name,track_artist,track_popularity,audio_path\nA,B,50,../outside.wav\nC,D,40,{tmp_path / 'outside.wav'}\n")
+    with pytest.raises(HitlensError, match="No row of 't.csv' can be imported.*outside the table's folder"):
+        import_table(home, folder / "t.csv")
+    report = import_table(home, folder / "t.csv", allow_outside=True)
+    assert report.rows_kept == 2 and report.with_audio == 2 and not report.rejected

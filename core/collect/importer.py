@@ -11,14 +11,29 @@ without usable audio are kept and counted. With a ``resolver`` (the CLI's defaul
 still without audio get a preview from their preview URL column, or through Deezer by ISRC or
 by artist and title (``core.collect.resolve``), committed batch by batch so an interrupted
 import resumes; without network the rows simply stay without audio.
+
+Nothing goes in unchecked. A table that cannot be read (empty, binary, badly quoted, a
+damaged Parquet file) stops the import with one line. CSV is read as UTF-8, as UTF-16 with a
+byte-order mark, or in the Windows-1252 / Latin-1 code pages spreadsheets export. Each row
+must have a name, an artist and a finite popularity on the table's scale; a duration, when
+given, of 1 s to 1 h; a release date, when given, that exists; a local audio file, when named,
+inside the table's folder (unless ``allow_outside``). Rows that fail are counted and left
+out, the rest go in. The scale is never guessed from stray values: a table whose popularity
+fits neither Spotify's 0-100 nor Deezer ranks alone needs ``--scale``.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import hashlib
+import io
+import math
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -29,7 +44,7 @@ from core.collect.collection import must_replace_demo
 from core.collect.downloads import PreviewDownloader
 from core.collect.resolve import DeezerResolver
 from core.config import Settings
-from core.errors import AudioError, CollectError, UsageError
+from core.errors import AudioError, CollectError, TableError, UsageError
 from core.files import atomic_write_bytes
 
 FIELDS = ("source_id", "name", "artists", "album", "album_type", "release_date", "duration_ms",
@@ -49,8 +64,50 @@ ALIASES = {
 }
 SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
 
+SCALE_TOPS = {"spotify": 100, "deezer_rank": 1_000_000}
+"""The highest popularity on each of ``POPULARITY_SCALES`` (the lowest is 0)."""
+DURATION_MS = (1_000, 3_600_000)
+"""A song's length: under a second is a column in seconds, over an hour is not a song."""
+FIRST_YEAR = 1900
+ENCODINGS = {"utf-8-sig": "UTF-8", "cp1252": "Windows-1252", "latin-1": "Latin-1"}
+"""Tried in this order: accented letters in a code page are invalid UTF-8, and Latin-1
+decodes any byte (binary content is caught after decoding)."""
+CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
+"""Control characters no text table holds; more than 1 in 100 means binary data."""
+PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{2}))?")
+"""A year, or a year and month: Spotify's release dates when that is all it knows."""
+REJECTION_EXAMPLES = 3
 
 RESOLVE_BATCH = 20
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A row left out of the import, and the first value that kept it out. ``row`` is the
+    row's number as a spreadsheet shows the table (in a CSV the header is row 1; in a
+    Parquet table the first row is row 1); ``column`` is the table's own column name, empty
+    when the whole row is malformed."""
+
+    row: int
+    column: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        value = " ".join(self.value.split())
+        value = value if len(value) <= 40 else value[:39] + "…"
+        where = f"row {self.row}, {self.column}" if self.column else f"row {self.row}"
+        return f"{where} '{value}': {self.reason}"
+
+
+@dataclass
+class Table:
+    """A table's cells as text (a missing value is ""), indexed by row number."""
+
+    frame: pd.DataFrame
+    encoding: str
+    malformed: list[Rejection]
+    """CSV rows whose number of values differs from the header's."""
 
 
 @dataclass
@@ -63,20 +120,99 @@ class ImportReport:
     without_audio: int
     audio_errors: dict[str, str]
     popularity_scale: str
+    rejected: list[Rejection]
+    """Every row left out, in table order (``describe_rejections`` sums them up)."""
+    encoding: str
     resolved: int = 0
     resolve_stopped: str | None = None
     """Why resolving previews stopped early (no network, throttled), if it did."""
 
 
-def read_table(path: Path) -> pd.DataFrame:
+def read_table(path: Path) -> Table:
+    """Read a CSV or Parquet table; raises TableError, in one line, when it cannot be read."""
     if not path.exists():
         raise UsageError(f"No file at {path}.", "Check the path.")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+        return _read_csv(path)
     if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path).astype(str)
+        return _read_parquet(path)
     raise UsageError(f"'{path.name}' is neither CSV nor Parquet.", "Export the table as .csv or .parquet.")
+
+
+def _read_csv(path: Path) -> Table:
+    text, encoding = _decode(path)
+    if not text.strip():
+        raise TableError(f"'{path.name}' is empty.", "Export the table again, with a header row and one row per track.")
+    (_, header), *body = _csv_rows(text, path.name)
+    twice = [column for column, count in Counter(header).items() if count > 1 and column.strip()]
+    if twice:
+        raise TableError(f"The header of '{path.name}' names the column '{twice[0]}' twice.", "Rename one of them.")
+    if not body:
+        raise TableError(f"'{path.name}' has a header but no rows.", "Export the table again with its tracks.")
+    width = len(header)
+    good = [(number, fields) for number, fields in body if len(fields) == width]
+    reason = "{} values where the header has {} (a comma in an unquoted value?)"
+    malformed = [Rejection(number, "", ",".join(fields), reason.format(len(fields), width))
+                 for number, fields in body if len(fields) != width]  # fmt: skip
+    frame = pd.DataFrame([fields for _, fields in good], columns=header, dtype=str,
+                         index=[number for number, _ in good])  # fmt: skip
+    return Table(frame, encoding, malformed)
+
+
+def _decode(path: Path) -> tuple[str, str]:
+    """The file's text and the name of the encoding it was read with."""
+    data = path.read_bytes()
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    for codec, name in ({"utf-16": "UTF-16"} if utf16 else ENCODINGS).items():
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        sample = text[:65_536]
+        if len(CONTROL.findall(sample)) <= len(sample) / 100:
+            return text, name
+        break
+    raise TableError(
+        f"'{path.name}' is not a text table: it holds binary data (a workbook saved under a .csv name?).",
+        "Open it in its program and export it as CSV or Parquet.",
+    )
+
+
+def _csv_rows(text: str, table_name: str) -> list[tuple[int, list[str]]]:
+    """Each non-blank row with its number, counted as a spreadsheet counts rows. Quoting is
+    strict: a quote left open would otherwise swallow the rest of the file into one value."""
+    reader = csv.reader(io.StringIO(text), strict=True)
+    rows, number = [], 0
+    while True:
+        line = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return rows
+        except csv.Error as error:
+            raise TableError(
+                f"'{table_name}' is not well-formed CSV: the row starting on line {line} cannot be read ({error}).",
+                "Put double quotes around each value that holds a comma, a quote or a line break, and double "
+                "the quotes inside it; or export the table again.",
+            ) from None
+        number += 1
+        if fields:
+            rows.append((number, fields))
+
+
+def _read_parquet(path: Path) -> Table:
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError):  # pyarrow's errors derive from these
+        raise TableError(
+            f"'{path.name}' is not a readable Parquet file.", "Export the table again as .parquet or .csv."
+        ) from None
+    if frame.empty:
+        raise TableError(f"'{path.name}' has no rows.", "Export the table again with its tracks.")
+    frame = frame.astype(str).fillna("")
+    frame.index = range(1, len(frame) + 1)
+    return Table(frame, "UTF-8", [])
 
 
 def column_mapping(columns: list[str], overrides: dict[str, str]) -> dict[str, str]:
@@ -108,32 +244,30 @@ def import_table(
     overrides: dict[str, str] | None = None,
     where: dict[str, str] | None = None,
     scale: str | None = None,
+    allow_outside: bool = False,
     replace_demo: bool = False,
     resolver: DeezerResolver | None = None,
     downloader: PreviewDownloader | None = None,
     on_progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> ImportReport:
-    table = read_table(path)
-    rows_read = len(table)
-    for column, value in (where or {}).items():
-        if column not in table.columns:
-            raise UsageError(f"No column '{column}' to filter on.", f"Columns: {', '.join(table.columns)}.")
-        table = table[table[column].str.casefold() == value.casefold()]
-    mapping = column_mapping(list(table.columns), overrides or {})
-    frame = pd.DataFrame({field: table[column] for field, column in mapping.items()})
-    frame["popularity"] = pd.to_numeric(frame["popularity"], errors="coerce")
-    scale = scale or ("spotify" if frame["popularity"].max() <= 100 else "deezer_rank")
-    if scale not in POPULARITY_SCALES:
+    """Check the table row by row and store its valid rows in one transaction. Raises
+    TableError, before anything is stored, when the table cannot be read, its popularity
+    mixes scales (without ``scale``), or no row is valid."""
+    if scale is not None and scale not in POPULARITY_SCALES:
         raise UsageError(f"Unknown popularity scale '{scale}'.", f"Choose one of: {', '.join(POPULARITY_SCALES)}.")
-    records, audio_errors = [], {}
-    for row in frame.to_dict("records"):
-        record = _record(row, scale, path.stem)
-        if row.get("audio_path"):
-            try:
-                record.audio_path, record.audio_sha256 = _store_audio(settings, path.parent / row["audio_path"])
-            except AudioError as error:
-                audio_errors[record.source_id] = str(error)
-        records.append(record)
+    table = read_table(path)
+    rows = _filtered(table.frame, where or {}, path.name)
+    mapping = column_mapping(list(rows.columns), overrides or {})
+    frame = pd.DataFrame({field: rows[column] for field, column in mapping.items()})
+    scale = scale or choose_scale(frame["popularity"], path.name)
+    accepted, rejected = _check_rows(frame, mapping, scale, path, allow_outside)
+    rejected = sorted(table.malformed + rejected, key=lambda rejection: rejection.row)
+    if not accepted:
+        raise TableError(
+            f"No row of '{path.name}' can be imported: {describe_rejections(rejected)}.",
+            "Fix those values, or name the right columns with --map (and the scale with --scale).",
+        )
+    records, audio_errors = _store_local_audio(settings, accepted)
     with Catalog.open(settings, create=True) as catalog:
         if must_replace_demo(catalog, replace_demo, "import"):
             report = catalog.replace_tracks(records, meta={})
@@ -145,12 +279,96 @@ def import_table(
     # Counted per catalog track: rows repeating a track, or dropped as duplicates, count once or not at all.
     tracks = {(r.source, r.source_id): r for r in records if (r.source, r.source_id) in stored}
     missing = [record for key, record in tracks.items() if key not in have_audio]
-    result = ImportReport(rows_read, len(records), report, len(tracks) - len(missing), len(missing), audio_errors, scale)
+    result = ImportReport(
+        rows_read=len(table.frame) + len(table.malformed), rows_kept=len(records), insert=report,
+        with_audio=len(tracks) - len(missing), without_audio=len(missing), audio_errors=audio_errors,
+        popularity_scale=scale, rejected=rejected, encoding=table.encoding,
+    )  # fmt: skip
     if resolver is not None and downloader is not None and missing:
         result.resolved, result.resolve_stopped = _resolve_previews(settings, missing, resolver, downloader, on_progress)
         result.with_audio += result.resolved
         result.without_audio -= result.resolved
     return result
+
+
+def _filtered(table: pd.DataFrame, where: dict[str, str], table_name: str) -> pd.DataFrame:
+    """The rows whose ``where`` columns hold the given values (ignoring case)."""
+    for column, value in where.items():
+        if column not in table.columns:
+            raise UsageError(f"No column '{column}' to filter on.", f"Columns: {', '.join(table.columns)}.")
+        table = table[table[column].str.casefold() == value.casefold()]
+        if table.empty:
+            raise UsageError(f"No row of '{table_name}' has {column} = '{value}'.", "Check the value (any case matches).")
+    return table
+
+
+def choose_scale(popularity: pd.Series, table_name: str) -> str:
+    """Spotify when every plausible value is within 0-100, Deezer rank when every one is
+    above 100. A mix is refused rather than guessed: one typo of 101 must not relabel a
+    Spotify table as Deezer ranks. Values no scale allows (text, negative, infinite) play no
+    part: their rows are rejected either way."""
+    values = popularity.map(_number).astype(float)
+    plausible = values[(values >= 0) & (values <= SCALE_TOPS["deezer_rank"])]
+    above = plausible[plausible > SCALE_TOPS["spotify"]]
+    if above.empty:
+        return "spotify"
+    if len(above) == len(plausible):
+        return "deezer_rank"
+    first = above.index[0]
+    raise TableError(
+        f"The popularity of '{table_name}' mixes scales: {len(plausible) - len(above)} values fit Spotify's 0-100 "
+        f"and {len(above)} {'is' if len(above) == 1 else 'are'} above (row {first}: {popularity[first]}).",
+        "Say which scale it is with --scale spotify or --scale deezer_rank; "
+        "values outside it are then rejected row by row.",
+    )
+
+
+def describe_rejections(rejected: list[Rejection]) -> str:
+    """How many rows were left out and the first few, on one line."""
+    text = f"{len(rejected)} row{'' if len(rejected) == 1 else 's'} rejected (not stored): "
+    text += "; ".join(map(str, rejected[:REJECTION_EXAMPLES]))
+    more = len(rejected) - REJECTION_EXAMPLES
+    return text + (f"; and {more} more" if more > 0 else "")
+
+
+class _Invalid(ValueError):
+    """A value that keeps its row out of the catalog."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+def _check_rows(
+    frame: pd.DataFrame, mapping: dict[str, str], scale: str, path: Path, allow_outside: bool
+) -> tuple[list[tuple[TrackRecord, Path | None]], list[Rejection]]:
+    """Each row as a record with the local audio file it names, or as the rejection of its
+    first bad value."""
+    folder = path.parent.resolve()
+    accepted, rejected = [], []
+    for number, row in zip(frame.index, frame.to_dict("records")):
+        try:
+            record = _record(row, scale, path.stem)
+            accepted.append((record, _audio_source(row.get("audio_path", ""), folder, allow_outside)))
+        except _Invalid as invalid:
+            rejected.append(Rejection(int(number), mapping[invalid.field], row[invalid.field], invalid.reason))
+    return accepted, rejected
+
+
+def _store_local_audio(
+    settings: Settings, accepted: list[tuple[TrackRecord, Path | None]]
+) -> tuple[list[TrackRecord], dict[str, str]]:
+    """The records, each with its local file stored when the file decodes; a file that does
+    not leaves its row without audio, and its error is returned by source id."""
+    audio_errors = {}
+    for record, source in accepted:
+        if source is not None:
+            try:
+                record.audio_path, record.audio_sha256 = _store_audio(settings, source)
+            except AudioError as error:
+                audio_errors[record.source_id] = str(error)
+    return [record for record, _ in accepted], audio_errors
 
 
 def _resolve_previews(
@@ -181,26 +399,91 @@ def _resolve_previews(
 
 
 def _record(row: dict, scale: str, table_name: str) -> TrackRecord:
+    """The row as a catalog record; raises _Invalid at its first value that cannot be stored."""
+    name = row["name"].strip()
+    if not name:
+        raise _Invalid("name", "empty")
     artists = [a.strip() for a in re.split(r"[;|]", row["artists"]) if a.strip()]
+    if not artists:
+        raise _Invalid("artists", "empty")
+    popularity = _popularity(row["popularity"], scale)
+    duration_ms = _duration_ms(row.get("duration_ms", ""))
+    release_date = _release_date(row.get("release_date", ""))
     source_id = (row.get("source_id") or "").strip()
     spotify = bool(SPOTIFY_ID.match(source_id))
     if not source_id:  # no id column: the row's content is its identity
         source_id = hashlib.sha256(f"{row['name']}|{row['artists']}|{row.get('album')}".encode()).hexdigest()[:22]
-    duration = pd.to_numeric(row.get("duration_ms"), errors="coerce")
     return TrackRecord(
         source="spotify" if spotify else f"import:{table_name}",
         source_id=source_id,
-        name=row["name"].strip(),
+        name=name,
         artists=[ArtistRef(a.casefold(), a) for a in artists],  # no artist ids in such tables: the name is the id
-        popularity=None if pd.isna(row["popularity"]) else float(row["popularity"]),
+        popularity=popularity,
         popularity_scale=scale,
         isrc=row.get("isrc") or None,
         album=row.get("album") or None,
         album_type=row.get("album_type") or None,
-        release_date=row.get("release_date") or None,
-        duration_ms=None if pd.isna(duration) else int(duration),
+        release_date=release_date,
+        duration_ms=duration_ms,
         preview_url=row.get("preview_url") or None,
     )
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _popularity(text: str, scale: str) -> float:
+    value = _number(text)
+    if value is None:
+        raise _Invalid("popularity", "not a number" if text.strip() else "empty")
+    if not math.isfinite(value):
+        raise _Invalid("popularity", "not a finite number")
+    if not 0 <= value <= SCALE_TOPS[scale]:
+        raise _Invalid("popularity", f"outside {POPULARITY_SCALES[scale]}")
+    return value
+
+
+def _duration_ms(text: str) -> int | None:
+    if not text.strip():
+        return None
+    value = _number(text)
+    if value is None or not math.isfinite(value):
+        raise _Invalid("duration_ms", "not a number")
+    if not DURATION_MS[0] <= value <= DURATION_MS[1]:
+        raise _Invalid("duration_ms", "not between 1 s and 1 h in milliseconds")
+    return round(value)
+
+
+def _release_date(text: str) -> str | None:
+    """The date as the catalog stores it (ISO, which its year queries read), or None."""
+    text = text.strip()
+    if not text:
+        return None
+    partial = PARTIAL_DATE.fullmatch(text)
+    try:
+        day = date(int(partial[1]), int(partial[2] or 1), 1) if partial else datetime.fromisoformat(text).date()
+    except ValueError:
+        raise _Invalid("release_date", "not a date like 2019-06-14, 2019-06 or 2019") from None
+    last_year = date.today().year + 1
+    if not FIRST_YEAR <= day.year <= last_year:
+        raise _Invalid("release_date", f"not between {FIRST_YEAR} and {last_year}")
+    return text if partial else day.isoformat()
+
+
+def _audio_source(text: str, folder: Path, allow_outside: bool) -> Path | None:
+    """The local file a row names, relative to the table's folder. It must stay inside that
+    folder unless allowed: a table from elsewhere must not point the import at any file on
+    this machine (``../../.ssh/id_rsa``)."""
+    if not text.strip():
+        return None
+    source = (folder / text.strip()).resolve()
+    if not allow_outside and not source.is_relative_to(folder):
+        raise _Invalid("audio_path", "outside the table's folder (--allow-outside accepts it)")
+    return source
 
 
 def _store_audio(settings: Settings, source: Path) -> tuple[str, str]:
