@@ -43,13 +43,13 @@ if not files:
 results = {}
 with st.status(f"Scoring {len(files)} file(s)…", expanded=False) as status:
     for song in files:
-        status.update(label=f"Scoring and listening to {song.name}…")
-        results[song.name] = songs.score_upload(home, run_id, model, song.sha256, song.name, _data=song.data)
+        status.update(label=f"Scoring and listening to {songs.plain(song.label)}…")
+        results[song.label] = songs.score_upload(home, run_id, model, song.sha256, song.name, _data=song.data)
     status.update(label=f"Scored {len(files)} file(s)", state="complete")
 
 for scored in results.values():
     if scored.error:
-        st.error(scored.error)
+        st.error(songs.plain(scored.error))
 table = songs.ranking(results)
 if table.empty:
     songs.history(config)
@@ -62,11 +62,15 @@ st.dataframe(table, hide_index=True, column_config={
 st.download_button("Download the ranking (CSV)", table.to_csv(index=False), "hitlens-ranking.csv", "text/csv")
 
 choice = st.selectbox("Song", table["file"].tolist(), key="score-song")
-scored = results[choice]
-result, samples, profile = scored.result, scored.samples, scored.profile
+upload, scored = next(u for u in files if u.label == choice), results[choice]
+result, profile = scored.result, scored.profile
+samples = songs.decoded_samples(upload)
+stem = upload.name.rsplit(".", 1)[0]
 probability = result["probability"]
 start, end = result["best_window"]
-st.subheader(f"{choice}: {result['verdict']} ({probability:.0%})")
+st.subheader(f"{songs.plain(choice)}: {result['verdict']} ({probability:.0%})")
+if result["note"]:
+    st.warning(result["note"])
 st.markdown(f"Calibrated probability **{probability:.0%}** that its popularity would be at or above the run's threshold "
             f"({meta['threshold']['value']:g}); higher than {result['percentile'] or 0:.0f}% of the catalog's held-out tracks. "
             f"Best 30 s to use as your preview clip: **{start:.0f}-{end:.0f} s**.")  # fmt: skip
@@ -83,7 +87,7 @@ left, right = st.columns([3, 1])
 left.caption(f"The best 30 s ({start:.0f}-{end:.0f} s): the player starts there.")
 left.audio(samples, sample_rate=SAMPLE_RATE, start_time=int(start))
 right.download_button("Download the best 30 s (WAV)", songs.wav_bytes(samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]),
-                      f"{choice.rsplit('.', 1)[0]}-best-30s.wav", "audio/wav")  # fmt: skip
+                      f"{stem}-best-30s.wav", "audio/wav")  # fmt: skip
 if len(result["windows"]) == 1:
     st.caption(f"The song is {result['duration_s']:.0f} s long: one 30 s window, so its verdict is the window's verdict "
                f"({probability:.0%}). Longer songs get one probability per window, every 5 s.")  # fmt: skip
@@ -120,7 +124,7 @@ def what_it_sounds_like(profile, embeddings, catalog_map) -> None:
     rows_picked = picked_row.selection.rows if picked_row else []
     if rows_picked:
         neighbour = nearest[rows_picked[0]]
-        st.caption(f"Preview of {neighbour['track']} by {neighbour['artist']}")
+        st.caption(f"Preview of {songs.plain(neighbour['track'])} by {songs.plain(neighbour['artist'])}")
         st.audio(state.audio_file(home, neighbour["audio_path"]))
     else:
         st.caption("Select a row to hear that track's preview.")
@@ -141,7 +145,7 @@ st.subheader("What drives the verdict")
 method = "occlusion (each cell silenced in turn)" if model == PRETRAINED_MODEL else "LIME (1,000 samples)"
 try:
     with st.spinner(f"Explaining the best 30 s with {method}…"):
-        explained = songs.explanation(home, run_id, model, scored.sha256, choice, result, _samples=samples)
+        explained = songs.explanation(home, run_id, model, scored.sha256, result, _samples=samples)
 except HitlensError as problem:
     st.error(str(problem))
     st.stop()
@@ -159,5 +163,5 @@ explanation.region_players(explained, samples)
 warning = songs.SYNTHETIC_VERDICTS if meta["synthetic"] else None
 png = explanation.explanation_png(explained, spectrogram, times, preset,
                                   f"{choice}: {result['verdict']} ({probability:.0%}), best 30 s {start:.0f}-{end:.0f} s", warning)  # fmt: skip
-st.download_button("Download the explanation (PNG)", png, f"{choice.rsplit('.', 1)[0]}-explanation.png", "image/png")
+st.download_button("Download the explanation (PNG)", png, f"{stem}-explanation.png", "image/png")
 songs.history(config)

@@ -125,7 +125,7 @@ def test_score_page_uploads_songs_and_shows_a_verdict(trained_home, monkeypatch,
                                     ("notes.mp3", b"not audio at all" * 100, "audio/mpeg")]).run()  # fmt: skip
     assert not app.exception, app.exception
     text = _text(app)
-    assert "demo take 3.wav: " in text and ("popular (" in text)
+    assert "demo take 3\\.wav: " in text and ("popular (" in text)
     assert any("could not be decoded" in e.value for e in app.error)
     assert "What it sounds like" in text and "Sounds like" in text and "synthetic demo catalog" in text
     assert len(app.get("plotly_chart")) == 6  # windows, top tags, tags over time, map, explanation grid, spectrogram
@@ -138,12 +138,37 @@ def test_score_page_uploads_songs_and_shows_a_verdict(trained_home, monkeypatch,
     app.switch_page(PAGES[0]).run()  # the artist looks at the catalog and comes back
     app.switch_page(PAGES[3]).run()
     assert not app.exception, app.exception
-    assert "demo take 3.wav: " in _text(app) and "2 songs in this session" in _text(app)
+    assert "demo take 3\\.wav: " in _text(app) and "2 songs in this session" in _text(app)
     with Catalog.open(settings) as catalog:
         history = scored_songs(catalog)
     assert sorted(history["model"]) == ["cnn2", "musicnn"] and set(history["file"]) == {"demo take 3.wav"}
     assert history["probability"].between(0, 1).all() and history["best_window"].str.endswith(" s").all()
     assert "Scored songs" in _text(app) and len(app.dataframe) >= 3  # ranking, neighbours, history
+
+
+def test_two_uploads_with_one_name_both_appear_and_names_are_shown_as_typed(trained_home, monkeypatch, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from ui.songs import plain
+
+    monkeypatch.setenv("HITLENS_HOME", str(trained_home.home))
+    name = "mix **v2** [final].wav"  # Markdown would make it bold and a link
+    takes = []
+    for seed in (1, 2):  # two different mixes, exported under the same name
+        path = tmp_path / f"take{seed}.wav"
+        sf.write(path, 0.1 * np.random.default_rng(seed).standard_normal(35 * 22_050).astype(np.float32), 22_050)
+        takes.append((name, path.read_bytes(), "audio/wav"))
+    app = _open(PAGES[3])
+    app.file_uploader[0].set_value(takes + [("**bold** notes.mp3", b"not audio at all" * 100, "audio/mpeg")]).run()
+    assert not app.exception, app.exception
+    ranking = app.dataframe[0].value
+    assert sorted(ranking["file"]) == [name, f"{name} (2)"]
+    assert ranking["probability"].nunique() == 2  # two scores, not one shown twice
+    song_heading = next(h.value for h in app.subheader if "popular (" in h.value)
+    assert song_heading.startswith(plain(ranking["file"].iloc[0]) + ": ")  # escaped: Markdown shows it as typed
+    assert any(e.value.startswith(plain("'**bold** notes.mp3' could not be decoded")) for e in app.error)
+    assert "3 songs in this session: " + plain(f"{name}, {name} (2), **bold** notes.mp3") in _text(app)
 
 
 def test_a_short_clips_explanation_stops_where_the_clip_ends(trained_home, monkeypatch, tmp_path):

@@ -1,9 +1,16 @@
 """The Score page's songs: uploads kept for the session (a page switch does not lose them),
-scoring and explanations cached per content, the ranking, and the scored-songs history."""
+scoring and explanations cached per content, the ranking, and the scored-songs history.
+
+What outlives a session is small. Server-wide caches are keyed by the upload's content hash
+and hold verdicts, tag profiles and explanations, never decoded audio (a 20-minute song is
+106 MB of samples). Decoded samples live in the session, for the song on screen only, and go
+when the session does.
+"""
 
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,18 +33,17 @@ class Upload:
     name: str
     sha256: str
     data: bytes
-    file_id: str  # the uploader's id of this upload: content is hashed once, not on every rerun
+    label: str  # the name, numbered when another upload of this session has the same name
 
 
 @dataclass(frozen=True)
 class Scored:
-    """One upload's score: ``error`` (one line) or ``result`` (``SongScore.as_dict()``), the
-    decoded ``samples`` and the musicnn ``profile`` (or why it could not run)."""
+    """One upload's score: ``error`` (one line) or ``result`` (``SongScore.as_dict()``) and
+    the musicnn ``profile`` (or why it could not run)."""
 
     sha256: str
     error: str | None = None
     result: dict | None = None
-    samples: np.ndarray | None = None
     profile: object = None
 
 
@@ -52,30 +58,67 @@ def session_uploads(label: str) -> list[Upload]:
     the artist visits another page and comes back, until "Clear the list"."""
     from core.history import content_hash
 
-    kept: dict[str, Upload] = st.session_state.setdefault("score-uploads", {})
+    kept: dict[str, tuple[str, bytes]] = st.session_state.setdefault("score-uploads", {})  # sha256 -> (name, data)
+    hashed: dict[str, str] = st.session_state.setdefault("score-upload-hashes", {})  # uploader file id -> sha256
     files = st.file_uploader(label, type=["mp3", "wav", "flac", "ogg", "m4a"], accept_multiple_files=True,
                              key=f"uploader-{st.session_state.get('uploader-round', 0)}")  # fmt: skip
     for file in files or []:
         if file.size > MAX_UPLOAD_MB * 1024 * 1024:
-            st.error(f"'{file.name}' is larger than {MAX_UPLOAD_MB} MB. Upload a compressed export (mp3, m4a).")
+            st.error(f"'{plain(file.name)}' is larger than {MAX_UPLOAD_MB} MB. Upload a compressed export (mp3, m4a).")
             continue
-        if file.name not in kept or kept[file.name].file_id != file.file_id:
+        if file.file_id not in hashed:  # hashed once per upload, not on every rerun
             data = file.getvalue()
-            kept.pop(file.name, None)
-            kept[file.name] = Upload(file.name, content_hash(data), data, file.file_id)
+            hashed[file.file_id] = content_hash(data)
+            kept.pop(hashed[file.file_id], None)  # the same content again moves to the end, once
+            kept[hashed[file.file_id]] = (file.name, data)
     dropped = []
-    while sum(len(u.data) for u in kept.values()) > SESSION_UPLOADS_MB * 1024 * 1024 and len(kept) > 1:
-        dropped.append(kept.pop(next(iter(kept))).name)
+    while sum(len(data) for _, data in kept.values()) > SESSION_UPLOADS_MB * 1024 * 1024 and len(kept) > 1:
+        dropped.append(kept.pop(next(iter(kept)))[0])
     if dropped:
-        st.caption(f"Kept the newest uploads ({SESSION_UPLOADS_MB} MB at most per session); let go of: {', '.join(dropped)}.")
-    if kept:
+        st.caption(f"Kept the newest uploads ({SESSION_UPLOADS_MB} MB at most per session); "
+                   f"let go of: {plain(', '.join(dropped))}.")  # fmt: skip
+    uploads = labelled(kept)
+    if uploads:
         left, right = st.columns([4, 1])
-        left.caption(f"{len(kept)} song{'s' if len(kept) != 1 else ''} in this session: " + ", ".join(kept))
+        left.caption(f"{len(uploads)} song{'s' if len(uploads) != 1 else ''} in this session: "
+                     + plain(", ".join(u.label for u in uploads)))  # fmt: skip
         if right.button("Clear the list"):
             kept.clear()
+            hashed.clear()
             st.session_state["uploader-round"] = st.session_state.get("uploader-round", 0) + 1
             st.rerun()
-    return list(kept.values())
+    return uploads
+
+
+def labelled(kept: dict[str, tuple[str, bytes]]) -> list[Upload]:
+    """The uploads with names that tell them apart: two different files both called
+    ``mix.wav`` become ``mix.wav`` and ``mix.wav (2)``, so neither result hides the other."""
+    seen: dict[str, int] = {}
+    uploads = []
+    for sha256, (name, data) in kept.items():
+        seen[name] = seen.get(name, 0) + 1
+        uploads.append(Upload(name, sha256, data, name if seen[name] == 1 else f"{name} ({seen[name]})"))
+    return uploads
+
+
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
+
+
+def plain(text: str) -> str:
+    """``text`` (a file name) escaped so that Markdown shows it as typed: a name such as
+    ``**final** [v2].mp3`` is not bold and not a link in headings, captions and error boxes."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def decoded_samples(upload: Upload) -> np.ndarray:
+    """The song on screen, decoded once and kept in this session only (one song at a time)."""
+    from core.audio import load_audio
+
+    held = st.session_state.get("score-decoded")
+    if held is None or held[0] != upload.sha256:
+        held = (upload.sha256, load_audio(upload.data, name=upload.name))
+        st.session_state["score-decoded"] = held
+    return held[1]
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
@@ -89,15 +132,15 @@ def scorer(home: str, run_id: str, model: str):
         return scorer_for(load_run(settings, catalog, run_id), model)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def score_upload(home: str, run_id: str, model: str, sha256: str, name: str, _data: bytes) -> Scored:
-    """Score one upload (keyed by its content, not its bytes: hashing megabytes on every rerun
-    is what made the page slow) and add it to the history."""
+@st.cache_data(show_spinner=False, max_entries=64)
+def score_upload(home: str, run_id: str, model: str, sha256: str, _name: str, _data: bytes) -> Scored:
+    """Score one upload (keyed by its content hash, not its bytes: hashing megabytes on every
+    rerun is what made the page slow) and add it to the history."""
     from core.catalog import Catalog
     from core.history import record_score
     from core.scoring import score_many, song_profile
 
-    item = score_many(scorer(home, run_id, model), [(name, _data)])[0]
+    item = score_many(scorer(home, run_id, model), [(_name, _data)])[0]
     if item.error:
         return Scored(sha256, error=item.error)
     try:
@@ -107,20 +150,21 @@ def score_upload(home: str, run_id: str, model: str, sha256: str, name: str, _da
     result = item.score.as_dict()
     with Catalog.open(Settings(home=Path(home))) as catalog:
         record_score(catalog, run_id=run_id, model=model, sha256=sha256, result=result)
-    return Scored(sha256, result=result, samples=item.score.samples, profile=profile)
+    return Scored(sha256, result=result, profile=profile)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def explanation(home: str, run_id: str, model: str, sha256: str, name: str, result: dict, _samples: np.ndarray):
+def explanation(home: str, run_id: str, model: str, sha256: str, result: dict, _samples: np.ndarray):
     """The best window's explanation, once per song content, run and model."""
     from core.scoring import SongScore
 
-    song = SongScore(name, result["duration_s"], result["verdict"], result["probability"], result["percentile"],
+    song = SongScore(result["file"], result["duration_s"], result["verdict"], result["probability"], result["percentile"],
                      tuple(result["best_window"]), result["windows"], _samples)  # fmt: skip
     return scorer(home, run_id, model).explain_best_window(song)
 
 
 def ranking(results: dict[str, Scored]) -> pd.DataFrame:
+    """One row per scored upload (``results`` is keyed by the upload's label), best first."""
     rows = [{"file": name, "verdict": s.result["verdict"], "probability": s.result["probability"],
              "percentile": s.result["percentile"], "best 30 s": f"{s.result['best_window'][0]:.0f}-{s.result['best_window'][1]:.0f} s"}
             for name, s in results.items() if s.result]  # fmt: skip
@@ -145,7 +189,7 @@ def history(config: Settings) -> None:
     with Catalog.open(config) as catalog:
         table = scored_songs(catalog, query.strip())
     if table.empty:
-        st.caption("No song scored yet." if not query.strip() else f"No scored file name contains '{query}'.")
+        st.caption("No song scored yet." if not query.strip() else f"No scored file name contains '{plain(query)}'.")
         return
     table["model"] = table["model"].map(lambda name: DISPLAY_NAMES.get(name, name))
     st.dataframe(table.drop(columns="sha256").sort_values(["file", "scored"]), hide_index=True, column_config={
