@@ -14,6 +14,7 @@ The popularity threshold and the input scaling are fitted on the training split 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,6 +93,51 @@ def split_tracks(tracks: pd.DataFrame, how: str, seed: int = SPLIT_SEED) -> Spli
         rest, holdout = _group_split(tracks, groups, HOLDOUT_FRACTION, seed)
         train, test = _group_split(rest, groups.loc[rest.index], TEST_FRACTION_OF_REST, seed)
     return Split(how, train, test, holdout)
+
+
+# What a run needs from each track's audio, as people call it (keys of a run's "left_out").
+MODEL_INPUTS = {"spectrogram": "spectrogram", "embedding": "musicnn embedding"}
+
+
+def leave_out_missing(split: Split, has: dict[str, Callable[[str], bool]]) -> tuple[Split, dict[str, int]]:
+    """``split`` without the tracks whose audio lacks an input the run needs (a file missing
+    or unreadable, so its spectrogram could not be computed), and how many were left out for
+    each input. ``has`` maps a key of ``MODEL_INPUTS`` to whether an audio SHA-256 has that
+    input; a track lacking several is counted under the first. Every other track stays on
+    its side, so one missing file does not reshuffle the split, and a split with nothing
+    missing is returned as it is."""
+    left_out: dict[str, int] = {}
+    parts = {}
+    for name, part in split.parts().items():
+        keep = pd.Series(True, index=part.index)
+        for needed, present in has.items():
+            lacking = keep & ~part["audio_sha256"].map(present).astype(bool)
+            if lacking.any():
+                left_out[needed] = left_out.get(needed, 0) + int(lacking.sum())
+            keep &= ~lacking
+        parts[name] = part if keep.all() else part[keep]
+    if not left_out:
+        return split, {}
+    empty = [name for name, part in parts.items() if part.empty]
+    if empty:
+        raise UsageError(
+            f"{left_out_note(left_out)} That leaves no track in the {', '.join(empty)} split.",
+            "Replace the missing or unreadable audio ('python -m core features' lists it) and train again.",
+        )
+    return Split(split.name, **parts), left_out
+
+
+def left_out_note(left_out: dict[str, int]) -> str | None:
+    """"3 tracks without a spectrogram were left out (...)." for a run's ``left_out``; None
+    when it left none out."""
+    said = [
+        f"{count} track without a {MODEL_INPUTS[needed]} was left out" if count == 1
+        else f"{count} tracks without a {MODEL_INPUTS[needed]} were left out"
+        for needed, count in left_out.items() if count
+    ]  # fmt: skip
+    if not said:
+        return None
+    return f"{'; '.join(said)} (their audio is missing or unreadable: 'python -m core features' lists it)."
 
 
 def _group_split(tracks: pd.DataFrame, groups: pd.Series, fraction: float, seed: int):

@@ -1,6 +1,6 @@
-"""One training run end to end: catalog -> split -> threshold -> features -> scaling ->
-training -> holdout evaluation -> saved run. The CLI's ``train`` and the dashboard's
-Retrain job both call ``run_experiment``."""
+"""One training run end to end: catalog -> split -> features (tracks whose audio gave none are
+left out) -> threshold -> scaling -> training -> holdout evaluation -> saved run. The CLI's
+``train`` and the dashboard's Retrain job both call ``run_experiment``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ import numpy as np
 from core.architectures import PRETRAINED_MODEL
 from core.catalog import Catalog, utc_now
 from core.config import Settings, TrainingPreset
-from core.dataset import MinMaxScaling, choose_threshold, labels, modelling_tracks, split_tracks
+from core.dataset import (
+    MinMaxScaling,
+    choose_threshold,
+    labels,
+    leave_out_missing,
+    modelling_tracks,
+    split_tracks,
+)
 from core.evaluate import PlattCalibration, evaluate_model
 from core.features import FeatureCache, FeatureJob, compute_missing
 from core.pretrained.cache import EmbeddingCache, compute_missing_embeddings
@@ -42,12 +49,16 @@ def run_experiment(
         tracks = modelling_tracks(catalog)
         summary = catalog.summary()
         parts = split_tracks(tracks, split)
-        threshold = choose_threshold(parts.train, threshold_rule)
         jobs = [FeatureJob(sha, catalog.audio_file(path)) for sha, path in tracks[["audio_sha256", "audio_path"]].itertuples(index=False)]
         compute_missing(jobs, [features], settings, on_progress=on_features)
+        cache, embeddings = FeatureCache(settings), EmbeddingCache(settings)
+        needed = {"spectrogram": lambda sha: cache.has(sha, features)}
         if PRETRAINED_MODEL in models:
             compute_missing_embeddings(jobs, [DEFAULT_MODEL], settings, on_progress=on_embeddings)
-        cache = FeatureCache(settings)
+            needed["embedding"] = lambda sha: embeddings.has(sha, DEFAULT_MODEL)
+        # A clip whose audio is missing or unreadable has no spectrogram: train without it.
+        parts, left_out = leave_out_missing(parts, needed)
+        threshold = choose_threshold(parts.train, threshold_rule)
         train_shas = parts.train["audio_sha256"].tolist()
         scaling = MinMaxScaling.fit(cache.load(sha, features) for sha in dict.fromkeys(train_shas))
         data = TrainingData(
@@ -57,7 +68,7 @@ def run_experiment(
             train=(train_shas, labels(parts.train, threshold)),
             test=(parts.test["audio_sha256"].tolist(), labels(parts.test, threshold)),
             holdout=(parts.holdout["audio_sha256"].tolist(), labels(parts.holdout, threshold)),
-            embeddings=EmbeddingCache(settings),
+            embeddings=embeddings,
         )
         results = train_models(models, data, preset, epochs=epochs, on_progress=on_progress, should_cancel=should_cancel)
         metrics = {
@@ -78,6 +89,7 @@ def run_experiment(
             "synthetic": summary.synthetic,
             "quick_start": quick_start,  # set-up's provisional first run, on part of the demo
             "catalog": {"source": summary.source, "tracks": len(tracks), "fingerprint": catalog_fingerprint(tracks)},
+            "left_out": left_out,  # tracks without a spectrogram (or embedding), by what they lacked
             "split_sizes": {name: len(part) for name, part in parts.parts().items()},
             "positive_rate": {name: float(labels(part, threshold).mean()) for name, part in parts.parts().items()},
             "split_members": {name: part["source_id"].tolist() for name, part in parts.parts().items()},

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.architectures import DISPLAY_NAMES, MODEL_NAMES
 from core.config import DEFAULT_TRAINING_PRESET, FEATURE_PRESETS, TRAINING_PRESETS
-from core.dataset import SPLITS
+from core.dataset import SPLITS, left_out_note
 from core.evaluate import holdout_table
 from core.jobs import latest_job, start_job
 from core.registry import SavedRun
@@ -78,6 +78,9 @@ else:
     quick = ", set-up's quick-start run (CNN 1 on a quarter of the demo)" if meta.get("quick_start") else ""
     st.caption(f"Run {latest['id']}: {meta['split']} split, {meta['training_preset']} preset, holdout of "
                f"{table['n'].iloc[0]} tracks{quick}" + (", **synthetic demo catalog**" if meta["synthetic"] else ""))  # fmt: skip
+    left_out = left_out_note(meta.get("left_out", {}))  # runs before this note was kept have none
+    if left_out:
+        st.warning(left_out)
     st.dataframe(table[["model", "accuracy (95% CI)", "roc_auc (95% CI)", "brier_calibrated"]], hide_index=True,
                  column_config={"roc_auc (95% CI)": "ROC-AUC (95% CI)",
                                 "brier_calibrated": st.column_config.NumberColumn("Brier (calibrated)", format="%.3f")})  # fmt: skip

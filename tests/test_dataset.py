@@ -77,3 +77,32 @@ def test_scaling_is_fitted_on_what_it_is_given():
     scaling = MinMaxScaling.fit(iter(train))
     assert (scaling.low, scaling.high) == (-60.0, -10.0)
     np.testing.assert_allclose(scaling.apply(np.array([-60.0, -35.0, -10.0, 0.0])), [0.0, 0.5, 1.0, 1.0])
+
+
+def test_tracks_without_a_spectrogram_leave_the_split_and_the_rest_stay_where_they_were():
+    from core.dataset import leave_out_missing, left_out_note
+
+    tracks = _catalog_like()
+    split = split_tracks(tracks, "random")
+    assert leave_out_missing(split, {"spectrogram": lambda sha: True}) == (split, {})
+
+    missing = {"sha3", "sha5"}
+    expected = int(tracks["audio_sha256"].isin(missing).sum())
+    kept, left_out = leave_out_missing(split, {"spectrogram": lambda sha: sha not in missing})
+    assert left_out == {"spectrogram": expected}
+    for name, part in kept.parts().items():
+        before = split.parts()[name]
+        assert part.index.tolist() == before.index[~before["audio_sha256"].isin(missing)].tolist()
+    assert left_out_note(left_out).startswith(f"{expected} tracks without a spectrogram were left out")
+    assert left_out_note({"spectrogram": 1, "embedding": 2}).startswith(
+        "1 track without a spectrogram was left out; 2 tracks without a musicnn embedding were left out"
+    )
+    assert left_out_note({}) is None
+
+
+def test_a_split_left_without_training_tracks_is_a_clear_error():
+    from core.dataset import leave_out_missing
+
+    split = split_tracks(_catalog_like(), "random")
+    with pytest.raises(UsageError, match="no track in the train"):
+        leave_out_missing(split, {"spectrogram": lambda sha: False})
