@@ -173,7 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--map", nargs="*", default=[], metavar="COLUMN=FIELD", help="name a column's catalog field")
     importer.add_argument("--where", nargs="*", default=[], metavar="COLUMN=VALUE", help="keep only matching rows")
     importer.add_argument("--scale", choices=["spotify", "deezer_rank"], default=None,
-                          help="popularity scale (default: spotify when every value is 100 or less)")  # fmt: skip
+                          help="popularity scale (default: spotify when every value is 0-100, deezer_rank when every "
+                               "one is above 100; a table mixing both must say which)")  # fmt: skip
+    importer.add_argument("--allow-outside", action="store_true",
+                          help="accept audio_path values outside the table's folder")  # fmt: skip
     importer.add_argument("--no-resolve", action="store_true",
                           help="do not look for previews on Deezer (rows without a local file stay without audio)")  # fmt: skip
     importer.add_argument("--replace-demo", action="store_true", help="replace the synthetic demo catalog (runs are kept)")
@@ -514,7 +517,7 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
 def _import(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from core.collect.importer import import_table
+    from core.collect.importer import describe_rejections, import_table
     from core.collect.sources import preview_resolver
 
     config = settings()
@@ -522,8 +525,8 @@ def _import(args: argparse.Namespace) -> int:
     with args.progress.counter("finding previews", unit="track") as on_progress:
         report = import_table(
             config, Path(args.file), overrides=_pairs(args.map, "--map"), where=_pairs(args.where, "--where"),
-            scale=args.scale, replace_demo=args.replace_demo, resolver=resolver, downloader=downloader,
-            on_progress=on_progress,
+            scale=args.scale, allow_outside=args.allow_outside, replace_demo=args.replace_demo,
+            resolver=resolver, downloader=downloader, on_progress=on_progress,
         )  # fmt: skip
     print(
         f"{report.rows_kept} of {report.rows_read} rows kept; {report.insert.inserted} inserted, "
@@ -531,6 +534,10 @@ def _import(args: argparse.Namespace) -> int:
         f"Popularity scale: {report.popularity_scale}. With audio: {report.with_audio} "
         f"({report.resolved} previews found through Deezer); without audio: {report.without_audio}."
     )
+    if report.encoding != "UTF-8":
+        print(f"Read as {report.encoding}: the file is not UTF-8.")
+    if report.rejected:
+        print(f"{describe_rejections(report.rejected)}.")
     if report.resolve_stopped:
         print(f"Finding previews stopped early: {report.resolve_stopped}")
     for source_id, error in list(report.audio_errors.items())[:10]:

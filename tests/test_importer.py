@@ -230,6 +230,14 @@ def test_bad_rows_are_rejected_counted_and_shown_and_good_rows_stored(home, tmp_
     assert _stored(home) == ["Good one", "Good two"]
 
 
+def test_the_cli_reports_the_rejected_count_and_the_first_examples(home, tmp_path, capsys):
+    (tmp_path / "t.csv").write_text(BAD_ROWS)
+    status, out, _ = _import_cli(home, capsys, tmp_path / "t.csv")
+    assert status == 0 and "2 of 12 rows kept" in out
+    assert "10 rows rejected (not stored): row 3, track_popularity 'abc': not a number; row 4, " in out
+    assert "row 5, track_popularity 'inf': not a finite number; and 7 more" in out and "row 6" not in out
+
+
 def test_a_table_with_no_usable_row_is_one_line_and_exit_2(home, tmp_path, capsys):
     (tmp_path / "junk.csv").write_text("track_name,track_artist,track_popularity\n" + "x,y,zzz\n" * 100_000)
     status, out, err = _import_cli(home, capsys, tmp_path / "junk.csv")
