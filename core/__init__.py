@@ -2,7 +2,9 @@
 
 import os
 
-# Quiet TensorFlow's C++ info and warning logs: users of the CLI should see progress and
-# errors. (Two start-up lines printed before TensorFlow configures its logger still appear.)
+# Quiet TensorFlow's C++ info and warning logs, its start-up lines included (the CPU
+# instructions note and absl's "before InitializeLog" warning): users of the CLI and the
+# dashboard should see progress and errors. Set before anything imports TensorFlow, and
+# inherited by jobs and pool workers (tests/test_terminal.py).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")

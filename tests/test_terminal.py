@@ -1,0 +1,28 @@
+"""What reaches a user's terminal is Hitlens's own progress and results: no library notes
+(libmpg123, TensorFlow's start-up logs) and no file-watcher flood from the dashboard."""
+
+import re
+import shutil
+import tomllib
+
+from tests.conftest import REPO, run_cli
+
+LIBRARY_NOISE = re.compile(
+    r"libmpg123|absl::|cpu_feature_guard|oneDNN|cuda|tensorflow|^[IWEF]\d{4} \d", re.IGNORECASE | re.MULTILINE
+)
+
+
+def test_commands_that_decode_mp3s_and_run_tensorflow_print_no_library_notes(demo_home, tmp_path):
+    shutil.copytree(demo_home.data_dir, tmp_path / "data", ignore=shutil.ignore_patterns("features", "embeddings", "jobs"))
+    # spectrograms in two worker processes; musicnn (TensorFlow) in this one
+    for command in (["features", "--preset", "all", "--workers", "2"], ["embeddings"]):
+        result = run_cli(*command, home=tmp_path, check=True)
+        noise = [line for line in re.split(r"[\r\n]+", result.stderr) if LIBRARY_NOISE.search(line)]
+        assert noise == [], f"{command[0]} printed library notes"
+
+
+def test_the_dashboard_does_not_watch_its_folder_for_changes():
+    # Streamlit's watcher covers the app's folder recursively, data folder included; set-up's
+    # writes overflowed the inotify queue into hundreds of terminal lines.
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["fileWatcherType"] == "none"
