@@ -32,20 +32,27 @@ above the study's threshold of 39. Audio alone predicts the label with a ROC-AUC
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import hashlib
+import inspect
 import io
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import os
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import astuple, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+import core.synth
 from core.catalog import ArtistRef, Catalog, TrackRecord
 from core.config import SAMPLE_RATE, Settings
 from core.errors import UsageError
-from core.files import atomic_write_bytes
+from core.files import atomic_write_bytes, atomic_write_text, remove_stale_partials
 from core.parallel import process_pool, worker_count
 from core.synth import ArtistStyle, SongTraits, render
 
@@ -284,6 +291,14 @@ def _compilation(plan: DemoPlan, rng) -> None:
 
 
 # --- audio ------------------------------------------------------------------------
+#
+# Files are content-addressed (audio/demo/<sha[:2]>/<sha>.mp3), so a song's path is known
+# only once it is rendered. To resume an interrupted build without rendering every song again,
+# each rendered song also gets a small record, audio/demo/renders/<render key>, holding its
+# audio's SHA-256. The render key hashes everything the bytes depend on: the song's style,
+# traits and seed, the synthesiser's source, the sample rate and the libsndfile and numpy
+# versions; change any and the song is rendered again. A record is written after its audio,
+# both atomically, and its audio is hashed again before it is reused.
 
 
 def encode_mp3(samples: np.ndarray) -> bytes:
@@ -296,14 +311,50 @@ def audio_relative_path(sha256: str) -> str:
     return f"audio/{SOURCE}/{sha256[:2]}/{sha256}.mp3"
 
 
-def _render_song(task: tuple[ArtistStyle, SongTraits, int, str]) -> str:
-    style, traits, seed, data_dir = task
+def demo_audio_dir(settings: Settings) -> Path:
+    """The folder of the demo's audio, which Hitlens alone writes."""
+    return settings.data_dir / "audio" / SOURCE
+
+
+_RENDERS = "renders"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_AUDIO_FILE = re.compile(r"([0-9a-f]{2})[0-9a-f]{62}\.mp3")
+
+
+@functools.cache
+def _renderer_fingerprint() -> str:
+    source = Path(core.synth.__file__).read_bytes() + inspect.getsource(encode_mp3).encode()
+    versions = f"{SAMPLE_RATE} {sf.__libsndfile_version__} {np.__version__}".encode()
+    return hashlib.sha256(source + versions).hexdigest()
+
+
+def render_key(song: DemoSong) -> str:
+    """What a song's audio bytes depend on, hashed (the name of its render record)."""
+    parts = (_renderer_fingerprint(), astuple(song.artist.style), astuple(song.traits), song.seed)
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _render_song(task: tuple[ArtistStyle, SongTraits, int, str, str]) -> str:
+    style, traits, seed, data_dir, key = task
     data = encode_mp3(render(style, traits, seed))
     sha256 = hashlib.sha256(data).hexdigest()
     target = Path(data_dir) / audio_relative_path(sha256)
     if not target.exists():
         atomic_write_bytes(target, data)
+    atomic_write_text(Path(data_dir) / "audio" / SOURCE / _RENDERS / key, sha256)
     return sha256
+
+
+def _already_rendered(settings: Settings, key: str) -> str | None:
+    """The SHA-256 of the song rendered under ``key``, if its file is there and intact."""
+    try:
+        sha256 = (demo_audio_dir(settings) / _RENDERS / key).read_text().strip()
+        if not _SHA256.fullmatch(sha256):
+            return None
+        data = (settings.data_dir / audio_relative_path(sha256)).read_bytes()
+    except OSError:
+        return None
+    return sha256 if hashlib.sha256(data).hexdigest() == sha256 else None
 
 
 def render_audio(
@@ -315,20 +366,94 @@ def render_audio(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[int, str]:
     """Render and store the audio of the songs ``songs`` that have a preview; song index ->
-    SHA-256."""
+    SHA-256. Songs an interrupted build already rendered are reused, not rendered again;
+    progress counts the songs left to render."""
     wanted = sorted({r.song.index for r in plan.releases if r.has_preview and r.song.index in songs})
     songs = {song.index: song for song in plan.songs}
-    tasks = [(songs[i].artist.style, songs[i].traits, songs[i].seed, str(settings.data_dir)) for i in wanted]
-    workers = worker_count(workers, len(tasks))
+    keys = {i: render_key(songs[i]) for i in wanted}
     hashes: dict[int, str] = {}
+    for index in wanted:
+        if sha256 := _already_rendered(settings, keys[index]):
+            hashes[index] = sha256
+    todo = [i for i in wanted if i not in hashes]
+    data_dir = str(settings.data_dir)
+    tasks = [(songs[i].artist.style, songs[i].traits, songs[i].seed, data_dir, keys[i]) for i in todo]
     if on_progress:
         on_progress(0, len(tasks))
-    with process_pool(workers) as pool:
-        for done, (index, sha256) in enumerate(zip(wanted, pool.map(_render_song, tasks, chunksize=4)), 1):
+    if not tasks:
+        return hashes
+    with process_pool(worker_count(workers, len(tasks))) as pool:
+        for done, (index, sha256) in enumerate(zip(todo, pool.map(_render_song, tasks, chunksize=4)), 1):
             hashes[index] = sha256
             if on_progress:
                 on_progress(done, len(tasks))
     return hashes
+
+
+@contextmanager
+def _audio_lock(settings: Settings, *, exclusive: bool) -> Iterator[bool]:
+    """A lock on the demo's audio folder: builds hold it shared while their rendered files are
+    not yet in the catalog; clean-up needs it alone and does not wait for it. Yields whether
+    it was taken."""
+    folder = demo_audio_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a") as handle:
+        try:
+            fcntl.flock(handle, (fcntl.LOCK_EX | fcntl.LOCK_NB) if exclusive else fcntl.LOCK_SH)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def remove_unreferenced_audio(settings: Settings) -> int | None:
+    """Delete the demo audio files the catalog no longer refers to (a replaced demo's, an
+    interrupted build's), with their render records and stale partial files; returns how many
+    audio files, or None when another demo build is running (it cleans up when it ends).
+
+    Only files named like the demo's own (``audio/demo/<sha[:2]>/<sha>.mp3``, regular files,
+    not links) are candidates; nothing outside ``audio/demo`` is touched.
+    """
+    folder = demo_audio_dir(settings)
+    if not Catalog.exists(settings):
+        return 0
+    with _audio_lock(settings, exclusive=True) as alone:
+        if not alone:
+            return None
+        with Catalog.open(settings) as catalog:
+            rows = catalog.conn.execute(
+                "SELECT DISTINCT audio_path FROM tracks WHERE audio_path LIKE ?", (f"audio/{SOURCE}/%",)
+            )
+            referenced = {row[0] for row in rows}
+        removed = 0
+        for path in _audio_files(folder):
+            if path.relative_to(settings.data_dir).as_posix() not in referenced:
+                path.unlink(missing_ok=True)
+                removed += 1
+        records = folder / _RENDERS
+        if records.is_dir():
+            for record in records.iterdir():
+                try:
+                    sha256 = record.read_text().strip() if record.is_file() and not record.is_symlink() else ""
+                except OSError:
+                    continue
+                if _SHA256.fullmatch(sha256) and audio_relative_path(sha256) not in referenced:
+                    record.unlink(missing_ok=True)
+        remove_stale_partials(folder)
+    return removed
+
+
+def _audio_files(folder: Path) -> Iterator[Path]:
+    for bucket in os.scandir(folder):
+        if not (len(bucket.name) == 2 and bucket.is_dir(follow_symlinks=False)):
+            continue
+        for entry in os.scandir(bucket.path):
+            match = _AUDIO_FILE.fullmatch(entry.name)
+            if match and match.group(1) == bucket.name and entry.is_file(follow_symlinks=False):
+                yield Path(entry.path)
 
 
 # --- catalog ----------------------------------------------------------------------
@@ -404,9 +529,10 @@ def build_demo(
     """Render the demo audio and write the demo catalog in one transaction.
 
     With ``quick_start`` only every fourth song's releases are written; a later build of the
-    same demo completes that catalog without rendering those songs again. Audio files are
-    content-addressed, so an interrupted build resumes; the catalog rows appear all at once
-    or not at all.
+    same demo completes that catalog without rendering those songs again. An interrupted
+    build resumes: the songs it rendered are reused (see the audio section above). The
+    catalog rows appear all at once or not at all; then the audio of the demo this one
+    replaced, and of any build interrupted for good, is deleted.
     """
     catalog = Catalog.open(settings, create=True)
     completing = catalog.get_meta("demo") == demo_label(tracks, seed, quick_start=True)
@@ -418,9 +544,16 @@ def build_demo(
         )
     plan = plan_catalog(tracks, seed)
     songs = quick_start_songs(plan) if quick_start else {song.index for song in plan.songs}
-    known = _rendered_songs(catalog, plan) if completing else {}
-    hashes = known | render_audio(plan, settings, songs - set(known), workers=workers, on_progress=on_progress)
-    catalog.replace_tracks(track_records(plan, hashes, songs), meta={"demo": demo_label(tracks, seed, quick_start=quick_start)})
+    try:
+        with _audio_lock(settings, exclusive=False):  # no clean-up while our files are not in the catalog
+            known = _rendered_songs(catalog, plan) if completing else {}
+            hashes = known | render_audio(plan, settings, songs - set(known), workers=workers, on_progress=on_progress)
+            meta = {"demo": demo_label(tracks, seed, quick_start=quick_start)}
+            catalog.replace_tracks(track_records(plan, hashes, songs), meta=meta)
+    except BaseException:
+        catalog.close()
+        raise
+    remove_unreferenced_audio(settings)
     return catalog
 
 

@@ -127,3 +127,60 @@ def test_a_quick_start_demo_is_completed_without_rendering_its_songs_again(tmp_p
     assert same.tolist() == first["audio_sha256"].tolist()  # the quick-start releases kept their audio
     with pytest.raises(UsageError, match="--replace"):  # a complete demo is not rebuilt by accident
         build_demo(settings, tracks=60, seed=3)
+
+
+def _demo_files(settings: Settings) -> set[str]:
+    return {p.relative_to(settings.data_dir).as_posix() for p in (settings.data_dir / "audio").rglob("*.mp3")}
+
+
+def test_an_interrupted_demo_resumes_without_rendering_its_songs_again(tmp_path):
+    settings = Settings(home=tmp_path)
+
+    def interrupt(done, total):
+        if done >= 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_demo(settings, tracks=16, seed=9, workers=2, on_progress=interrupt)
+    with Catalog.open(settings) as catalog:
+        assert catalog.track_count() == 0  # rows appear all at once or not at all
+    kept = {path: path.stat().st_mtime_ns for path in (settings.data_dir / "audio").rglob("*.mp3")}
+    assert len(kept) >= 4
+
+    totals = []
+    with build_demo(settings, tracks=16, seed=9, workers=2, on_progress=lambda done, total: totals.append(total)) as catalog:
+        referenced = set(catalog.tracks()["audio_path"].dropna())
+    plan = plan_catalog(16, seed=9)
+    songs_with_audio = {r.song.index for r in plan.releases if r.has_preview}
+    assert totals[0] == len(songs_with_audio) - len(kept)  # only the songs not rendered before
+    assert {path.relative_to(settings.data_dir).as_posix() for path in kept} <= referenced
+    assert all(path.stat().st_mtime_ns == mtime for path, mtime in kept.items())
+    assert _demo_files(settings) == referenced
+
+
+def test_replacing_the_demo_deletes_the_audio_only_the_old_one_used(tmp_path):
+    settings = Settings(home=tmp_path)
+    build_demo(settings, tracks=12, seed=1, workers=2).close()
+    first = _demo_files(settings)
+    demo_folder = settings.data_dir / "audio" / "demo"
+    users = [demo_folder / "notes.txt", demo_folder / "00" / "mine.mp3", settings.data_dir / "audio" / "deezer" / "ab" / f"{'ab' * 32}.mp3"]
+    for path in users:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"not the demo's")
+
+    with build_demo(settings, tracks=12, seed=2, workers=2, replace=True) as catalog:
+        second = set(catalog.tracks()["audio_path"].dropna())
+    assert first - second and _demo_files(settings) - {p.relative_to(settings.data_dir).as_posix() for p in users} == second
+    assert all(path.exists() for path in users)  # only the demo's own files are candidates
+
+    # While another build holds the folder (its rendered files are not in the catalog yet),
+    # a replacing build deletes nothing; the next clean-up does.
+    from core.demo import _audio_lock, remove_unreferenced_audio
+
+    with _audio_lock(settings, exclusive=False):
+        build_demo(settings, tracks=12, seed=1, workers=2, replace=True).close()
+        assert second <= _demo_files(settings)
+    assert remove_unreferenced_audio(settings) == len(second - first)
+    assert _demo_files(settings) - {p.relative_to(settings.data_dir).as_posix() for p in users} == first
+    records = [path.read_text() for path in (demo_folder / "renders").iterdir()]
+    assert sorted(f"audio/demo/{sha[:2]}/{sha}.mp3" for sha in records) == sorted(first)
