@@ -148,7 +148,11 @@ def test_an_interrupted_demo_resumes_without_rendering_its_songs_again(tmp_path)
     assert len(kept) >= 4
 
     totals = []
-    with build_demo(settings, tracks=16, seed=9, workers=2, on_progress=lambda done, total: totals.append(total)) as catalog:
+
+    def record(done, total):
+        totals.append(total)
+
+    with build_demo(settings, tracks=16, seed=9, workers=2, on_progress=record) as catalog:
         referenced = set(catalog.tracks()["audio_path"].dropna())
     plan = plan_catalog(16, seed=9)
     songs_with_audio = {r.song.index for r in plan.releases if r.has_preview}
@@ -163,14 +167,16 @@ def test_replacing_the_demo_deletes_the_audio_only_the_old_one_used(tmp_path):
     build_demo(settings, tracks=12, seed=1, workers=2).close()
     first = _demo_files(settings)
     demo_folder = settings.data_dir / "audio" / "demo"
-    users = [demo_folder / "notes.txt", demo_folder / "00" / "mine.mp3", settings.data_dir / "audio" / "deezer" / "ab" / f"{'ab' * 32}.mp3"]
+    other_source = settings.data_dir / "audio" / "deezer" / "ab" / f"{'ab' * 32}.mp3"
+    users = [demo_folder / "notes.txt", demo_folder / "00" / "mine.mp3", other_source]
+    user_files = {path.relative_to(settings.data_dir).as_posix() for path in users}
     for path in users:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"not the demo's")
 
     with build_demo(settings, tracks=12, seed=2, workers=2, replace=True) as catalog:
         second = set(catalog.tracks()["audio_path"].dropna())
-    assert first - second and _demo_files(settings) - {p.relative_to(settings.data_dir).as_posix() for p in users} == second
+    assert first - second and _demo_files(settings) - user_files == second
     assert all(path.exists() for path in users)  # only the demo's own files are candidates
 
     # While another build holds the folder (its rendered files are not in the catalog yet),
@@ -181,6 +187,6 @@ def test_replacing_the_demo_deletes_the_audio_only_the_old_one_used(tmp_path):
         build_demo(settings, tracks=12, seed=1, workers=2, replace=True).close()
         assert second <= _demo_files(settings)
     assert remove_unreferenced_audio(settings) == len(second - first)
-    assert _demo_files(settings) - {p.relative_to(settings.data_dir).as_posix() for p in users} == first
+    assert _demo_files(settings) - user_files == first
     records = [path.read_text() for path in (demo_folder / "renders").iterdir()]
     assert sorted(f"audio/demo/{sha[:2]}/{sha}.mp3" for sha in records) == sorted(first)

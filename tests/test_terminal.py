@@ -13,7 +13,8 @@ LIBRARY_NOISE = re.compile(
 
 
 def test_commands_that_decode_mp3s_and_run_tensorflow_print_no_library_notes(demo_home, tmp_path):
-    shutil.copytree(demo_home.data_dir, tmp_path / "data", ignore=shutil.ignore_patterns("features", "embeddings", "jobs"))
+    caches = shutil.ignore_patterns("features", "embeddings", "jobs")
+    shutil.copytree(demo_home.data_dir, tmp_path / "data", ignore=caches)
     # spectrograms in two worker processes; musicnn (TensorFlow) in this one
     for command in (["features", "--preset", "all", "--workers", "2"], ["embeddings"]):
         result = run_cli(*command, home=tmp_path, check=True)
