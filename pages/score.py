@@ -85,7 +85,7 @@ if not isinstance(profile, str) and len(embeddings):
 
 left, right = st.columns([3, 1])
 left.caption(f"The best 30 s ({start:.0f}-{end:.0f} s): the player starts there.")
-left.audio(samples, sample_rate=SAMPLE_RATE, start_time=int(start))
+left.audio(upload.data, format=songs.audio_type(upload.name), start_time=int(start))  # the file itself: no WAV copy of it
 right.download_button("Download the best 30 s (WAV)", songs.wav_bytes(samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]),
                       f"{stem}-best-30s.wav", "audio/wav")  # fmt: skip
 if len(result["windows"]) == 1:

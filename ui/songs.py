@@ -65,12 +65,14 @@ def session_uploads(label: str) -> list[Upload]:
     for file in files or []:
         if file.size > MAX_UPLOAD_MB * 1024 * 1024:
             st.error(f"'{plain(file.name)}' is larger than {MAX_UPLOAD_MB} MB. Upload a compressed export (mp3, m4a).")
+            _release_from_uploader(file.file_id)
             continue
         if file.file_id not in hashed:  # hashed once per upload, not on every rerun
             data = file.getvalue()
             hashed[file.file_id] = content_hash(data)
             kept.pop(hashed[file.file_id], None)  # the same content again moves to the end, once
             kept[hashed[file.file_id]] = (file.name, data)
+            _release_from_uploader(file.file_id)
     dropped = []
     while sum(len(data) for _, data in kept.values()) > SESSION_UPLOADS_MB * 1024 * 1024 and len(kept) > 1:
         dropped.append(kept.pop(next(iter(kept)))[0])
@@ -88,6 +90,28 @@ def session_uploads(label: str) -> list[Upload]:
             st.session_state["uploader-round"] = st.session_state.get("uploader-round", 0) + 1
             st.rerun()
     return uploads
+
+
+def _release_from_uploader(file_id: str) -> None:
+    """Drop Streamlit's own record of an upload once this session keeps its bytes.
+
+    Streamlit frees a session's uploaded files only when it shuts the session down, and a
+    closed browser tab's session is kept for a reconnect and later dropped without a shutdown
+    (Streamlit 1.67): every upload of every closed tab stayed in the server's memory. The
+    session's list holds the same bytes, and goes with the session."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    if context is not None:
+        context.uploaded_file_mgr.remove_file(context.session_id, file_id)
+
+
+AUDIO_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "m4a": "audio/mp4"}
+
+
+def audio_type(name: str) -> str:
+    """The MIME type a browser needs to play an upload as it was sent."""
+    return AUDIO_TYPES.get(name.rsplit(".", 1)[-1].lower(), "audio/mpeg")
 
 
 def labelled(kept: dict[str, tuple[str, bytes]]) -> list[Upload]:
