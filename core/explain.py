@@ -189,10 +189,13 @@ def _lime_fit(data: np.ndarray, probabilities: np.ndarray, seed: int) -> np.ndar
     return weights
 
 
-def region_audio(samples: np.ndarray, cell: Cell, sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarray, np.ndarray]:
-    """The stretch of the song ``samples`` that ``cell`` covers, as it is and with only the
-    cell's band left: "play that bar, and that bar's bass alone"."""
-    stretch = samples[int(cell.start_s * sample_rate) : int(cell.end_s * sample_rate)]
+def region_audio(
+    samples: np.ndarray, cell: Cell, sample_rate: int = SAMPLE_RATE, offset_s: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The stretch of ``samples`` (the song, or the part of it from ``offset_s``) that ``cell``
+    covers, as it is and with only the cell's band left: "play that bar, and that bar's bass
+    alone"."""
+    stretch = samples[int((cell.start_s - offset_s) * sample_rate) : int((cell.end_s - offset_s) * sample_rate)]
     return stretch, band_pass(stretch, BANDS_BY_NAME[cell.band], sample_rate)
 
 

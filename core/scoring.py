@@ -143,12 +143,15 @@ class Scorer:
         )
 
     def explain_best_window(self, song: SongScore, num_samples: int = 1000):
-        """LIME explanation of the song's best window; cell times are seconds of the song."""
+        """Explanation of the song's best window; cell times are seconds of the song."""
+        start = song.best_window[0]
+        return self.explain_window(song.samples[int(start * SAMPLE_RATE) :], start, num_samples)
+
+    def explain_window(self, window: np.ndarray, start_s: float, num_samples: int = 1000):
+        """LIME explanation of the 30 s ``window`` that starts ``start_s`` into the song."""
         from core.explain import explain
 
-        start = song.best_window[0]
-        window = song.samples[int(start * SAMPLE_RATE) :]
-        return explain(self.spectrogram(window), window, self.preset, self.predict, num_samples=num_samples, offset_s=start)
+        return explain(self.spectrogram(window), window, self.preset, self.predict, num_samples=num_samples, offset_s=start_s)
 
     def score(self, source: str | Path | bytes, name: str | None = None) -> SongScore:
         label = name or Path(str(source)).name
@@ -189,14 +192,12 @@ class EmbeddingScorer(Scorer):
             pooled.append(outputs.select(inside if inside.any() else slice(None)).pooled())
         return self._song(name, samples, starts, self.head_probability(np.stack(pooled)), patches=outputs)
 
-    def explain_best_window(self, song: SongScore, num_samples: int = 0):
+    def explain_window(self, window: np.ndarray, start_s: float, num_samples: int = 0):
         """Occlusion over the same bars x bands cells (``num_samples`` is not used): LIME's
         1,000 variants of 10 patches would take about 15 minutes here."""
         from core.explain import occlusion
 
-        start = song.best_window[0]
-        window = song.samples[int(start * SAMPLE_RATE) :]
-        return occlusion(self.spectrogram(window), window, self.preset, self._hiding_effects, offset_s=start)
+        return occlusion(self.spectrogram(window), window, self.preset, self._hiding_effects, offset_s=start_s)
 
     def _hiding_effects(self, mel: np.ndarray, segments: np.ndarray, cells: int) -> np.ndarray:
         """For each cell: probability with the window as it is minus with the cell silenced.

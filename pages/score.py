@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core.architectures import DISPLAY_NAMES, PRETRAINED_MODEL
-from core.config import MAX_UPLOAD_MB, SAMPLE_RATE
+from core.config import MAX_UPLOAD_MB
 from core.errors import HitlensError
 from core.registry import best_model_of
 from ui import charts, explanation, songs, state
@@ -64,10 +64,10 @@ st.download_button("Download the ranking (CSV)", table.to_csv(index=False), "hit
 choice = st.selectbox("Song", table["file"].tolist(), key="score-song")
 upload, scored = next(u for u in files if u.label == choice), results[choice]
 result, profile = scored.result, scored.profile
-samples = songs.decoded_samples(upload)
 stem = upload.name.rsplit(".", 1)[0]
 probability = result["probability"]
 start, end = result["best_window"]
+window = songs.best_window(upload.sha256, start, end, upload.name, _data=upload.data)
 st.subheader(f"{songs.plain(choice)}: {result['verdict']} ({probability:.0%})")
 if result["note"]:
     st.warning(result["note"])
@@ -86,8 +86,7 @@ if not isinstance(profile, str) and len(embeddings):
 left, right = st.columns([3, 1])
 left.caption(f"The best 30 s ({start:.0f}-{end:.0f} s): the player starts there.")
 left.audio(upload.data, format=songs.audio_type(upload.name), start_time=int(start))  # the file itself: no WAV copy of it
-right.download_button("Download the best 30 s (WAV)", songs.wav_bytes(samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]),
-                      f"{stem}-best-30s.wav", "audio/wav")  # fmt: skip
+right.download_button("Download the best 30 s (WAV)", songs.wav_bytes(window), f"{stem}-best-30s.wav", "audio/wav")
 if len(result["windows"]) == 1:
     st.caption(f"The song is {result['duration_s']:.0f} s long: one 30 s window, so its verdict is the window's verdict "
                f"({probability:.0%}). Longer songs get one probability per window, every 5 s.")  # fmt: skip
@@ -145,21 +144,20 @@ st.subheader("What drives the verdict")
 method = "occlusion (each cell silenced in turn)" if model == PRETRAINED_MODEL else "LIME (1,000 samples)"
 try:
     with st.spinner(f"Explaining the best 30 s with {method}…"):
-        explained = songs.explanation(home, run_id, model, scored.sha256, result, _samples=samples)
+        explained = songs.explanation(home, run_id, model, scored.sha256, start, _window=window)
 except HitlensError as problem:
     st.error(str(problem))
     st.stop()
 
 st.plotly_chart(explanation.grid_figure(explained, "Each bar and band of the best 30 s: red pushes toward popular, blue away"),
                 width="stretch")  # fmt: skip
-window = samples[int(start * SAMPLE_RATE) :]
 spectrogram, times, preset = explanation.audible_spectrogram(window, start)
 st.plotly_chart(charts.spectrogram(spectrogram, preset, "Spectrogram of the best 30 s", start_s=start), width="stretch")
 how = (f"LIME on {explained.time_unit}s x bands; stability: the top 5 regions of each third of the samples overlap {explained.stability:.0%}."
        if explained.stability is not None else "Occlusion: each weight is the drop in probability when that cell is silenced.")
 st.caption(f"{how} Time cells are {'bars found by beat tracking' if explained.time_unit == 'bar' else '2.5 s cells (no tempo found)'}; "
            "the marks +1, +2, … and −1, −2, … match the lists below.")  # fmt: skip
-explanation.region_players(explained, samples)
+explanation.region_players(explained, window, start)
 warning = songs.SYNTHETIC_VERDICTS if meta["synthetic"] else None
 png = explanation.explanation_png(explained, spectrogram, times, preset,
                                   f"{choice}: {result['verdict']} ({probability:.0%}), best 30 s {start:.0f}-{end:.0f} s", warning)  # fmt: skip

@@ -153,8 +153,9 @@ def window_probabilities(result: dict) -> go.Figure:
     return figure
 
 
-def region_players(explanation: Explanation, samples: np.ndarray, count: int = 3) -> None:
-    """The top regions each way, each with its bar as it is and with only its band."""
+def region_players(explanation: Explanation, window: np.ndarray, start_s: float, count: int = 3) -> None:
+    """The top regions each way, each with its bar as it is and with only its band, cut from
+    the explained ``window`` that starts ``start_s`` into the song."""
     left, right = st.columns(2)
     ranks = region_ranks(explanation, count)
     for column, sign, heading in ((left, +1, "Pushes toward popular"), (right, -1, "Pulls away from popular")):
@@ -164,7 +165,7 @@ def region_players(explanation: Explanation, samples: np.ndarray, count: int = 3
             column.caption("No region changes the verdict measurably.")
         for cell, weight in top:
             column.markdown(f"**{ranks[cell.index]}** {describe(cell, weight)}")
-            whole, band_only = region_audio(samples, cell)
+            whole, band_only = region_audio(window, cell, offset_s=start_s)
             if whole.size:
                 play, isolate = column.columns(2)
                 play.caption("the bar")

@@ -134,15 +134,13 @@ def plain(text: str) -> str:
     return MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
-def decoded_samples(upload: Upload) -> np.ndarray:
-    """The song on screen, decoded once and kept in this session only (one song at a time)."""
+@st.cache_data(show_spinner="Cutting the best 30 s…", max_entries=32)
+def best_window(sha256: str, start_s: float, end_s: float, _name: str, _data: bytes) -> np.ndarray:
+    """The samples of an upload's best window: all the page plays, explains and draws. Only
+    these 30 s (2.6 MB) are kept; the decoded song (up to 106 MB) is let go at once."""
     from core.audio import load_audio
 
-    held = st.session_state.get("score-decoded")
-    if held is None or held[0] != upload.sha256:
-        held = (upload.sha256, load_audio(upload.data, name=upload.name))
-        st.session_state["score-decoded"] = held
-    return held[1]
+    return load_audio(_data, name=_name)[int(start_s * SAMPLE_RATE) : int(end_s * SAMPLE_RATE)].copy()
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
@@ -178,13 +176,9 @@ def score_upload(home: str, run_id: str, model: str, sha256: str, _name: str, _d
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def explanation(home: str, run_id: str, model: str, sha256: str, result: dict, _samples: np.ndarray):
-    """The best window's explanation, once per song content, run and model."""
-    from core.scoring import SongScore
-
-    song = SongScore(result["file"], result["duration_s"], result["verdict"], result["probability"], result["percentile"],
-                     tuple(result["best_window"]), result["windows"], _samples)  # fmt: skip
-    return scorer(home, run_id, model).explain_best_window(song)
+def explanation(home: str, run_id: str, model: str, sha256: str, start_s: float, _window: np.ndarray):
+    """The explanation of the best window, once per song content, run and model."""
+    return scorer(home, run_id, model).explain_window(_window, start_s)
 
 
 def ranking(results: dict[str, Scored]) -> pd.DataFrame:
