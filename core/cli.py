@@ -194,7 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.set_defaults(handler=_score)
 
     bench = commands.add_parser("bench", help="measure the pipeline's speed")
-    bench.add_argument("target", choices=["features", "train", "score", "embeddings", "pages", "setup"], help="what to measure")
+    bench.add_argument("target", choices=["features", "train", "score", "embeddings", "pages", "uploads", "setup"],
+                       help="what to measure")  # fmt: skip
     bench.add_argument("--clips", type=_positive_int, default=None,
                        help="demo clips to use (default 50 for features, 200 for train)")  # fmt: skip
     bench.add_argument("--first-verdict", action="store_true",
@@ -365,7 +366,7 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from core.bench import bench_embeddings, bench_features, bench_pages, bench_score, bench_train
+    from core.bench import bench_embeddings, bench_features, bench_pages, bench_score, bench_train, bench_uploads
 
     if args.target == "features":
         print(bench_features(settings(), clips=args.clips or 50))
@@ -375,6 +376,8 @@ def _bench(args: argparse.Namespace) -> int:
         print(bench_embeddings(settings(), clips=args.clips or 20))
     elif args.target == "pages":
         print(bench_pages(settings()))
+    elif args.target == "uploads":
+        print(bench_uploads(settings()))
     elif args.target == "setup":
         import tempfile
         from pathlib import Path
