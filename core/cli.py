@@ -398,6 +398,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from core.catalog import Catalog
+    from core.dataset import left_out_note
     from core.registry import list_runs, load_run
     from core.training import parse_models
 
@@ -435,6 +436,9 @@ def _train(args: argparse.Namespace) -> int:
     else:
         print(f"run {run.id} saved to {run.path}; songs are still scored with run {active} "
               f"(switch with 'python -m core runs --activate {run.id}')")  # fmt: skip
+    left_out = left_out_note(run.meta["left_out"])
+    if left_out:
+        print(left_out)
     _print_table(holdout_table(run), run)
     return 0
 

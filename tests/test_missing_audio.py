@@ -36,6 +36,8 @@ def trained_without_one_clip(demo_home, tmp_path_factory):
 def test_a_catalog_with_one_audio_file_removed_trains(trained_without_one_clip):
     settings, source_id, sharing, result = trained_without_one_clip
     assert result.returncode == 0, result.stderr
+    word = "track without a spectrogram was" if sharing == 1 else "tracks without a spectrogram were"
+    assert f"{sharing} {word} left out" in result.stdout
 
     (run_file,) = settings.models_dir.glob("*/run.json")
     meta = json.loads(run_file.read_text())
