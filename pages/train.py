@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core.architectures import DISPLAY_NAMES, MODEL_NAMES
-from core.config import DEFAULT_TRAINING_PRESET, FEATURE_PRESETS, TRAINING_PRESETS
+from core.config import FEATURE_PRESETS, TRAINING_PRESETS
 from core.dataset import SPLITS, left_out_note
 from core.evaluate import holdout_table
 from core.jobs import latest_job, start_job
