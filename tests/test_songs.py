@@ -1,0 +1,35 @@
+"""What the Score page's server-wide caches keep for an upload (issue 12, item 8): verdicts
+and the best 30 s, never the decoded song, which every closed tab's session used to leave
+behind in the server."""
+
+import io
+import pickle
+
+import numpy as np
+import soundfile as sf
+
+from core.catalog import Catalog
+from core.config import SAMPLE_RATE
+from core.history import content_hash
+from core.registry import active_run_id
+from ui import songs
+
+
+def test_the_server_caches_a_verdict_and_the_best_30_s_never_the_decoded_song(trained_home):
+    samples = 0.1 * np.random.default_rng(7).standard_normal(120 * SAMPLE_RATE).astype(np.float32)
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, SAMPLE_RATE, format="WAV", subtype="PCM_16")
+    data = buffer.getvalue()
+    with Catalog.open(trained_home) as catalog:
+        run_id = active_run_id(catalog)
+    home, sha256 = str(trained_home.home), content_hash(data)
+
+    scored = songs.score_upload(home, run_id, "cnn2", sha256, "long take.wav", _data=data)
+    assert scored.error is None and scored.result["duration_s"] == 120.0
+    decoded_bytes = samples.nbytes  # 10.6 MB
+    assert len(pickle.dumps(scored)) < decoded_bytes / 20  # the verdict and tag profile only
+
+    start, end = scored.result["best_window"]
+    window = songs.best_window(sha256, start, end, "long take.wav", _data=data)
+    assert window.size == int(end * SAMPLE_RATE) - int(start * SAMPLE_RATE) <= 30 * SAMPLE_RATE
+    np.testing.assert_allclose(window, samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)], atol=1e-4)
