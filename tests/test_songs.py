@@ -15,7 +15,7 @@ from core.registry import active_run_id
 from ui import songs
 
 
-def test_the_server_caches_a_verdict_and_the_best_30_s_never_the_decoded_song(trained_home):
+def test_the_server_caches_a_verdict_and_the_best_30_s_never_the_decoded_song(trained_home, monkeypatch):
     samples = 0.1 * np.random.default_rng(7).standard_normal(120 * SAMPLE_RATE).astype(np.float32)
     buffer = io.BytesIO()
     sf.write(buffer, samples, SAMPLE_RATE, format="WAV", subtype="PCM_16")
@@ -30,6 +30,11 @@ def test_the_server_caches_a_verdict_and_the_best_30_s_never_the_decoded_song(tr
     assert len(pickle.dumps(scored)) < decoded_bytes / 20  # the verdict and tag profile only
 
     start, end = scored.result["best_window"]
+
+    def decoded_again(*args, **kwargs):
+        raise AssertionError("the page decoded the upload a second time")
+
+    monkeypatch.setattr("core.audio.load_audio", decoded_again)  # scoring cut the window while it had the song
     window = songs.best_window(sha256, start, end, "long take.wav", _data=data)
     assert window.size == int(end * SAMPLE_RATE) - int(start * SAMPLE_RATE) <= 30 * SAMPLE_RATE
     np.testing.assert_allclose(window, samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)], atol=1e-4)

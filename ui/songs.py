@@ -2,9 +2,8 @@
 scoring and explanations cached per content, the ranking, and the scored-songs history.
 
 What outlives a session is small. Server-wide caches are keyed by the upload's content hash
-and hold verdicts, tag profiles and explanations, never decoded audio (a 20-minute song is
-106 MB of samples). Decoded samples live in the session, for the song on screen only, and go
-when the session does.
+and hold verdicts, tag profiles, explanations and each song's best 30 s (2.6 MB), never the
+decoded song (106 MB of samples for 20 minutes).
 """
 
 from __future__ import annotations
@@ -135,12 +134,17 @@ def plain(text: str) -> str:
 
 
 @st.cache_data(show_spinner="Cutting the best 30 s…", max_entries=32)
-def best_window(sha256: str, start_s: float, end_s: float, _name: str, _data: bytes) -> np.ndarray:
+def best_window(
+    sha256: str, start_s: float, end_s: float, _name: str, _data: bytes, _samples: np.ndarray | None = None
+) -> np.ndarray:
     """The samples of an upload's best window: all the page plays, explains and draws. Only
-    these 30 s (2.6 MB) are kept; the decoded song (up to 106 MB) is let go at once."""
+    these 30 s (2.6 MB) are kept; the decoded song (up to 106 MB) is let go at once.
+    ``_samples``: the decoded song, when the caller has it (scoring just decoded it), so the
+    page does not decode the upload a second time."""
     from core.audio import load_audio
 
-    return load_audio(_data, name=_name)[int(start_s * SAMPLE_RATE) : int(end_s * SAMPLE_RATE)].copy()
+    samples = load_audio(_data, name=_name) if _samples is None else _samples
+    return samples[int(start_s * SAMPLE_RATE) : int(end_s * SAMPLE_RATE)].copy()
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
@@ -170,6 +174,7 @@ def score_upload(home: str, run_id: str, model: str, sha256: str, _name: str, _d
     except HitlensError as problem:  # the pretrained model is missing: the verdict still stands
         profile = str(problem)
     result = item.score.as_dict()
+    best_window(sha256, *result["best_window"], _name, _data, _samples=item.score.samples)  # cut while decoded
     with Catalog.open(Settings(home=Path(home))) as catalog:
         record_score(catalog, run_id=run_id, model=model, sha256=sha256, result=result)
     return Scored(sha256, result=result, profile=profile)
