@@ -15,7 +15,14 @@ KERAS_MODELS = ("mlp", "cnn1", "cnn2", "cnn_gru")
 PRETRAINED_MODEL = "musicnn"
 """The sixth model: a head on pretrained musicnn embeddings (``core.pretrained.head``)."""
 MODEL_NAMES = ("dummy", *KERAS_MODELS, PRETRAINED_MODEL)
-DISPLAY_NAMES = {"dummy": "Dummy", "mlp": "MLP", "cnn1": "CNN 1", "cnn2": "CNN 2", "cnn_gru": "CNN-GRU", "musicnn": "musicnn"}
+DISPLAY_NAMES = {
+    "dummy": "Dummy",
+    "mlp": "MLP",
+    "cnn1": "CNN 1",
+    "cnn2": "CNN 2",
+    "cnn_gru": "CNN-GRU",
+    "musicnn": "musicnn",
+}
 STUDY_PARAMETERS = {"mlp": 21_176_577, "cnn1": 2_727_041, "cnn2": 2_718_849, "cnn_gru": 391_585}
 
 _CNN_FILTERS = (16, 32, 64, 128)

@@ -198,9 +198,11 @@ def _decode_with_libsndfile(source: str | Path | bytes, label: str, max_seconds:
 def _read_mono(audio: sf.SoundFile, label: str, max_frames: int) -> tuple[np.ndarray, int]:
     """The file's samples downmixed and resampled block by block, and how many frames it had.
     Stops one block after ``max_frames``: enough to tell "too long" without reading it all."""
-    resampler = None if audio.samplerate == SAMPLE_RATE else soxr.ResampleStream(
-        audio.samplerate, SAMPLE_RATE, 1, dtype="float32", quality="HQ"
-    )  # fmt: skip
+    resampler = (
+        None
+        if audio.samplerate == SAMPLE_RATE
+        else soxr.ResampleStream(audio.samplerate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+    )
     pieces, frames = [], 0
     buffer = np.empty((max(1, BLOCK_SAMPLES // audio.channels), audio.channels), dtype=np.float32)
     # Not ``SoundFile.blocks``: it trusts the header's length and pads a cut-off file.
@@ -238,8 +240,10 @@ def _read_block(audio: sf.SoundFile, buffer: np.ndarray) -> np.ndarray:
 def _truncation_note(read_s: float, declared_s: float) -> str | None:
     if declared_s - read_s < TRUNCATION_TOLERANCE_SECONDS:
         return None
-    return (f"Only the first {read_s:.0f} s of {declared_s:.0f} s could be read: the file is cut off. "
-            "The verdict is for that part; upload the complete file for the whole song.")  # fmt: skip
+    return (
+        f"Only the first {read_s:.0f} s of {declared_s:.0f} s could be read: the file is cut off. "
+        "The verdict is for that part; upload the complete file for the whole song."
+    )
 
 
 def _decode_with_ffmpeg(source: str | Path | bytes, label: str, extension: str, max_seconds: float) -> np.ndarray:
@@ -256,12 +260,25 @@ def _decode_with_ffmpeg(source: str | Path | bytes, label: str, extension: str, 
         else:
             path = Path(source)
         command = [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path),
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(path),
             # Decode one second past the limit: enough to tell "too long" without
             # decoding two hours of audio. ffmpeg downmixes and resamples as it goes.
-            "-t", str(max_seconds + 1), "-vn", "-f", "f32le", "-ac", "1",
-            "-ar", str(SAMPLE_RATE), "pipe:1",
-        ]  # fmt: skip
+            "-t",
+            str(max_seconds + 1),
+            "-vn",
+            "-f",
+            "f32le",
+            "-ac",
+            "1",
+            "-ar",
+            str(SAMPLE_RATE),
+            "pipe:1",
+        ]
         result = subprocess.run(command, capture_output=True, check=False)
     if result.returncode != 0:
         raise _unreadable(label)

@@ -64,19 +64,30 @@ def bench_features(settings: Settings, clips: int = 50) -> str:
     study_route(paths[0])
 
     rows: list[tuple[str, float]] = [
-        ("study route: pydub mp3->wav, librosa.load, melspectrogram, power_to_db (1 process)",
-         _clips_per_second(lambda: [study_route(p) for p in paths], clips)),
-        (f"Hitlens, study preset {study.n_mels}x{study.frames} (1 process)",
-         _clips_per_second(lambda: [log_mel(load_audio(p), study) for p in paths], clips)),
-        (f"Hitlens, fast preset {fast.n_mels}x{fast.frames} (1 process)",
-         _clips_per_second(lambda: [log_mel(load_audio(p), fast) for p in paths], clips)),
-    ]  # fmt: skip
-    for presets, label in (([study], "study preset"), ([fast], "fast preset"), ([study, fast], "both presets, one decode")):
+        (
+            "study route: pydub mp3->wav, librosa.load, melspectrogram, power_to_db (1 process)",
+            _clips_per_second(lambda: [study_route(p) for p in paths], clips),
+        ),
+        (
+            f"Hitlens, study preset {study.n_mels}x{study.frames} (1 process)",
+            _clips_per_second(lambda: [log_mel(load_audio(p), study) for p in paths], clips),
+        ),
+        (
+            f"Hitlens, fast preset {fast.n_mels}x{fast.frames} (1 process)",
+            _clips_per_second(lambda: [log_mel(load_audio(p), fast) for p in paths], clips),
+        ),
+    ]
+    for presets, label in (
+        ([study], "study preset"),
+        ([fast], "fast preset"),
+        ([study, fast], "both presets, one decode"),
+    ):
         with tempfile.TemporaryDirectory() as scratch:
             jobs = [FeatureJob(sha, path) for sha, path in chosen]
             run = partial(compute_missing, jobs, presets, Settings(home=Path(scratch)))
-            rows.append((f"`python -m core features`, {label}, cached to disk (2 processes)",
-                         _clips_per_second(run, clips)))  # fmt: skip
+            rows.append(
+                (f"`python -m core features`, {label}, cached to disk (2 processes)", _clips_per_second(run, clips))
+            )
 
     baseline = rows[0][1]
     lines = [
@@ -105,7 +116,9 @@ def _epoch_cost(task: tuple[str, str, list[str], list[float], str]) -> tuple[flo
     part = (shas, np.array(labels, dtype=np.float32))
     data = TrainingData(FeatureCache(Settings(home=Path(home))), features, MinMaxScaling(-80.0, 0.0), part, part, part)
     marks: list[float] = []
-    train_models([model], data, preset, epochs=2, on_progress=lambda e: e.batch is None and marks.append(time.perf_counter()))
+    train_models(
+        [model], data, preset, epochs=2, on_progress=lambda e: e.batch is None and marks.append(time.perf_counter())
+    )
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     return marks[1] - marks[0], int(peak_mib)
 
@@ -137,15 +150,17 @@ def bench_train(settings: Settings, clips: int = 200) -> str:
             f"| {DISPLAY_NAMES[model]} | {costs['study'][0]:.1f} | {costs['study'][1]:,} | "
             f"{costs['fast'][0]:.1f} | {costs['fast'][1]:,} | {ratio:.1f}x |"
         )
-    return "\n".join([
-        f"Training cost on {clips} demo clips (train and validation on the same clips), one run:",
-        "",
-        "| model | study s/epoch | study peak MiB | fast s/epoch | fast peak MiB | study/fast |",
-        "|---|---:|---:|---:|---:|---:|",
-        *rows,
-        "",
-        _default_run_line(settings),
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"Training cost on {clips} demo clips (train and validation on the same clips), one run:",
+            "",
+            "| model | study s/epoch | study peak MiB | fast s/epoch | fast peak MiB | study/fast |",
+            "|---|---:|---:|---:|---:|---:|",
+            *rows,
+            "",
+            _default_run_line(settings),
+        ]
+    )
 
 
 def _default_run_line(settings: Settings) -> str:
@@ -216,7 +231,9 @@ def bench_score(settings: Settings) -> str:
         "| preset | " + " | ".join(f"{h} (s)" for h in header) + " |",
         "|---|" + "---:|" * len(header),
     ]
-    lines += [f"| {p.name} {p.n_mels}x{p.frames} | " + " | ".join(f"{t[h]:.2f}" for h in header) + " |" for p, t, _ in rows]
+    lines += [
+        f"| {p.name} {p.n_mels}x{p.frames} | " + " | ".join(f"{t[h]:.2f}" for h in header) + " |" for p, t, _ in rows
+    ]
     return "\n".join(lines)
 
 
@@ -277,14 +294,18 @@ def _head_training_lines(settings: Settings) -> list[str]:
             gru = None
     if not all(cache.has(sha, DEFAULT_MODEL) for sha in parts.train["audio_sha256"]):
         return ["", "The catalog's embeddings are not all computed: run 'python -m core embeddings' to time the head."]
-    pooled = {name: np.stack([cache.pooled(sha, DEFAULT_MODEL) for sha in part["audio_sha256"]])
-              for name, part in (("train", parts.train), ("test", parts.test))}  # fmt: skip
+    pooled = {
+        name: np.stack([cache.pooled(sha, DEFAULT_MODEL) for sha in part["audio_sha256"]])
+        for name, part in (("train", parts.train), ("test", parts.test))
+    }
     start = time.perf_counter()
     fit_head(pooled["train"], labels(parts.train, threshold), pooled["test"], labels(parts.test, threshold))
     seconds = time.perf_counter() - start
     recorded = f"{gru:.0f} s as the active run recorded it" if gru is not None else "not in the active run"
-    return [f"| training the musicnn head ({len(parts.train)} training clips, embeddings cached; CNN-GRU: {recorded}) "
-            f"| {seconds:.2f} s |"]  # fmt: skip
+    return [
+        f"| training the musicnn head ({len(parts.train)} training clips, embeddings cached; CNN-GRU: {recorded}) "
+        f"| {seconds:.2f} s |"
+    ]
 
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -319,11 +340,28 @@ def _start_dashboard(settings: Settings, port: int):
 
     repo = Path(__file__).resolve().parent.parent
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=repo, env={**os.environ, "HITLENS_HOME": str(settings.home)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=repo,
+        env={**os.environ, "HITLENS_HOME": str(settings.home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -359,7 +397,9 @@ def bench_pages(settings: Settings, reloads: int = 3) -> str:
     as many visits from the sidebar (how an artist moves between pages), and the Dataset page's
     minimum-track slider moved one step (a new artist query and redraw)."""
     if not CHROMIUM.exists():
-        raise UsageError(f"The page benchmark drives Debian's Chromium at {CHROMIUM}.", "Install it: apt-get install chromium.")
+        raise UsageError(
+            f"The page benchmark drives Debian's Chromium at {CHROMIUM}.", "Install it: apt-get install chromium."
+        )
     from playwright.sync_api import sync_playwright
 
     with Catalog.open(settings) as catalog:
@@ -383,15 +423,25 @@ def bench_pages(settings: Settings, reloads: int = 3) -> str:
                 for target in (other, title):
                     start = time.perf_counter()
                     page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=target).first.click()
-                    timing = _settle(page, start, extra=f"document.querySelector('h1')?.textContent.includes({target!r})")
+                    timing = _settle(
+                        page, start, extra=f"document.querySelector('h1')?.textContent.includes({target!r})"
+                    )
                 return timing
 
             first = {title: load(path) for title, path in DASHBOARD_PAGES}  # "/" first: it registers the navigation
             for title, path in DASHBOARD_PAGES:
                 reloaded = _medians([load(path) for _ in range(reloads)])
                 rows.append((title, *first[title], *reloaded, *_medians([navigate(title) for _ in range(reloads)])))
-            rows.append(("Dataset: minimum-track slider one step", None, None, *_medians(_slider_steps(page, port, reloads)),
-                         None, None))  # fmt: skip
+            rows.append(
+                (
+                    "Dataset: minimum-track slider one step",
+                    None,
+                    None,
+                    *_medians(_slider_steps(page, port, reloads)),
+                    None,
+                    None,
+                )
+            )
             version = browser.version
             browser.close()
     finally:
@@ -427,8 +477,10 @@ def _slider_steps(page, port: int, steps: int) -> list[tuple[float, float]]:
         start = time.perf_counter()
         thumb.press("ArrowRight")
         # The caption under the charts names the new minimum (textContent: innerText would lay the page out).
-        shown = ("[...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
-                 f".some(caption => caption.textContent.includes('at least {value} tracks'))")
+        shown = (
+            "[...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
+            f".some(caption => caption.textContent.includes('at least {value} tracks'))"
+        )
         timings.append(_settle(page, start, extra=shown))
     return timings
 
@@ -439,7 +491,9 @@ def bench_uploads(settings: Settings, uploads: int = 10, minutes: float = 19.0, 
     and close; then again ``settle_s`` seconds later, once Streamlit has let go of the closed
     sessions (it keeps a disconnected session two minutes for a reconnect)."""
     if not CHROMIUM.exists():
-        raise UsageError(f"The upload benchmark drives Debian's Chromium at {CHROMIUM}.", "Install it: apt-get install chromium.")
+        raise UsageError(
+            f"The upload benchmark drives Debian's Chromium at {CHROMIUM}.", "Install it: apt-get install chromium."
+        )
     import soundfile as sf
     from playwright.sync_api import sync_playwright
 
@@ -473,7 +527,9 @@ def bench_uploads(settings: Settings, uploads: int = 10, minutes: float = 19.0, 
                 session(song)
                 song.unlink()
                 if number in (1, uploads):
-                    readings.append((f"after {number} upload session{'s' if number > 1 else ''} closed", _resident_mb(server.pid)))
+                    readings.append(
+                        (f"after {number} upload session{'s' if number > 1 else ''} closed", _resident_mb(server.pid))
+                    )
             time.sleep(settle_s)
             readings.append((f"{settle_s:.0f} s later", _resident_mb(server.pid)))
             browser.close()
@@ -481,9 +537,13 @@ def bench_uploads(settings: Settings, uploads: int = 10, minutes: float = 19.0, 
         server.terminate()
         server.wait(timeout=30)
     decoded_mb = minutes * 60 * SAMPLE_RATE * 4 / 2**20
-    lines = [f"Dashboard server resident memory (MB); each upload a different {minutes:g}-minute song "
-             f"({decoded_mb:.0f} MB decoded), one browser session per upload, closed after its explanation.", "",
-             "| moment | server RSS (MB) |", "|---|---:|"]  # fmt: skip
+    lines = [
+        f"Dashboard server resident memory (MB); each upload a different {minutes:g}-minute song "
+        f"({decoded_mb:.0f} MB decoded), one browser session per upload, closed after its explanation.",
+        "",
+        "| moment | server RSS (MB) |",
+        "|---|---:|",
+    ]
     lines += [f"| {moment} | {mb:.0f} |" for moment, mb in readings]
     return "\n".join(lines)
 

@@ -234,8 +234,7 @@ class Catalog:
         if not create and not settings.catalog_path.exists():
             raise CatalogMissing(
                 f"No catalog at {settings.catalog_path}.",
-                "Build the demo catalog with 'python -m core demo' or collect real data "
-                "with 'python -m core collect'.",
+                "Build the demo catalog with 'python -m core demo' or collect real data with 'python -m core collect'.",
             )
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return cls(settings.catalog_path)
@@ -306,8 +305,7 @@ class Catalog:
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
 
@@ -355,7 +353,8 @@ class Catalog:
     def collection_cursor(self, source: str, params: dict) -> dict | None:
         """Where the last collection from ``source`` with these ``params`` stopped (None: start)."""
         row = self.conn.execute(
-            "SELECT cursor FROM collections WHERE source = ? AND params = ?", (source, json.dumps(params, sort_keys=True))
+            "SELECT cursor FROM collections WHERE source = ? AND params = ?",
+            (source, json.dumps(params, sort_keys=True)),
         ).fetchone()
         return json.loads(row[0]) if row else None
 
@@ -369,14 +368,13 @@ class Catalog:
         values = _track_values(record)
         if existing:
             assignments = ", ".join(f"{column} = COALESCE(?, {column})" for column in values)
-            conn.execute(
-                f"UPDATE tracks SET {assignments} WHERE id = ?", [*values.values(), existing[0]]
-            )
+            conn.execute(f"UPDATE tracks SET {assignments} WHERE id = ?", [*values.values(), existing[0]])
             report.updated += 1
             return
-        if record.preview_url and conn.execute(
-            "SELECT 1 FROM tracks WHERE preview_url = ?", (record.preview_url,)
-        ).fetchone():
+        if (
+            record.preview_url
+            and conn.execute("SELECT 1 FROM tracks WHERE preview_url = ?", (record.preview_url,)).fetchone()
+        ):
             report.skip("duplicate preview URL")
             return
         if conn.execute(
@@ -463,9 +461,9 @@ class Catalog:
         ).fetchone()
         sources = [r[0] for r in self.conn.execute("SELECT DISTINCT source FROM tracks ORDER BY 1")]
         scales = [r[0] for r in self.conn.execute("SELECT DISTINCT popularity_scale FROM tracks")]
-        popularity = pd.read_sql_query(
-            "SELECT popularity FROM tracks WHERE popularity IS NOT NULL", self.conn
-        )["popularity"]
+        popularity = pd.read_sql_query("SELECT popularity FROM tracks WHERE popularity IS NOT NULL", self.conn)[
+            "popularity"
+        ]
         has_values = not popularity.empty
         return CatalogSummary(
             tracks=counts[0],
@@ -510,8 +508,7 @@ class Catalog:
     def audio_hashes(self) -> list[tuple[str, Path]]:
         """(SHA-256, absolute path) of every distinct audio file the catalog points at."""
         rows = self.conn.execute(
-            "SELECT audio_sha256, min(audio_path) FROM tracks "
-            "WHERE audio_path IS NOT NULL GROUP BY audio_sha256"
+            "SELECT audio_sha256, min(audio_path) FROM tracks WHERE audio_path IS NOT NULL GROUP BY audio_sha256"
         )
         return [(sha, self.audio_file(path)) for sha, path in rows]
 

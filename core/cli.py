@@ -53,7 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         _finish(job, "failed", error=f"Unexpected error: {error!r}")
         return _expected_failure(error)
-    _finish(job, "succeeded" if status == 0 else "failed", error=None if status == 0 else "Some items failed; see the log.")
+    _finish(
+        job, "succeeded" if status == 0 else "failed", error=None if status == 0 else "Some items failed; see the log."
+    )
     return status
 
 
@@ -92,25 +94,37 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--tracks", type=_positive_int, default=1200, help="catalog rows (default 1200)")
     demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     demo.add_argument("--replace", action="store_true", help="replace the tracks of an existing catalog")
-    demo.add_argument("--if-missing", action="store_true",
-                      help="do nothing when a catalog with tracks exists (a quick-start demo is completed)")  # fmt: skip
-    demo.add_argument("--quick-start", action="store_true",
-                      help="only every fourth song, for a first model within minutes; 'demo --if-missing' completes it")  # fmt: skip
+    demo.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="do nothing when a catalog with tracks exists (a quick-start demo is completed)",
+    )
+    demo.add_argument(
+        "--quick-start",
+        action="store_true",
+        help="only every fourth song, for a first model within minutes; 'demo --if-missing' completes it",
+    )
     _add_job_option(demo)
     demo.set_defaults(handler=_demo)
 
     features = commands.add_parser("features", help="compute missing spectrograms for the catalog")
     features.add_argument(
-        "--preset", choices=[*FEATURE_PRESETS, "all"], default=DEFAULT_PRESET,
+        "--preset",
+        choices=[*FEATURE_PRESETS, "all"],
+        default=DEFAULT_PRESET,
         help=f"feature preset (default {DEFAULT_PRESET})",
-    )  # fmt: skip
+    )
     features.add_argument("--workers", type=_positive_int, default=None, help="processes (default: one per core)")
     _add_job_option(features)
     features.set_defaults(handler=_features)
 
     embeddings = commands.add_parser("embeddings", help="compute missing musicnn tags and embeddings for the catalog")
-    embeddings.add_argument("--model", choices=[*MUSICNN_MODELS, "all"], default=DEFAULT_MUSICNN,
-                            help=f"pretrained model (default {DEFAULT_MUSICNN})")  # fmt: skip
+    embeddings.add_argument(
+        "--model",
+        choices=[*MUSICNN_MODELS, "all"],
+        default=DEFAULT_MUSICNN,
+        help=f"pretrained model (default {DEFAULT_MUSICNN})",
+    )
     _add_job_option(embeddings)
     embeddings.set_defaults(handler=_embeddings)
 
@@ -129,20 +143,34 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--models", default="all", help="all, or some of dummy,mlp,cnn1,cnn2,cnn_gru,musicnn")
     train.add_argument("--preset", choices=list(TRAINING_PRESETS), default=DEFAULT_TRAINING_PRESET)
     train.add_argument("--split", choices=["random", "song", "artist"], default="random")
-    train.add_argument("--threshold", choices=["study", "median"], default=None,
-                       help="popularity threshold rule (default: study on Spotify's scale, else median)")  # fmt: skip
+    train.add_argument(
+        "--threshold",
+        choices=["study", "median"],
+        default=None,
+        help="popularity threshold rule (default: study on Spotify's scale, else median)",
+    )
     train.add_argument("--epochs", type=_positive_int, default=None, help="override the preset's epochs")
     activation = train.add_mutually_exclusive_group()
-    activation.add_argument("--activate", dest="activate", action="store_const", const="yes", default="if-none",
-                            help="score with the new run from now on (default: only when no run is active)")  # fmt: skip
-    activation.add_argument("--no-activate", dest="activate", action="store_const", const="no",
-                            help="never make the new run the active one")  # fmt: skip
+    activation.add_argument(
+        "--activate",
+        dest="activate",
+        action="store_const",
+        const="yes",
+        default="if-none",
+        help="score with the new run from now on (default: only when no run is active)",
+    )
+    activation.add_argument(
+        "--no-activate", dest="activate", action="store_const", const="no", help="never make the new run the active one"
+    )
     # Set-up's own steps: a provisional first run, then the default run that replaces it as the
     # active one unless the user has chosen another run meanwhile.
     train.add_argument("--quick-start", action="store_true", help=argparse.SUPPRESS)
     train.add_argument("--replace-quick-start", action="store_true", help=argparse.SUPPRESS)
-    train.add_argument("--if-missing", action="store_true",
-                       help="do nothing when a trained run exists (set-up's quick-start run does not count)")  # fmt: skip
+    train.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="do nothing when a trained run exists (set-up's quick-start run does not count)",
+    )
     _add_job_option(train)
     train.set_defaults(handler=_train)
 
@@ -158,13 +186,21 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=_evaluate)
 
     collect = commands.add_parser("collect", help="collect real recent hip-hop tracks and previews (resumable)")
-    collect.add_argument("--source", choices=["deezer", "spotify"], default="deezer",
-                         help="deezer (public, no key; rank as popularity) or spotify (needs an app with popularity access)")  # fmt: skip
-    collect.add_argument("--tracks", type=_positive_int, default=1000, help="stop when the catalog holds this many from the source")
+    collect.add_argument(
+        "--source",
+        choices=["deezer", "spotify"],
+        default="deezer",
+        help="deezer (public, no key; rank as popularity) or spotify (needs an app with popularity access)",
+    )
+    collect.add_argument(
+        "--tracks", type=_positive_int, default=1000, help="stop when the catalog holds this many from the source"
+    )
     collect.add_argument("--years", default=None, help="release years, e.g. 2019-2021 (default: the last three years)")
     collect.add_argument("--market", default="US", help="Spotify market (default US)")
     collect.add_argument("--seed", type=int, default=42, help="sampling seed (default 42); resuming needs the same one")
-    collect.add_argument("--replace-demo", action="store_true", help="replace the synthetic demo catalog (runs are kept)")
+    collect.add_argument(
+        "--replace-demo", action="store_true", help="replace the synthetic demo catalog (runs are kept)"
+    )
     _add_job_option(collect)
     collect.set_defaults(handler=_collect)
 
@@ -172,34 +208,57 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("file", help="the table (.csv or .parquet)")
     importer.add_argument("--map", nargs="*", default=[], metavar="COLUMN=FIELD", help="name a column's catalog field")
     importer.add_argument("--where", nargs="*", default=[], metavar="COLUMN=VALUE", help="keep only matching rows")
-    importer.add_argument("--scale", choices=["spotify", "deezer_rank"], default=None,
-                          help="popularity scale (default: spotify when every value is 0-100, deezer_rank when every "
-                               "one is above 100; a table mixing both must say which)")  # fmt: skip
-    importer.add_argument("--allow-outside", action="store_true",
-                          help="accept audio_path values outside the table's folder")  # fmt: skip
-    importer.add_argument("--no-resolve", action="store_true",
-                          help="do not look for previews on Deezer (rows without a local file stay without audio)")  # fmt: skip
-    importer.add_argument("--replace-demo", action="store_true", help="replace the synthetic demo catalog (runs are kept)")
+    importer.add_argument(
+        "--scale",
+        choices=["spotify", "deezer_rank"],
+        default=None,
+        help="popularity scale (default: spotify when every value is 0-100, deezer_rank when every "
+        "one is above 100; a table mixing both must say which)",
+    )
+    importer.add_argument(
+        "--allow-outside", action="store_true", help="accept audio_path values outside the table's folder"
+    )
+    importer.add_argument(
+        "--no-resolve",
+        action="store_true",
+        help="do not look for previews on Deezer (rows without a local file stay without audio)",
+    )
+    importer.add_argument(
+        "--replace-demo", action="store_true", help="replace the synthetic demo catalog (runs are kept)"
+    )
     _add_job_option(importer)
     importer.set_defaults(handler=_import)
 
     score = commands.add_parser("score", help="score songs with the active run: verdict, probability, best 30 s")
     score.add_argument("files", nargs="+", metavar="FILE", help="mp3, wav, flac, ogg or m4a files")
     score.add_argument("--run", default=None, help="run id (default: the active run)")
-    score.add_argument("--model", default=None, help="the run's model to score with (default: its best by holdout ROC-AUC)")
+    score.add_argument(
+        "--model", default=None, help="the run's model to score with (default: its best by holdout ROC-AUC)"
+    )
     score.add_argument("--explain", action="store_true", help="add LIME regions for the best window")
-    score.add_argument("--samples", type=_positive_int, default=1000,
-                       help="LIME samples (default 1000; the musicnn model is explained by occlusion)")  # fmt: skip
+    score.add_argument(
+        "--samples",
+        type=_positive_int,
+        default=1000,
+        help="LIME samples (default 1000; the musicnn model is explained by occlusion)",
+    )
     score.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
     score.set_defaults(handler=_score)
 
     bench = commands.add_parser("bench", help="measure the pipeline's speed")
-    bench.add_argument("target", choices=["features", "train", "score", "embeddings", "pages", "uploads", "setup"],
-                       help="what to measure")  # fmt: skip
-    bench.add_argument("--clips", type=_positive_int, default=None,
-                       help="demo clips to use (default 50 for features, 200 for train)")  # fmt: skip
-    bench.add_argument("--first-verdict", action="store_true",
-                       help="setup: stop once a first song is scored instead of timing the whole set-up")  # fmt: skip
+    bench.add_argument(
+        "target",
+        choices=["features", "train", "score", "embeddings", "pages", "uploads", "setup"],
+        help="what to measure",
+    )
+    bench.add_argument(
+        "--clips", type=_positive_int, default=None, help="demo clips to use (default 50 for features, 200 for train)"
+    )
+    bench.add_argument(
+        "--first-verdict",
+        action="store_true",
+        help="setup: stop once a first song is scored instead of timing the whole set-up",
+    )
     bench.set_defaults(handler=_bench)
     return parser
 
@@ -228,8 +287,14 @@ def _demo(args: argparse.Namespace) -> int:
                 return 0
     part = " (the quick-start quarter)" if args.quick_start else ""
     with args.progress.counter(f"rendering demo audio{part}", unit="song") as on_progress:
-        catalog = build_demo(config, tracks=args.tracks, seed=args.seed, replace=args.replace,
-                             quick_start=args.quick_start, on_progress=on_progress)  # fmt: skip
+        catalog = build_demo(
+            config,
+            tracks=args.tracks,
+            seed=args.seed,
+            replace=args.replace,
+            quick_start=args.quick_start,
+            on_progress=on_progress,
+        )
     with catalog:
         summary = catalog.summary()
     print(
@@ -357,7 +422,9 @@ def _info(args: argparse.Namespace) -> int:
     print(f"tracks       {summary.tracks} ({summary.with_audio} with audio, {len(hashes)} distinct clips)")
     print(f"artists      {summary.artists}")
     popularity = report["popularity"]
-    print(f"popularity   {popularity['scale']}: min {popularity['min']}, median {popularity['median']}, max {popularity['max']}")
+    print(
+        f"popularity   {popularity['scale']}: min {popularity['min']}, median {popularity['median']}, max {popularity['max']}"
+    )
     for name, count in report["features"].items():
         print(f"features     {name}: {count} of {len(hashes)} clips cached")
     for name, count in report["embeddings"].items():
@@ -387,8 +454,11 @@ def _bench(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="hitlens-setup-", ignore_cleanup_errors=True) as home:
             times = time_setup(Path(home), until_first_verdict=args.first_verdict)
         print("| from `python -m core setup` on an empty home | seconds |\n|---|---:|")
-        labels = {"first_run": "quick-start run active", "first_verdict": "first song scored (`score`, a new process)",
-                  "complete": "set-up complete"}  # fmt: skip
+        labels = {
+            "first_run": "quick-start run active",
+            "first_verdict": "first song scored (`score`, a new process)",
+            "complete": "set-up complete",
+        }
         for key, seconds in times.items():
             print(f"| {labels[key]} | {seconds:.0f} |")
     else:
@@ -424,18 +494,29 @@ def _train(args: argparse.Namespace) -> int:
         progress.training(models) as on_progress,
     ):
         run = run_experiment(
-            config, models=models, preset=preset, split=args.split, threshold_rule=threshold,
-            epochs=args.epochs, activate=args.activate, replacing=replacing, quick_start=args.quick_start,
+            config,
+            models=models,
+            preset=preset,
+            split=args.split,
+            threshold_rule=threshold,
+            epochs=args.epochs,
+            activate=args.activate,
+            replacing=replacing,
+            quick_start=args.quick_start,
             on_features=on_features,
-            on_embeddings=on_embeddings, on_progress=on_progress, should_cancel=progress.should_cancel,
-        )  # fmt: skip
+            on_embeddings=on_embeddings,
+            on_progress=on_progress,
+            should_cancel=progress.should_cancel,
+        )
     with Catalog.open(config) as catalog:
         active = load_run(config, catalog).id
     if active == run.id:
         print(f"run {run.id} saved to {run.path}; it is the active run: songs are scored with it")
     else:
-        print(f"run {run.id} saved to {run.path}; songs are still scored with run {active} "
-              f"(switch with 'python -m core runs --activate {run.id}')")  # fmt: skip
+        print(
+            f"run {run.id} saved to {run.path}; songs are still scored with run {active} "
+            f"(switch with 'python -m core runs --activate {run.id}')"
+        )
     left_out = left_out_note(run.meta["left_out"])
     if left_out:
         print(left_out)
@@ -464,7 +545,9 @@ def _runs(args: argparse.Namespace) -> int:
     for s in summaries:
         created = s.created[:19].replace("T", " ")
         auc = _with_interval(s.best_auc, list(s.best_auc_ci), digits=2)
-        print(f"{'*' if s.active else ' ':2}{s.id:<22} {created:<20} {s.split:<7} {s.preset:<6} {s.best_model:<10} {auc}")
+        print(
+            f"{'*' if s.active else ' ':2}{s.id:<22} {created:<20} {s.split:<7} {s.preset:<6} {s.best_model:<10} {auc}"
+        )
     print("* active: songs are scored with it. Switch with 'python -m core runs --activate ID'.")
     return 0
 
@@ -531,10 +614,17 @@ def _import(args: argparse.Namespace) -> int:
     resolver, downloader = (None, None) if args.no_resolve else preview_resolver(config)
     with args.progress.counter("finding previews", unit="track") as on_progress:
         report = import_table(
-            config, Path(args.file), overrides=_pairs(args.map, "--map"), where=_pairs(args.where, "--where"),
-            scale=args.scale, allow_outside=args.allow_outside, replace_demo=args.replace_demo,
-            resolver=resolver, downloader=downloader, on_progress=on_progress,
-        )  # fmt: skip
+            config,
+            Path(args.file),
+            overrides=_pairs(args.map, "--map"),
+            where=_pairs(args.where, "--where"),
+            scale=args.scale,
+            allow_outside=args.allow_outside,
+            replace_demo=args.replace_demo,
+            resolver=resolver,
+            downloader=downloader,
+            on_progress=on_progress,
+        )
     print(
         f"{report.rows_kept} of {report.rows_read} rows kept; {report.insert.inserted} inserted, "
         f"{report.insert.updated} already present (updated), skipped: {report.insert.skipped_text()}. "
@@ -591,21 +681,27 @@ def _score(args: argparse.Namespace) -> int:
 def _print_scores(results: list[dict], run, scorer) -> None:
     auc = scorer.auc
     data = "the SYNTHETIC demo catalog" if run.meta["synthetic"] else f"catalog '{run.meta['catalog']['source']}'"
-    print(f"Scored with {scorer.model_name} of run {run.id} (holdout ROC-AUC {_with_interval(auc['value'], [auc['low'], auc['high']], 2)}, "
-          f"{run.meta['split']} split), trained on {data}.")  # fmt: skip
+    print(
+        f"Scored with {scorer.model_name} of run {run.id} (holdout ROC-AUC {_with_interval(auc['value'], [auc['low'], auc['high']], 2)}, "
+        f"{run.meta['split']} split), trained on {data}."
+    )
     for rank, result in enumerate(results, 1):
         if "error" in result:
             print(f"  -  {result['file']}: {result['error']}")
             continue
         percentile = "" if result["percentile"] is None else f", {_ordinal(round(result['percentile']))} percentile"
         start, end = result["best_window"]
-        print(f"{rank:>3}. {result['file']}: {result['verdict']} ({result['probability']:.0%}{percentile}); "
-              f"best 30 s: {start:.0f}-{end:.0f} s")  # fmt: skip
+        print(
+            f"{rank:>3}. {result['file']}: {result['verdict']} ({result['probability']:.0%}{percentile}); "
+            f"best 30 s: {start:.0f}-{end:.0f} s"
+        )
         if result["note"]:
             print(f"       {result['note']}")
         if result["unlike_catalog"]:
-            print(f"       unlike anything in the catalog (nearest similarity {result['nearest_similarity']:.2f}): "
-                  "this verdict extrapolates; treat it as a guess")  # fmt: skip
+            print(
+                f"       unlike anything in the catalog (nearest similarity {result['nearest_similarity']:.2f}): "
+                "this verdict extrapolates; treat it as a guess"
+            )
         print("       sounds like: " + ", ".join(f"{t['tag']} {t['probability']:.0%}" for t in result["tags"][:5]))
         if result["unlike_catalog"] is None:
             print("       no catalog embeddings yet ('python -m core embeddings'): no similar catalog tracks to show")
@@ -613,8 +709,10 @@ def _print_scores(results: list[dict], run, scorer) -> None:
             share = result["sounds_like_popular_share"]
             nearest = result["sounds_like"][0]
             synthetic = " (synthetic demo)" if nearest["synthetic"] else ""
-            print(f"       nearest catalog track{synthetic}: {nearest['track']} by {nearest['artist']} "
-                  f"(similarity {nearest['similarity']:.2f}); {share:.0%} of the {len(result['sounds_like'])} nearest are popular")  # fmt: skip
+            print(
+                f"       nearest catalog track{synthetic}: {nearest['track']} by {nearest['artist']} "
+                f"(similarity {nearest['similarity']:.2f}); {share:.0%} of the {len(result['sounds_like'])} nearest are popular"
+            )
         for line in result.get("summary", []):
             print(f"       {line}")
 
@@ -633,9 +731,14 @@ def _collect(args: argparse.Namespace) -> int:
     source, downloader = build_source(config, args.source, years, market=args.market, seed=args.seed)
     with args.progress.counter(f"collecting {args.source} {years}", unit="track") as on_progress:
         report = collect(
-            config, source, downloader, args.tracks, replace_demo=args.replace_demo,
-            on_progress=on_progress, should_cancel=args.progress.should_cancel,
-        )  # fmt: skip
+            config,
+            source,
+            downloader,
+            args.tracks,
+            replace_demo=args.replace_demo,
+            on_progress=on_progress,
+            should_cancel=args.progress.should_cancel,
+        )
     print(
         f"{args.source}: {report.tracks} tracks in the catalog ({report.with_audio} with a verified preview); "
         f"this run: {report.pages} pages, {report.insert.inserted} new, skipped as duplicates: {report.insert.skipped_text()}"

@@ -128,13 +128,15 @@ def leave_out_missing(split: Split, has: dict[str, Callable[[str], bool]]) -> tu
 
 
 def left_out_note(left_out: dict[str, int]) -> str | None:
-    """"3 tracks without a spectrogram were left out (...)." for a run's ``left_out``; None
+    """ "3 tracks without a spectrogram were left out (...)." for a run's ``left_out``; None
     when it left none out."""
     said = [
-        f"{count} track without a {MODEL_INPUTS[needed]} was left out" if count == 1
+        f"{count} track without a {MODEL_INPUTS[needed]} was left out"
+        if count == 1
         else f"{count} tracks without a {MODEL_INPUTS[needed]} were left out"
-        for needed, count in left_out.items() if count
-    ]  # fmt: skip
+        for needed, count in left_out.items()
+        if count
+    ]
     if not said:
         return None
     return f"{'; '.join(said)} (their audio is missing or unreadable: 'python -m core features' lists it)."

@@ -17,9 +17,16 @@ from dataclasses import dataclass
 import pandas as pd
 
 STUDY_FIELDS = [
-    "source_id", "name", "artists", "album", "album_type", "release_date",
-    "duration_ms", "popularity", "preview_url",
-]  # fmt: skip
+    "source_id",
+    "name",
+    "artists",
+    "album",
+    "album_type",
+    "release_date",
+    "duration_ms",
+    "popularity",
+    "preview_url",
+]
 """The fields the study's rows carried; rows equal on all of them are exact duplicates."""
 
 

@@ -93,21 +93,87 @@ FIRST_DAY, LAST_DAY = date(2019, 1, 1), date(2021, 12, 31)
 
 _PREFIXES = ["Lil", "Young", "MC", "DJ", "Big", "Yung", "Kid", "Lady", "King", "Saint", "", "", ""]
 _NAMES = [
-    "Placeholder", "Nebula", "Foobar", "Pixel", "Static", "Lorem", "Ipsum", "Sample",
-    "Waveform", "Syntax", "Null", "Vector", "Sinewave", "Oscillator", "Decibel", "Tempo",
-    "Quantize", "Metronome", "Loopback", "Fixture", "Mockingbird", "Testcase", "Snippet",
-    "Buffer", "Bitrate", "Checksum", "Sidechain", "Reverb", "Subframe", "Hexcode",
-    "Widget", "Gadget", "Dummy", "Proxy", "Stub", "Kernel", "Patch", "Codec", "Mixdown",
-]  # fmt: skip
+    "Placeholder",
+    "Nebula",
+    "Foobar",
+    "Pixel",
+    "Static",
+    "Lorem",
+    "Ipsum",
+    "Sample",
+    "Waveform",
+    "Syntax",
+    "Null",
+    "Vector",
+    "Sinewave",
+    "Oscillator",
+    "Decibel",
+    "Tempo",
+    "Quantize",
+    "Metronome",
+    "Loopback",
+    "Fixture",
+    "Mockingbird",
+    "Testcase",
+    "Snippet",
+    "Buffer",
+    "Bitrate",
+    "Checksum",
+    "Sidechain",
+    "Reverb",
+    "Subframe",
+    "Hexcode",
+    "Widget",
+    "Gadget",
+    "Dummy",
+    "Proxy",
+    "Stub",
+    "Kernel",
+    "Patch",
+    "Codec",
+    "Mixdown",
+]
 _SUFFIXES = ["", "", "", " the Synth", " Demo", " 3000", " Jr.", " XL", " Prime", " Beta"]
 _TITLE_A = [
-    "Midnight", "Paper", "Neon", "Velvet", "Concrete", "Golden", "Static", "Silent", "Ghost",
-    "Cold", "Heavy", "Lucid", "Broken", "Electric", "Paper", "Hollow", "Sugar", "Crystal",
-]  # fmt: skip
+    "Midnight",
+    "Paper",
+    "Neon",
+    "Velvet",
+    "Concrete",
+    "Golden",
+    "Static",
+    "Silent",
+    "Ghost",
+    "Cold",
+    "Heavy",
+    "Lucid",
+    "Broken",
+    "Electric",
+    "Paper",
+    "Hollow",
+    "Sugar",
+    "Crystal",
+]
 _TITLE_B = [
-    "Dreams", "Chase", "Hustle", "Skyline", "Rain", "Motion", "Pressure", "Signals", "Summer",
-    "Cash", "Echoes", "Flex", "Waves", "Blocks", "Tapes", "Corners", "Lights", "Engines",
-]  # fmt: skip
+    "Dreams",
+    "Chase",
+    "Hustle",
+    "Skyline",
+    "Rain",
+    "Motion",
+    "Pressure",
+    "Signals",
+    "Summer",
+    "Cash",
+    "Echoes",
+    "Flex",
+    "Waves",
+    "Blocks",
+    "Tapes",
+    "Corners",
+    "Lights",
+    "Engines",
+]
 _ALBUM_WORDS = ["Tape", "Sessions", "Chronicles", "Diaries", "Files", "Theory", "Season", "Code"]
 
 
@@ -185,9 +251,9 @@ def plan_catalog(tracks: int = DEFAULT_TRACKS, seed: int = DEFAULT_SEED) -> Demo
 def _make_artists(count: int, rng: np.random.Generator) -> list[DemoArtist]:
     names: list[str] = []
     while len(names) < count:
-        name = " ".join(
-            part for part in (rng.choice(_PREFIXES), rng.choice(_NAMES)) if part
-        ) + str(rng.choice(_SUFFIXES))
+        name = " ".join(part for part in (rng.choice(_PREFIXES), rng.choice(_NAMES)) if part) + str(
+            rng.choice(_SUFFIXES)
+        )
         if name not in names:
             names.append(name)
     artists = []
@@ -565,5 +631,5 @@ def _rendered_songs(catalog: Catalog, plan: DemoPlan) -> dict[int, str]:
         "SELECT source_id, audio_sha256 FROM tracks WHERE source = ? AND audio_sha256 IS NOT NULL", (SOURCE,)
     ):
         if source_id.startswith(prefix):
-            rendered[plan.releases[int(source_id[len(prefix):])].song.index] = sha256
+            rendered[plan.releases[int(source_id[len(prefix) :])].song.index] = sha256
     return rendered

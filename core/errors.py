@@ -89,8 +89,7 @@ def disk_failure(error: BaseException, where: Path) -> DiskFull | None:
             "and finished work is kept.",
         )
     return DiskFull(
-        f"the disk refused a write under {where} ({cause}): it may be over a quota or a file-size "
-        "limit, or failing.",
+        f"the disk refused a write under {where} ({cause}): it may be over a quota or a file-size limit, or failing.",
         "Free some space or check the disk, then run the same command again: everything already "
         "stored is intact and finished work is kept.",
     )

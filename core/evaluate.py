@@ -136,17 +136,19 @@ def holdout_table(run) -> list[dict]:
     rows = []
     for name in run.models:
         m = meta["metrics"][name]
-        rows.append({
-            "model": name,
-            "split": meta["split"],
-            "accuracy": m["accuracy"]["value"],
-            "accuracy_ci": [m["accuracy"]["low"], m["accuracy"]["high"]],
-            "roc_auc": m["roc_auc"]["value"],
-            "roc_auc_ci": [m["roc_auc"]["low"], m["roc_auc"]["high"]],
-            "n": m["n"],
-            "brier_calibrated": m["brier_calibrated"],
-            "run": run.id,
-            "catalog": meta["catalog"]["source"],
-            "synthetic": meta["synthetic"],
-        })  # fmt: skip
+        rows.append(
+            {
+                "model": name,
+                "split": meta["split"],
+                "accuracy": m["accuracy"]["value"],
+                "accuracy_ci": [m["accuracy"]["low"], m["accuracy"]["high"]],
+                "roc_auc": m["roc_auc"]["value"],
+                "roc_auc_ci": [m["roc_auc"]["low"], m["roc_auc"]["high"]],
+                "n": m["n"],
+                "brier_calibrated": m["brier_calibrated"],
+                "run": run.id,
+                "catalog": meta["catalog"]["source"],
+                "synthetic": meta["synthetic"],
+            }
+        )
     return rows

@@ -49,7 +49,10 @@ def run_experiment(
         tracks = modelling_tracks(catalog)
         summary = catalog.summary()
         parts = split_tracks(tracks, split)
-        jobs = [FeatureJob(sha, catalog.audio_file(path)) for sha, path in tracks[["audio_sha256", "audio_path"]].itertuples(index=False)]
+        jobs = [
+            FeatureJob(sha, catalog.audio_file(path))
+            for sha, path in tracks[["audio_sha256", "audio_path"]].itertuples(index=False)
+        ]
         compute_missing(jobs, [features], settings, on_progress=on_features)
         cache, embeddings = FeatureCache(settings), EmbeddingCache(settings)
         needed = {"spectrogram": lambda sha: cache.has(sha, features)}
@@ -70,7 +73,9 @@ def run_experiment(
             holdout=(parts.holdout["audio_sha256"].tolist(), labels(parts.holdout, threshold)),
             embeddings=embeddings,
         )
-        results = train_models(models, data, preset, epochs=epochs, on_progress=on_progress, should_cancel=should_cancel)
+        results = train_models(
+            models, data, preset, epochs=epochs, on_progress=on_progress, should_cancel=should_cancel
+        )
         metrics = {
             name: evaluate_model(data.holdout[1], r.holdout_probabilities, data.test[1], r.test_probabilities)
             for name, r in results.items()

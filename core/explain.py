@@ -80,7 +80,9 @@ def audible_seconds(samples: np.ndarray, preset: FeaturePreset) -> float:
     return min(preset.clip_seconds, samples.size / SAMPLE_RATE)
 
 
-def grid(preset: FeaturePreset, spans: list[tuple[float, float, str]], offset_s: float = 0.0) -> tuple[np.ndarray, list[Cell]]:
+def grid(
+    preset: FeaturePreset, spans: list[tuple[float, float, str]], offset_s: float = 0.0
+) -> tuple[np.ndarray, list[Cell]]:
     """The segment map (mels x frames -> cell index) and the cells, time-major; cell times
     are shifted by ``offset_s``. Frames after the last span (the padding of a window longer
     than the song) get the index ``len(cells)``: no cell, never explained or listed."""
@@ -91,7 +93,9 @@ def grid(preset: FeaturePreset, spans: list[tuple[float, float, str]], offset_s:
     for start, end, label in spans:
         for band in BANDS:
             index = len(cells)
-            last = None if end >= preset.clip_seconds else max(frame_of(end), frame_of(start) + 1)  # a full window: to its last frame
+            last = (
+                None if end >= preset.clip_seconds else max(frame_of(end), frame_of(start) + 1)
+            )  # a full window: to its last frame
             frames = slice(frame_of(start), last)
             segments[band_rows(band, preset), frames] = index
             cells.append(Cell(index, start + offset_s, end + offset_s, band.name, label))
@@ -165,10 +169,12 @@ def _perturb(spectrogram, segments, count, predict, num_samples, seed) -> tuple[
     data = rng.integers(0, 2, size=(num_samples, count), dtype=np.int8)
     data[0] = 1
     floor = float(spectrogram.min())
-    probabilities = np.concatenate([
-        predict(np.where(data[start : start + PERTURB_BATCH][:, segments].astype(bool), spectrogram, floor))
-        for start in range(0, num_samples, PERTURB_BATCH)
-    ])  # fmt: skip
+    probabilities = np.concatenate(
+        [
+            predict(np.where(data[start : start + PERTURB_BATCH][:, segments].astype(bool), spectrogram, floor))
+            for start in range(0, num_samples, PERTURB_BATCH)
+        ]
+    )
     return data, probabilities
 
 
@@ -202,5 +208,9 @@ def region_audio(
 def describe(cell: Cell, weight: float) -> str:
     """ "bar 9 (16.5-18.2 s), bass: pushes toward popular" """
     direction = "pushes toward popular" if weight > 0 else "pulls away from popular"
-    when = cell.time_label if cell.time_label.endswith(" s") else f"{cell.time_label} ({cell.start_s:.1f}-{cell.end_s:.1f} s)"
+    when = (
+        cell.time_label
+        if cell.time_label.endswith(" s")
+        else f"{cell.time_label} ({cell.start_s:.1f}-{cell.end_s:.1f} s)"
+    )
     return f"{when}, {cell.band}: {direction}"

@@ -27,7 +27,14 @@ def class_balance(catalog: Catalog) -> tuple[float, pd.DataFrame]:
         split = split_tracks(tracks, how)
         threshold = choose_threshold(split.train, rule)
         for part, frame in split.parts().items():
-            rows.append({"split": how, "part": part, "tracks": len(frame), "popular_share": float(labels(frame, threshold).mean())})
+            rows.append(
+                {
+                    "split": how,
+                    "part": part,
+                    "tracks": len(frame),
+                    "popular_share": float(labels(frame, threshold).mean()),
+                }
+            )
     return threshold, pd.DataFrame(rows)
 
 

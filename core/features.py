@@ -146,7 +146,9 @@ def plan_missing(
     return todo, report
 
 
-def collect_outcomes(outcomes: Iterable[tuple[str, str | None]], report: FeatureReport, total: int, on_progress) -> None:
+def collect_outcomes(
+    outcomes: Iterable[tuple[str, str | None]], report: FeatureReport, total: int, on_progress
+) -> None:
     """Count each (SHA-256, error or None) into ``report`` and report progress."""
     for done, (sha256, error) in enumerate(outcomes, start=1):
         if error:

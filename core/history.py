@@ -34,10 +34,23 @@ def record_score(catalog: Catalog, *, run_id: str, model: str, sha256: str, resu
         conn.execute(
             "INSERT INTO scores (run_id, file_name, audio_sha256, probability, verdict, result, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (run_id, result["file"], sha256, result["probability"], result["verdict"],
-             json.dumps({"model": model, "percentile": result["percentile"], "best_window": result["best_window"],
-                         "duration_s": result["duration_s"]}), utc_now()),
-        )  # fmt: skip
+            (
+                run_id,
+                result["file"],
+                sha256,
+                result["probability"],
+                result["verdict"],
+                json.dumps(
+                    {
+                        "model": model,
+                        "percentile": result["percentile"],
+                        "best_window": result["best_window"],
+                        "duration_s": result["duration_s"],
+                    }
+                ),
+                utc_now(),
+            ),
+        )
 
 
 def scored_songs(catalog: Catalog, query: str = "") -> pd.DataFrame:
@@ -51,9 +64,17 @@ def scored_songs(catalog: Catalog, query: str = "") -> pd.DataFrame:
     for name, created, run_id, result, verdict, probability, sha256 in rows:
         extra = json.loads(result)
         start, end = extra["best_window"]
-        records.append({
-            "file": name, "scored": created[:16].replace("T", " "), "run": run_id, "model": extra["model"],
-            "verdict": verdict, "probability": probability, "percentile": extra["percentile"],
-            "best_window": f"{start:.0f}-{end:.0f} s", "sha256": sha256,
-        })  # fmt: skip
+        records.append(
+            {
+                "file": name,
+                "scored": created[:16].replace("T", " "),
+                "run": run_id,
+                "model": extra["model"],
+                "verdict": verdict,
+                "probability": probability,
+                "percentile": extra["percentile"],
+                "best_window": f"{start:.0f}-{end:.0f} s",
+                "sha256": sha256,
+            }
+        )
     return pd.DataFrame(records, columns=COLUMNS)

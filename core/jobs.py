@@ -71,9 +71,13 @@ def start_job(settings: Settings, kind: str, args: list[str]) -> tuple[Job, bool
             with open(log, "ab") as output:
                 process = subprocess.Popen(
                     [sys.executable, "-m", "core", *args, "--job-id", str(job_id)],
-                    cwd=REPO_ROOT, env={**os.environ, "HITLENS_HOME": str(settings.home)},
-                    stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-                )  # fmt: skip
+                    cwd=REPO_ROOT,
+                    env={**os.environ, "HITLENS_HOME": str(settings.home)},
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
         except OSError as error:
             with catalog.transaction() as conn:
                 conn.execute(
@@ -154,13 +158,15 @@ class JobReporter:
         self._last_write = now
         with self.catalog.transaction() as conn:
             conn.execute(
-                "UPDATE jobs SET progress = ?, message = ? WHERE id = ?", (min(max(fraction, 0.0), 1.0), message, self.job_id)
+                "UPDATE jobs SET progress = ?, message = ? WHERE id = ?",
+                (min(max(fraction, 0.0), 1.0), message, self.job_id),
             )
 
     def event(self, payload: dict) -> None:
         with self.catalog.transaction() as conn:
             conn.execute(
-                "INSERT INTO job_events (job_id, at, payload) VALUES (?, ?, ?)", (self.job_id, utc_now(), json.dumps(payload))
+                "INSERT INTO job_events (job_id, at, payload) VALUES (?, ?, ?)",
+                (self.job_id, utc_now(), json.dumps(payload)),
             )
 
     @contextmanager
@@ -222,11 +228,19 @@ def _get(catalog: Catalog, job_id: int) -> Job:
     if row is None:
         raise KeyError(f"no job {job_id}")
     return Job(
-        id=row["id"], kind=row["kind"], args=json.loads(row["args"]), status=row["status"],
-        progress=row["progress"], message=row["message"], error=row["error"],
-        cancel_requested=bool(row["cancel_requested"]), created_at=row["created_at"],
-        started_at=row["started_at"], finished_at=row["finished_at"], pid=row["pid"],
-    )  # fmt: skip
+        id=row["id"],
+        kind=row["kind"],
+        args=json.loads(row["args"]),
+        status=row["status"],
+        progress=row["progress"],
+        message=row["message"],
+        error=row["error"],
+        cancel_requested=bool(row["cancel_requested"]),
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        pid=row["pid"],
+    )
 
 
 KEPT_AFTER_DEATH = {

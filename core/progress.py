@@ -57,7 +57,9 @@ def training_progress() -> Iterator[Callable]:
                 total=event.epochs * event.batches, desc=f"training {event.model}", unit="batch", dynamic_ncols=True
             )
         if event.batch is None:
-            bar.set_postfix_str(f"epoch {event.epoch}/{event.epochs} val AUC {event.metrics.get('val_auc', float('nan')):.3f}")
+            bar.set_postfix_str(
+                f"epoch {event.epoch}/{event.epochs} val AUC {event.metrics.get('val_auc', float('nan')):.3f}"
+            )
         else:
             bar.n = (event.epoch - 1) * event.batches + event.batch
             bar.refresh()

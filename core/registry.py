@@ -88,7 +88,13 @@ def model_file(name: str) -> str:
 
 
 def save_run(
-    settings: Settings, catalog: Catalog, meta: dict, fitted: dict, *, activate: str = "if-none", replacing: str | None = None
+    settings: Settings,
+    catalog: Catalog,
+    meta: dict,
+    fitted: dict,
+    *,
+    activate: str = "if-none",
+    replacing: str | None = None,
 ) -> SavedRun:
     """Write ``meta`` and the fitted models (each has ``save(path)``) as a new complete run and
     index it. ``activate``: "yes", "no", or "if-none" (only when no run is active, or when
@@ -123,7 +129,8 @@ def save_run(
 def list_runs(settings: Settings, catalog: Catalog) -> pd.DataFrame:
     """Complete runs, newest first, with an ``active`` column."""
     rows = pd.read_sql_query(
-        "SELECT id, created_at, path, active, decided, summary FROM runs ORDER BY created_at DESC, id DESC", catalog.conn
+        "SELECT id, created_at, path, active, decided, summary FROM runs ORDER BY created_at DESC, id DESC",
+        catalog.conn,
     )
     complete = [(settings.models_dir / path / RUN_FILE).is_file() for path in rows["path"]]
     rows = rows[pd.Series(complete, index=rows.index, dtype=bool)].reset_index(drop=True)
@@ -194,11 +201,18 @@ class RunSummary:
 
     def as_dict(self) -> dict:
         return {
-            "id": self.id, "created": self.created, "split": self.split, "preset": self.preset,
-            "best_model": self.best_model, "best_auc": self.best_auc, "best_auc_ci": list(self.best_auc_ci),
-            "holdout_tracks": self.holdout_tracks, "synthetic": self.synthetic, "quick_start": self.quick_start,
+            "id": self.id,
+            "created": self.created,
+            "split": self.split,
+            "preset": self.preset,
+            "best_model": self.best_model,
+            "best_auc": self.best_auc,
+            "best_auc_ci": list(self.best_auc_ci),
+            "holdout_tracks": self.holdout_tracks,
+            "synthetic": self.synthetic,
+            "quick_start": self.quick_start,
             "active": self.active,
-        }  # fmt: skip
+        }
 
 
 def run_summaries(settings: Settings, catalog: Catalog) -> list[RunSummary]:
@@ -208,12 +222,22 @@ def run_summaries(settings: Settings, catalog: Catalog) -> list[RunSummary]:
         meta = json.loads((settings.models_dir / row.path / RUN_FILE).read_text())
         best = best_model_of(meta)
         auc = meta["metrics"][best]["roc_auc"]
-        summaries.append(RunSummary(
-            id=row.id, created=row.created_at, split=meta["split"], preset=meta["training_preset"], best_model=best,
-            best_auc=auc["value"], best_auc_ci=(auc["low"], auc["high"]), holdout_tracks=meta["metrics"][best]["n"],
-            synthetic=bool(meta["synthetic"]), quick_start=bool(meta.get("quick_start")), active=bool(row.active),
-            decided=bool(row.decided),
-        ))  # fmt: skip
+        summaries.append(
+            RunSummary(
+                id=row.id,
+                created=row.created_at,
+                split=meta["split"],
+                preset=meta["training_preset"],
+                best_model=best,
+                best_auc=auc["value"],
+                best_auc_ci=(auc["low"], auc["high"]),
+                holdout_tracks=meta["metrics"][best]["n"],
+                synthetic=bool(meta["synthetic"]),
+                quick_start=bool(meta.get("quick_start")),
+                active=bool(row.active),
+                decided=bool(row.decided),
+            )
+        )
     return summaries
 
 
@@ -223,9 +247,7 @@ def load_run(settings: Settings, catalog: Catalog, run_id: str | None = None) ->
     if run_id is None:
         active = runs[runs["active"]]
         if active.empty:
-            raise RunMissing(
-                "No trained run yet.", "Train one with 'python -m core train' or on the Train page."
-            )
+            raise RunMissing("No trained run yet.", "Train one with 'python -m core train' or on the Train page.")
         run_id = active.iloc[0]["id"]
     match = runs[runs["id"] == run_id]
     if match.empty:

@@ -115,14 +115,19 @@ class Scorer:
 
     def windows(self, samples: np.ndarray) -> list[tuple[float, np.ndarray]]:
         """(start second, spectrogram) of every 30 s window of the song."""
-        return [(start, self.spectrogram(samples[int(start * SAMPLE_RATE):])) for start in window_starts(samples.size / SAMPLE_RATE)]
+        return [
+            (start, self.spectrogram(samples[int(start * SAMPLE_RATE) :]))
+            for start in window_starts(samples.size / SAMPLE_RATE)
+        ]
 
     def score_samples(self, samples: np.ndarray, name: str) -> SongScore:
         windows = self.windows(samples)
         probabilities = self.predict(np.stack([spectrogram for _, spectrogram in windows]))
         return self._song(name, samples, [start for start, _ in windows], probabilities)
 
-    def _song(self, name: str, samples: np.ndarray, starts: list[float], probabilities: np.ndarray, **extra) -> SongScore:
+    def _song(
+        self, name: str, samples: np.ndarray, starts: list[float], probabilities: np.ndarray, **extra
+    ) -> SongScore:
         """The song's verdict from its windows' calibrated probabilities."""
         duration = samples.size / SAMPLE_RATE
         song = float(probabilities.mean())
@@ -151,7 +156,9 @@ class Scorer:
         """LIME explanation of the 30 s ``window`` that starts ``start_s`` into the song."""
         from core.explain import explain
 
-        return explain(self.spectrogram(window), window, self.preset, self.predict, num_samples=num_samples, offset_s=start_s)
+        return explain(
+            self.spectrogram(window), window, self.preset, self.predict, num_samples=num_samples, offset_s=start_s
+        )
 
     def score(self, source: str | Path | bytes, name: str | None = None) -> SongScore:
         label = name or Path(str(source)).name

@@ -51,16 +51,24 @@ def setup_steps(songs: int = 951, quick_songs: int = 238, *, run_active: bool = 
     (with ``run_active`` a verdict is possible already: no "first verdict" to wait for)."""
     rest = songs - quick_songs
     return [
-        SetupStep("Rendering the quick-start quarter of the demo", ("demo", "--if-missing", "--quick-start"),
-                  quick_songs * RENDER_S_PER_SONG),  # fmt: skip
+        SetupStep(
+            "Rendering the quick-start quarter of the demo",
+            ("demo", "--if-missing", "--quick-start"),
+            quick_songs * RENDER_S_PER_SONG,
+        ),
         SetupStep("Spectrograms of the quick-start quarter", ("features",), quick_songs * SPECTROGRAM_S_PER_CLIP),
-        SetupStep("Training a quick-start model (CNN 1)", ("train", "--models", "cnn1", "--if-missing", "--quick-start"),
-                  QUICK_TRAINING_S, first_verdict=not run_active),  # fmt: skip
+        SetupStep(
+            "Training a quick-start model (CNN 1)",
+            ("train", "--models", "cnn1", "--if-missing", "--quick-start"),
+            QUICK_TRAINING_S,
+            first_verdict=not run_active,
+        ),
         SetupStep("Rendering the rest of the demo", ("demo", "--if-missing"), rest * RENDER_S_PER_SONG),
         SetupStep("Spectrograms of the rest", ("features",), rest * SPECTROGRAM_S_PER_CLIP),
         SetupStep("musicnn embeddings of every clip", ("embeddings",), songs * EMBEDDING_S_PER_CLIP),
-        SetupStep("Training the default run (six models)", ("train", "--if-missing", "--replace-quick-start"),
-                  FULL_TRAINING_S),  # fmt: skip
+        SetupStep(
+            "Training the default run (six models)", ("train", "--if-missing", "--replace-quick-start"), FULL_TRAINING_S
+        ),
     ]
 
 
@@ -127,7 +135,9 @@ class SetupProgress:
         return left
 
     def fraction(self) -> float:
-        done = sum(a for a in self.actual if a) + (self.clock() - self.step_started if self.actual[self.current] is None else 0.0)
+        done = sum(a for a in self.actual if a) + (
+            self.clock() - self.step_started if self.actual[self.current] is None else 0.0
+        )
         left = self.seconds_left()
         return done / (done + left) if done + left > 0 else 1.0
 
@@ -166,7 +176,9 @@ class SetupProgress:
         yield update
 
 
-def time_setup(home: Path, report: Callable[[str], None] = print, *, until_first_verdict: bool = False) -> dict[str, float]:
+def time_setup(
+    home: Path, report: Callable[[str], None] = print, *, until_first_verdict: bool = False
+) -> dict[str, float]:
     """Run set-up from nothing in ``home`` (as ``make run`` does, minus the dashboard) and time
     it: seconds until the first run is active, until a first song is scored with it (a new
     process: TensorFlow, the model and the audio loaded from cold, while set-up goes on), and
@@ -183,8 +195,13 @@ def time_setup(home: Path, report: Callable[[str], None] = print, *, until_first
     environment = {**os.environ, "HITLENS_HOME": str(home)}
     command = [sys.executable, "-m", "core"]
     started = time.monotonic()
-    setup = subprocess.Popen([*command, "setup"], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)  # its own process group: stopped with its workers  # fmt: skip
+    setup = subprocess.Popen(
+        [*command, "setup"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # its own process group: stopped with its workers
     times: dict[str, float] = {}
     while setup.poll() is None and "first_run" not in times:
         if Catalog.exists(settings):
@@ -194,8 +211,9 @@ def time_setup(home: Path, report: Callable[[str], None] = print, *, until_first
             if active:
                 times["first_run"] = time.monotonic() - started
                 report(f"first run active after {describe_duration(times['first_run'])}")
-                subprocess.run([*command, "score", str(clip[1])], env=environment,
-                               stdout=subprocess.DEVNULL, check=True)  # fmt: skip
+                subprocess.run(
+                    [*command, "score", str(clip[1])], env=environment, stdout=subprocess.DEVNULL, check=True
+                )
                 times["first_verdict"] = time.monotonic() - started
                 report(f"first song scored after {describe_duration(times['first_verdict'])}")
                 if until_first_verdict:

@@ -57,7 +57,9 @@ def render(style: ArtistStyle, traits: SongTraits, seed: int) -> np.ndarray:
     _pad(mix, style, chord_roots, bar, rng)
     _bassline(mix, style, chord_roots, bar, sixteenth, rng, start=0.0, end=20.0, level=0.25)
     if traits.drop > 0:
-        _bassline(mix, style, chord_roots, bar, sixteenth, rng, start=20.0, end=30.0, level=0.9 * traits.drop, sustain=True)
+        _bassline(
+            mix, style, chord_roots, bar, sixteenth, rng, start=20.0, end=30.0, level=0.9 * traits.drop, sustain=True
+        )
     if traits.hook > 0:
         _hook(mix, chord_roots, sixteenth, rng, start=10.0, end=20.0, level=0.22 * traits.hook)
     if style.vocal_level > 0:

@@ -162,7 +162,9 @@ def _train_dummy(data: TrainingData) -> ModelResult:
         count = len(getattr(data, part)[0])
         return dummy.predict_proba(np.zeros((count, 1)))[:, -1].tolist() if 1.0 in dummy.classes_ else [0.0] * count
 
-    return ModelResult("dummy", test_probabilities=predict("test"), holdout_probabilities=predict("holdout"), model=dummy)
+    return ModelResult(
+        "dummy", test_probabilities=predict("test"), holdout_probabilities=predict("holdout"), model=dummy
+    )
 
 
 def _train_head(data: TrainingData) -> ModelResult:
@@ -172,7 +174,9 @@ def _train_head(data: TrainingData) -> ModelResult:
     def predict(part) -> list[float]:
         return head.predict_proba(pooled[part]).astype(float).tolist() if len(pooled[part]) else []
 
-    return ModelResult(PRETRAINED_MODEL, test_probabilities=predict("test"), holdout_probabilities=predict("holdout"), model=head)
+    return ModelResult(
+        PRETRAINED_MODEL, test_probabilities=predict("test"), holdout_probabilities=predict("holdout"), model=head
+    )
 
 
 def _train_keras(name, data, preset, epochs, on_progress, should_cancel) -> ModelResult:

@@ -19,8 +19,10 @@ home = str(config.home)
 tracks = state.tracks(home, token)
 scale_label = POPULARITY_SCALES.get(summary.popularity_scale or "", "popularity")
 if summary.synthetic:
-    st.warning("**Synthetic demo catalog.** Artists, songs and audio are generated; popularity follows the "
-               "rule documented in `core/demo.py`. Nothing here describes real artists or real music.")  # fmt: skip
+    st.warning(
+        "**Synthetic demo catalog.** Artists, songs and audio are generated; popularity follows the "
+        "rule documented in `core/demo.py`. Nothing here describes real artists or real music."
+    )
 
 columns = st.columns(4)
 columns[0].metric("Tracks", f"{summary.tracks:,}")
@@ -32,13 +34,17 @@ threshold, balance = state.class_balance(home, token)
 left, right = st.columns(2)
 left.plotly_chart(charts.popularity_histogram(tracks, threshold, scale_label), width="stretch")
 right.plotly_chart(charts.class_balance(balance), width="stretch")
-st.caption(f"Threshold {threshold:g}, chosen on each split's training part only. "
-           "Splits: random (as in the study), grouped by song, grouped by artist.")  # fmt: skip
+st.caption(
+    f"Threshold {threshold:g}, chosen on each split's training part only. "
+    "Splits: random (as in the study), grouped by song, grouped by artist."
+)
 
 left, right = st.columns(2)
 breakdown = state.preview_breakdown(home, token)
 left.plotly_chart(charts.preview_comparison(tracks), width="stretch")
-left.dataframe(breakdown, hide_index=True, column_config={"mean_popularity": st.column_config.NumberColumn(format="%.1f")})
+left.dataframe(
+    breakdown, hide_index=True, column_config={"mean_popularity": st.column_config.NumberColumn(format="%.1f")}
+)
 right.plotly_chart(charts.release_dates(tracks), width="stretch")
 
 st.header("Artists")
@@ -55,10 +61,16 @@ def artist_charts() -> None:
     count = min(15, len(stats))
     x_max = 1.05 * float(stats["mean_popularity"].max())  # one x scale for both charts
     left, right = st.columns(2)
-    left.plotly_chart(charts.artist_bars(stats.head(count), f"Top {count} artists by mean popularity", x_max), width="stretch")
-    right.plotly_chart(charts.artist_bars(stats.tail(count).iloc[::-1], f"Bottom {count} artists", x_max), width="stretch")
-    st.caption(f"{charts.plural(len(stats), 'artist')} with at least {charts.plural(min_tracks, 'track')}; "
-               "every credited artist counts a track.")  # fmt: skip
+    left.plotly_chart(
+        charts.artist_bars(stats.head(count), f"Top {count} artists by mean popularity", x_max), width="stretch"
+    )
+    right.plotly_chart(
+        charts.artist_bars(stats.tail(count).iloc[::-1], f"Bottom {count} artists", x_max), width="stretch"
+    )
+    st.caption(
+        f"{charts.plural(len(stats), 'artist')} with at least {charts.plural(min_tracks, 'track')}; "
+        "every credited artist counts a track."
+    )
 
 
 artist_charts()
@@ -71,25 +83,40 @@ if query.strip():
         st.error(f"No artist matching '{query}'. The catalog is a sample, not every release: collect more to add them.")
     else:
         st.dataframe(found, hide_index=True)
-        st.caption("Tracks counts releases credited to the artist; compare with their discography to judge completeness.")
+        st.caption(
+            "Tracks counts releases credited to the artist; compare with their discography to judge completeness."
+        )
 
 st.header("Same song, several releases")
 groups = state.duplicate_groups(home, token)
-st.caption(f"{groups['group'].nunique() if not groups.empty else 0} songs appear on more than one release "
-           "(single, album, deluxe, compilation), each with its own popularity.")  # fmt: skip
+st.caption(
+    f"{groups['group'].nunique() if not groups.empty else 0} songs appear on more than one release "
+    "(single, album, deluxe, compilation), each with its own popularity."
+)
 st.dataframe(groups, hide_index=True, height=260)
 
 st.header("Map of the catalog")
 embeddings, catalog_map = state.catalog_embeddings(home, token, state.embeddings_stamp(home))
 if catalog_map is None:
-    st.info("The map appears once the catalog's musicnn embeddings are computed (the set-up job does it, "
-            "or `python -m core embeddings`).")  # fmt: skip
+    st.info(
+        "The map appears once the catalog's musicnn embeddings are computed (the set-up job does it, "
+        "or `python -m core embeddings`)."
+    )
 else:
     synthetic = " (synthetic demo)" if embeddings.synthetic else ""
-    st.plotly_chart(charts.catalog_map(catalog_map.points, threshold, catalog_map.explained,
-                                       f"{len(embeddings):,} tracks placed by what musicnn hears{synthetic}"), width="stretch")  # fmt: skip
-    st.caption("Each dot is a track with audio, placed by a PCA of its musicnn embedding (pretrained on real recordings): "
-               f"nearby tracks sound alike. Colour: popularity at or above {threshold:g}. Releases that share audio overlap.")  # fmt: skip
+    st.plotly_chart(
+        charts.catalog_map(
+            catalog_map.points,
+            threshold,
+            catalog_map.explained,
+            f"{len(embeddings):,} tracks placed by what musicnn hears{synthetic}",
+        ),
+        width="stretch",
+    )
+    st.caption(
+        "Each dot is a track with audio, placed by a PCA of its musicnn embedding (pretrained on real recordings): "
+        f"nearby tracks sound alike. Colour: popularity at or above {threshold:g}. Releases that share audio overlap."
+    )
 
 st.header("Tracks")
 
@@ -101,7 +128,9 @@ def track_table() -> None:
     left, middle, right = st.columns(3)
     artist = left.selectbox("Artist", ["All", *sorted(tracks["primary_artist"].dropna().unique())])
     scores = tracks["popularity"]
-    cast = int if (scores % 1 == 0).all() else float  # Spotify's and Deezer's scales are whole numbers: so is the slider
+    cast = (
+        int if (scores % 1 == 0).all() else float
+    )  # Spotify's and Deezer's scales are whole numbers: so is the slider
     top = cast(max(scores.max(), 1))
     low, high = middle.slider("Popularity", cast(0), top, (cast(0), top))
     audio_only = right.checkbox("Only tracks with audio", value=True)
@@ -111,8 +140,9 @@ def track_table() -> None:
     if audio_only:
         shown = shown[shown["audio_path"].notna()]
     columns = ["name", "artists", "album", "album_type", "release_date", "popularity"]
-    selection = st.dataframe(shown[columns], hide_index=True, on_select="rerun", selection_mode="single-row", height=300,
-                             key="tracks")  # fmt: skip
+    selection = st.dataframe(
+        shown[columns], hide_index=True, on_select="rerun", selection_mode="single-row", height=300, key="tracks"
+    )
     rows = selection.selection.rows if selection else []
     if not rows:
         st.caption("Select a row to play its preview and see its spectrogram.")
@@ -127,11 +157,15 @@ def track_table() -> None:
     st.audio(state.audio_file(home, track["audio_path"]))
     preset = FEATURE_PRESETS[DEFAULT_PRESET]
     values = track_spectrogram(config, track["audio_sha256"], track["audio_path"], preset)
-    st.plotly_chart(charts.spectrogram(values, preset, f"Log-mel spectrogram of the preview ({preset.name} preset)"),
-                    width="stretch")  # fmt: skip
+    st.plotly_chart(
+        charts.spectrogram(values, preset, f"Log-mel spectrogram of the preview ({preset.name} preset)"),
+        width="stretch",
+    )
     low_db, high_db = charts.SPECTROGRAM_DB
-    st.caption(f"Colour: loudness in dB relative to the clip's loudest moment, from {low_db:g} dB (silence, dark) to "
-               f"{high_db:g} dB (bright). Dotted lines separate the named frequency bands.")  # fmt: skip
+    st.caption(
+        f"Colour: loudness in dB relative to the clip's loudest moment, from {low_db:g} dB (silence, dark) to "
+        f"{high_db:g} dB (bright). Dotted lines separate the named frequency bands."
+    )
 
 
 track_table()

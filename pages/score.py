@@ -23,20 +23,28 @@ active_run_line(meta, run_id)
 best = best_model_of(meta)
 choices = [m for m in meta["models"] if m != "dummy"] or meta["models"]
 model = st.selectbox(
-    "Model", choices, index=choices.index(best),
+    "Model",
+    choices,
+    index=choices.index(best),
     format_func=lambda m: DISPLAY_NAMES[m] + (" (best holdout ROC-AUC)" if m == best else ""),
     help="musicnn scores from embeddings pretrained on real recordings; the others learned only from this catalog.",
-)  # fmt: skip
+)
 scorer = songs.scorer(home, run_id, model)
-st.caption(f"{DISPLAY_NAMES[model]}: {songs.auc_text(scorer.auc)} on the {meta['split']} split's holdout. "
-           "0.5 is a coin toss; the study's best real-data model reached 0.65.")  # fmt: skip
+st.caption(
+    f"{DISPLAY_NAMES[model]}: {songs.auc_text(scorer.auc)} on the {meta['split']} split's holdout. "
+    "0.5 is a coin toss; the study's best real-data model reached 0.65."
+)
 if meta["synthetic"]:
     st.warning(f"**Trained on the synthetic demo catalog.** {songs.SYNTHETIC_VERDICTS}")
 
-files = songs.session_uploads(f"Upload songs (mp3, wav, flac, ogg, m4a; up to {MAX_UPLOAD_MB} MB each, 20 minutes at most)")
+files = songs.session_uploads(
+    f"Upload songs (mp3, wav, flac, ogg, m4a; up to {MAX_UPLOAD_MB} MB each, 20 minutes at most)"
+)
 if not files:
-    st.caption("Upload one song for a verdict, or a folder's worth to rank them: the most promising come first. "
-               "Your uploads stay here while you visit other pages.")  # fmt: skip
+    st.caption(
+        "Upload one song for a verdict, or a folder's worth to rank them: the most promising come first. "
+        "Your uploads stay here while you visit other pages."
+    )
     songs.history(config)
     st.stop()
 
@@ -55,10 +63,16 @@ if table.empty:
     songs.history(config)
     st.stop()
 st.subheader("Ranking")
-st.dataframe(table, hide_index=True, column_config={
-    "probability": st.column_config.ProgressColumn("probability of popular", format="percent", min_value=0, max_value=1),
-    "percentile": st.column_config.NumberColumn("percentile among catalog tracks", format="%.0f"),
-})  # fmt: skip
+st.dataframe(
+    table,
+    hide_index=True,
+    column_config={
+        "probability": st.column_config.ProgressColumn(
+            "probability of popular", format="percent", min_value=0, max_value=1
+        ),
+        "percentile": st.column_config.NumberColumn("percentile among catalog tracks", format="%.0f"),
+    },
+)
 st.download_button("Download the ranking (CSV)", table.to_csv(index=False), "hitlens-ranking.csv", "text/csv")
 
 choice = st.selectbox("Song", table["file"].tolist(), key="score-song")
@@ -71,33 +85,43 @@ window = songs.best_window(upload.sha256, start, end, upload.name, _data=upload.
 st.subheader(f"{songs.plain(choice)}: {result['verdict']} ({probability:.0%})")
 if result["note"]:
     st.warning(result["note"])
-st.markdown(f"Calibrated probability **{probability:.0%}** that its popularity would be at or above the run's threshold "
-            f"({meta['threshold']['value']:g}); higher than {result['percentile'] or 0:.0f}% of the catalog's held-out tracks. "
-            f"Best 30 s to use as your preview clip: **{start:.0f}-{end:.0f} s**.")  # fmt: skip
+st.markdown(
+    f"Calibrated probability **{probability:.0%}** that its popularity would be at or above the run's threshold "
+    f"({meta['threshold']['value']:g}); higher than {result['percentile'] or 0:.0f}% of the catalog's held-out tracks. "
+    f"Best 30 s to use as your preview clip: **{start:.0f}-{end:.0f} s**."
+)
 embeddings, catalog_map = state.catalog_embeddings(home, token, state.embeddings_stamp(home))
 if not isinstance(profile, str) and len(embeddings):
     similarity, familiar = embeddings.familiarity(profile.pooled)
     if not familiar:
         expected = " With the synthetic demo catalog this is expected for real music." if embeddings.synthetic else ""
-        st.warning(f"**This song sounds unlike anything in the catalog**: its closest catalog track has similarity "
-                   f"{similarity:.2f}, while catalog tracks sit at {embeddings.familiar_floor:.2f} or more from their nearest "
-                   f"neighbour. Every model's verdict here extrapolates beyond what it learned: treat it as a guess.{expected}")  # fmt: skip
+        st.warning(
+            f"**This song sounds unlike anything in the catalog**: its closest catalog track has similarity "
+            f"{similarity:.2f}, while catalog tracks sit at {embeddings.familiar_floor:.2f} or more from their nearest "
+            f"neighbour. Every model's verdict here extrapolates beyond what it learned: treat it as a guess.{expected}"
+        )
 
 left, right = st.columns([3, 1])
 left.caption(f"The best 30 s ({start:.0f}-{end:.0f} s): the player starts there.")
-left.audio(upload.data, format=songs.audio_type(upload.name), start_time=int(start))  # the file itself: no WAV copy of it
+left.audio(
+    upload.data, format=songs.audio_type(upload.name), start_time=int(start)
+)  # the file itself: no WAV copy of it
 right.download_button("Download the best 30 s (WAV)", songs.wav_bytes(window), f"{stem}-best-30s.wav", "audio/wav")
 if len(result["windows"]) == 1:
-    st.caption(f"The song is {result['duration_s']:.0f} s long: one 30 s window, so its verdict is the window's verdict "
-               f"({probability:.0%}). Longer songs get one probability per window, every 5 s.")  # fmt: skip
+    st.caption(
+        f"The song is {result['duration_s']:.0f} s long: one 30 s window, so its verdict is the window's verdict "
+        f"({probability:.0%}). Longer songs get one probability per window, every 5 s."
+    )
 else:
     st.plotly_chart(explanation.window_probabilities(result), width="stretch")
 
 
 def what_it_sounds_like(profile, embeddings, catalog_map) -> None:
     """Tags, tags over time, the nearest catalog tracks and the map, from musicnn."""
-    st.caption("From musicnn, pretrained on real recordings (Million Song Dataset tags from Last.fm): what the model hears, "
-               "not a verdict on quality.")  # fmt: skip
+    st.caption(
+        "From musicnn, pretrained on real recordings (Million Song Dataset tags from Last.fm): what the model hears, "
+        "not a verdict on quality."
+    )
     left, right = st.columns(2)
     left.plotly_chart(charts.tag_bars(profile.top_tags()), width="stretch")
     top = [t["tag"] for t in profile.top_tags()]
@@ -107,19 +131,28 @@ def what_it_sounds_like(profile, embeddings, catalog_map) -> None:
 
     threshold = meta["threshold"]["value"]
     if not len(embeddings):
-        st.info("The catalog's embeddings are not computed yet (the set-up job does it, or `python -m core embeddings`), "
-                "so there are no similar catalog tracks to show.")  # fmt: skip
+        st.info(
+            "The catalog's embeddings are not computed yet (the set-up job does it, or `python -m core embeddings`), "
+            "so there are no similar catalog tracks to show."
+        )
         return
     nearest = embeddings.nearest(profile.pooled, threshold)
     share = np.mean([n["popular"] for n in nearest])
     synthetic = " of the **synthetic demo catalog**" if embeddings.synthetic else ""
-    st.markdown(f"**Sounds like** these {len(nearest)} catalog tracks{synthetic} (cosine similarity of musicnn embeddings): "
-                f"**{share:.0%}** of them are popular (popularity ≥ {threshold:g}).")  # fmt: skip
+    st.markdown(
+        f"**Sounds like** these {len(nearest)} catalog tracks{synthetic} (cosine similarity of musicnn embeddings): "
+        f"**{share:.0%}** of them are popular (popularity ≥ {threshold:g})."
+    )
     picked_row = st.dataframe(
-        pd.DataFrame(nearest)[["track", "artist", "popularity", "popular", "similarity"]], hide_index=True,
-        on_select="rerun", selection_mode="single-row", key=f"neighbours-{choice}",
-        column_config={"similarity": st.column_config.ProgressColumn("similarity", format="%.2f", min_value=0, max_value=1)},
-    )  # fmt: skip
+        pd.DataFrame(nearest)[["track", "artist", "popularity", "popular", "similarity"]],
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key=f"neighbours-{choice}",
+        column_config={
+            "similarity": st.column_config.ProgressColumn("similarity", format="%.2f", min_value=0, max_value=1)
+        },
+    )
     rows_picked = picked_row.selection.rows if picked_row else []
     if rows_picked:
         neighbour = nearest[rows_picked[0]]
@@ -130,8 +163,10 @@ def what_it_sounds_like(profile, embeddings, catalog_map) -> None:
     if catalog_map is not None:
         x, y = catalog_map.place(profile.pooled)
         title = "Your song on the map of the catalog" + (" (synthetic demo)" if embeddings.synthetic else "")
-        st.plotly_chart(charts.catalog_map(catalog_map.points, threshold, catalog_map.explained, title, song=(choice, x, y)),
-                        width="stretch")  # fmt: skip
+        st.plotly_chart(
+            charts.catalog_map(catalog_map.points, threshold, catalog_map.explained, title, song=(choice, x, y)),
+            width="stretch",
+        )
 
 
 st.subheader("What it sounds like")
@@ -149,17 +184,30 @@ except HitlensError as problem:
     st.error(str(problem))
     st.stop()
 
-st.plotly_chart(explanation.grid_figure(explained, "Each bar and band of the best 30 s: red pushes toward popular, blue away"),
-                width="stretch")  # fmt: skip
+st.plotly_chart(
+    explanation.grid_figure(explained, "Each bar and band of the best 30 s: red pushes toward popular, blue away"),
+    width="stretch",
+)
 spectrogram, times, preset = explanation.audible_spectrogram(window, start)
 st.plotly_chart(charts.spectrogram(spectrogram, preset, "Spectrogram of the best 30 s", start_s=start), width="stretch")
-how = (f"LIME on {explained.time_unit}s x bands; stability: the top 5 regions of each third of the samples overlap {explained.stability:.0%}."
-       if explained.stability is not None else "Occlusion: each weight is the drop in probability when that cell is silenced.")
-st.caption(f"{how} Time cells are {'bars found by beat tracking' if explained.time_unit == 'bar' else '2.5 s cells (no tempo found)'}; "
-           "the marks +1, +2, … and −1, −2, … match the lists below.")  # fmt: skip
+how = (
+    f"LIME on {explained.time_unit}s x bands; stability: the top 5 regions of each third of the samples overlap {explained.stability:.0%}."
+    if explained.stability is not None
+    else "Occlusion: each weight is the drop in probability when that cell is silenced."
+)
+st.caption(
+    f"{how} Time cells are {'bars found by beat tracking' if explained.time_unit == 'bar' else '2.5 s cells (no tempo found)'}; "
+    "the marks +1, +2, … and −1, −2, … match the lists below."
+)
 explanation.region_players(explained, window, start)
 warning = songs.SYNTHETIC_VERDICTS if meta["synthetic"] else None
-png = explanation.explanation_png(explained, spectrogram, times, preset,
-                                  f"{choice}: {result['verdict']} ({probability:.0%}), best 30 s {start:.0f}-{end:.0f} s", warning)  # fmt: skip
+png = explanation.explanation_png(
+    explained,
+    spectrogram,
+    times,
+    preset,
+    f"{choice}: {result['verdict']} ({probability:.0%}), best 30 s {start:.0f}-{end:.0f} s",
+    warning,
+)
 st.download_button("Download the explanation (PNG)", png, f"{stem}-explanation.png", "image/png")
 songs.history(config)

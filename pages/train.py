@@ -28,34 +28,53 @@ setup = setup if setup and setup.active else None
 # A reload or a second tab shows the running job's settings, not the defaults.
 chosen = training_settings(running.args if running else [])
 with st.form("train"):
-    models = st.multiselect("Models", MODEL_NAMES, default=chosen["models"], format_func=DISPLAY_NAMES.get,
-                            help="The study's five learn from this catalog's spectrograms; musicnn is a logistic regression "
-                                 "on embeddings pretrained on real recordings (seconds to train, no epochs).")  # fmt: skip
+    models = st.multiselect(
+        "Models",
+        MODEL_NAMES,
+        default=chosen["models"],
+        format_func=DISPLAY_NAMES.get,
+        help="The study's five learn from this catalog's spectrograms; musicnn is a logistic regression "
+        "on embeddings pretrained on real recordings (seconds to train, no epochs).",
+    )
     left, middle, right = st.columns(3)
-    preset = left.selectbox("Preset", list(TRAINING_PRESETS), index=list(TRAINING_PRESETS).index(chosen["preset"]),
-                            help=f"fast: {FAST.n_mels} x {FAST.frames} spectrograms, early stopping (minutes). "
-                                 f"study: the study's {STUDY.n_mels} x {STUDY.frames} and epochs (hours on 2 cores).")  # fmt: skip
-    split = middle.selectbox("Split", SPLITS, index=list(SPLITS).index(chosen["split"]),
-                             help="random as in the study; song and artist keep each group on one side.")  # fmt: skip
+    preset = left.selectbox(
+        "Preset",
+        list(TRAINING_PRESETS),
+        index=list(TRAINING_PRESETS).index(chosen["preset"]),
+        help=f"fast: {FAST.n_mels} x {FAST.frames} spectrograms, early stopping (minutes). "
+        f"study: the study's {STUDY.n_mels} x {STUDY.frames} and epochs (hours on 2 cores).",
+    )
+    split = middle.selectbox(
+        "Split",
+        SPLITS,
+        index=list(SPLITS).index(chosen["split"]),
+        help="random as in the study; song and artist keep each group on one side.",
+    )
     epochs = right.number_input("Epochs (0 = the preset's)", min_value=0, max_value=200, value=chosen["epochs"])
     retrain = st.form_submit_button("Retrain", type="primary")
-st.caption("A new run does not replace the one that scores your songs: when it finishes you choose (below, or on the "
-           "Holdout page).")  # fmt: skip
+st.caption(
+    "A new run does not replace the one that scores your songs: when it finishes you choose (below, or on the "
+    "Holdout page)."
+)
 
 if retrain:
     if not models:
         st.error("Choose at least one model.")
     elif setup is not None:
-        st.warning(f"Set-up is still building the catalog and its default run (started {started_ago(setup)}): "
-                   "retrain once it has finished, so both do not share the two cores and the catalog is complete.")  # fmt: skip
+        st.warning(
+            f"Set-up is still building the catalog and its default run (started {started_ago(setup)}): "
+            "retrain once it has finished, so both do not share the two cores and the catalog is complete."
+        )
     else:
         args = ["train", "--models", ",".join(models), "--preset", preset, "--split", split]
         args += ["--epochs", str(epochs)] if epochs else []
         job, started = start_job(config, "train", args)
         if started:
             st.rerun()  # show the new job's live view and its settings in the form
-        st.info(f"A training job is already running (job {job.id}, started {started_ago(job)}); "
-                "here is its progress instead of a second one.")  # fmt: skip
+        st.info(
+            f"A training job is already running (job {job.id}, started {started_ago(job)}); "
+            "here is its progress instead of a second one."
+        )
         running = job
 
 training_job_view(config, running or setup, latest_job(config, "train"))
@@ -76,12 +95,19 @@ else:
             for value, (low, high) in zip(table[column], table[f"{column}_ci"])
         ]
     quick = ", set-up's quick-start run (CNN 1 on a quarter of the demo)" if meta.get("quick_start") else ""
-    st.caption(f"Run {latest['id']}: {meta['split']} split, {meta['training_preset']} preset, holdout of "
-               f"{table['n'].iloc[0]} tracks{quick}" + (", **synthetic demo catalog**" if meta["synthetic"] else ""))  # fmt: skip
+    st.caption(
+        f"Run {latest['id']}: {meta['split']} split, {meta['training_preset']} preset, holdout of "
+        f"{table['n'].iloc[0]} tracks{quick}" + (", **synthetic demo catalog**" if meta["synthetic"] else "")
+    )
     left_out = left_out_note(meta.get("left_out", {}))  # runs before this note was kept have none
     if left_out:
         st.warning(left_out)
-    st.dataframe(table[["model", "accuracy (95% CI)", "roc_auc (95% CI)", "brier_calibrated"]], hide_index=True,
-                 column_config={"roc_auc (95% CI)": "ROC-AUC (95% CI)",
-                                "brier_calibrated": st.column_config.NumberColumn("Brier (calibrated)", format="%.3f")})  # fmt: skip
+    st.dataframe(
+        table[["model", "accuracy (95% CI)", "roc_auc (95% CI)", "brier_calibrated"]],
+        hide_index=True,
+        column_config={
+            "roc_auc (95% CI)": "ROC-AUC (95% CI)",
+            "brier_calibrated": st.column_config.NumberColumn("Brier (calibrated)", format="%.3f"),
+        },
+    )
     run_choice.activate_button(config, latest["id"], bool(latest["active"]))

@@ -21,8 +21,13 @@ def run_cli(*args: str, home: Path, check: bool = False, timeout: float = 300) -
     env = {**os.environ, "HITLENS_HOME": str(home)}
     return subprocess.run(
         [sys.executable, "-m", "core", *args],
-        cwd=REPO, env=env, capture_output=True, text=True, check=check, timeout=timeout,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture

@@ -157,27 +157,44 @@ class FakeDeezer:
                 album_id = artist_id * 10 + b
                 record_type = "single" if b == 1 else "album"
                 self.albums[album_id] = {
-                    "id": album_id, "title": f"Album {a}-{b}", "release_date": f"{year}-0{b + 3}-1{a % 9}",
-                    "record_type": record_type, "artist": self.artist(artist_id),
-                }  # fmt: skip
+                    "id": album_id,
+                    "title": f"Album {a}-{b}",
+                    "release_date": f"{year}-0{b + 3}-1{a % 9}",
+                    "record_type": record_type,
+                    "artist": self.artist(artist_id),
+                }
                 for n in range(1 if record_type == "single" else 4):
                     track_id = album_id * 100 + n
                     self.tracks[track_id] = {
-                        "id": track_id, "title": f"Song {a}-{n}" if b != 2 else f"Cut {a}-{n}",
-                        "duration": 150 + 7 * n + a, "rank": (track_id * 7919) % 900_000 + 1000,
-                        "album_id": album_id, "artist_id": artist_id, "isrc": f"USRC1{track_id:07d}",
-                    }  # fmt: skip
+                        "id": track_id,
+                        "title": f"Song {a}-{n}" if b != 2 else f"Cut {a}-{n}",
+                        "duration": 150 + 7 * n + a,
+                        "rank": (track_id * 7919) % 900_000 + 1000,
+                        "album_id": album_id,
+                        "artist_id": artist_id,
+                        "isrc": f"USRC1{track_id:07d}",
+                    }
         # A compilation re-issue with the very same name, duration and rank as a track
         # already collected: the study drops such a row on insert.
         first = self.tracks[self.artist_ids[0] * 1000]
         self.duplicate_id = 9_999_001
-        self.albums[99_990] = {"id": 99_990, "title": "Hits Compilation", "release_date": "2020-12-01",
-                               "record_type": "compile", "artist": self.artist(self.artist_ids[0])}  # fmt: skip
+        self.albums[99_990] = {
+            "id": 99_990,
+            "title": "Hits Compilation",
+            "release_date": "2020-12-01",
+            "record_type": "compile",
+            "artist": self.artist(self.artist_ids[0]),
+        }
         self.tracks[self.duplicate_id] = {**first, "id": self.duplicate_id, "album_id": 99_990, "isrc": "USRC19999001"}
 
     def artist(self, artist_id: int) -> dict:
-        return {"id": artist_id, "name": f"MC {artist_id}", "link": f"https://www.deezer.com/artist/{artist_id}",
-                "picture": f"https://api.deezer.com/artist/{artist_id}/image", "type": "artist"}  # fmt: skip
+        return {
+            "id": artist_id,
+            "name": f"MC {artist_id}",
+            "link": f"https://www.deezer.com/artist/{artist_id}",
+            "picture": f"https://api.deezer.com/artist/{artist_id}/image",
+            "type": "artist",
+        }
 
     def preview_url(self, track_id: int) -> str:
         version = self.preview_version.get(track_id, 0)
@@ -187,14 +204,24 @@ class FakeDeezer:
         track = self.tracks[track_id]
         album = self.albums[track["album_id"]]
         item = {
-            "id": track_id, "readable": True, "title": track["title"], "title_short": track["title"],
-            "title_version": "", "link": f"https://www.deezer.com/track/{track_id}", "duration": track["duration"],
-            "rank": track["rank"], "explicit_lyrics": True, "preview": self.preview_url(track_id),
+            "id": track_id,
+            "readable": True,
+            "title": track["title"],
+            "title_short": track["title"],
+            "title_version": "",
+            "link": f"https://www.deezer.com/track/{track_id}",
+            "duration": track["duration"],
+            "rank": track["rank"],
+            "explicit_lyrics": True,
+            "preview": self.preview_url(track_id),
             "artist": self.artist(track["artist_id"]),
-            "album": {"id": album["id"], "title": album["title"], "type": "album"}, "type": "track",
-        }  # fmt: skip
+            "album": {"id": album["id"], "title": album["title"], "type": "album"},
+            "type": "track",
+        }
         if full:
-            item.update(isrc=track["isrc"], release_date=album["release_date"], contributors=[self.artist(track["artist_id"])])
+            item.update(
+                isrc=track["isrc"], release_date=album["release_date"], contributors=[self.artist(track["artist_id"])]
+            )
         return item
 
     def album_tracks(self, album_id: int) -> list[int]:
@@ -225,19 +252,26 @@ class FakeDeezer:
     def api(self, path: str, query: dict) -> dict | None:
         if path == "chart/116":
             top = [self.track_item(a * 1000) for a in self.artist_ids[:2]]
-            return {"tracks": {"data": top, "total": len(top)},
-                    "artists": {"data": [self.artist(a) for a in self.artist_ids[:3]], "total": 3}}  # fmt: skip
+            return {
+                "tracks": {"data": top, "total": len(top)},
+                "artists": {"data": [self.artist(a) for a in self.artist_ids[:3]], "total": 3},
+            }
         if path == "genre/116/artists":
             return {"data": [self.artist(a) for a in self.artist_ids[2:4]]}
         if match := re.fullmatch(r"artist/(\d+)/(albums|top|related)", path):
             artist_id, what = int(match[1]), match[2]
             if what == "albums":
                 albums = [self.albums[a] for a in self.artist_albums(artist_id)]
-                return {"data": [{k: v for k, v in album.items() if k != "artist"} for album in albums], "total": len(albums)}
+                return {
+                    "data": [{k: v for k, v in album.items() if k != "artist"} for album in albums],
+                    "total": len(albums),
+                }
             if what == "top":
                 tracks = [t for a in self.artist_albums(artist_id) for t in self.album_tracks(a)][:5]
-                return {"data": [self.track_item(t) | {"contributors": [self.artist(artist_id)]} for t in tracks],
-                        "total": len(tracks)}  # fmt: skip
+                return {
+                    "data": [self.track_item(t) | {"contributors": [self.artist(artist_id)]} for t in tracks],
+                    "total": len(tracks),
+                }
             index = self.artist_ids.index(artist_id)
             related = self.artist_ids[index + 1 : index + 3] + self.artist_ids[max(index - 1, 0) : index]
             return {"data": [self.artist(a) for a in related], "total": len(related)}
@@ -250,8 +284,11 @@ class FakeDeezer:
         if path == "search":
             wanted = re.fullmatch(r'artist:"(.*)" track:"(.*)"', query["q"])
             title = wanted[2].casefold()  # Deezer's search is fuzzy: containment either way will do
-            hits = [self.track_item(t) for t, track in self.tracks.items()
-                    if title in track["title"].casefold() or track["title"].casefold() in title]  # fmt: skip
+            hits = [
+                self.track_item(t)
+                for t, track in self.tracks.items()
+                if title in track["title"].casefold() or track["title"].casefold() in title
+            ]
             return {"data": hits[: int(query.get("limit", 25))], "total": len(hits)}
         if match := re.fullmatch(r"track/isrc:(\w+)", path):
             found = [t for t, track in self.tracks.items() if track["isrc"] == match[1]]
@@ -297,14 +334,29 @@ class FakeSpotify:
         album = self.deezer.albums[track["album_id"]]
         artist = {"id": f"ar{track['artist_id']:020d}", "name": f"MC {track['artist_id']}", "type": "artist"}
         return {
-            "album": {"album_type": album["record_type"].replace("compile", "compilation"), "id": f"al{album['id']:020d}",
-                      "name": album["title"], "release_date": album["release_date"], "release_date_precision": "day",
-                      "artists": [artist], "images": [], "type": "album"},
-            "artists": [artist], "disc_number": 1, "duration_ms": track["duration"] * 1000 + 412, "explicit": True,
-            "external_ids": {"isrc": track["isrc"]}, "id": f"sp{index:020d}", "name": track["title"],
-            "popularity": (index * 37) % 90 + 5, "preview_url": None, "track_number": 1, "type": "track",
+            "album": {
+                "album_type": album["record_type"].replace("compile", "compilation"),
+                "id": f"al{album['id']:020d}",
+                "name": album["title"],
+                "release_date": album["release_date"],
+                "release_date_precision": "day",
+                "artists": [artist],
+                "images": [],
+                "type": "album",
+            },
+            "artists": [artist],
+            "disc_number": 1,
+            "duration_ms": track["duration"] * 1000 + 412,
+            "explicit": True,
+            "external_ids": {"isrc": track["isrc"]},
+            "id": f"sp{index:020d}",
+            "name": track["title"],
+            "popularity": (index * 37) % 90 + 5,
+            "preview_url": None,
+            "track_number": 1,
+            "type": "track",
             "uri": f"spotify:track:sp{index:020d}",
-        }  # fmt: skip
+        }
 
     def __call__(self, request) -> Reply:
         parts = urlsplit(request.url)
@@ -321,9 +373,13 @@ class FakeSpotify:
         self.searches.append(query)
         if self.retry_after is not None:
             retry_after, self.retry_after = self.retry_after, None
-            return Reply(429, {"error": {"status": 429, "message": "API rate limit exceeded"}}, {"Retry-After": retry_after})
+            return Reply(
+                429, {"error": {"status": 429, "message": "API rate limit exceeded"}}, {"Retry-After": retry_after}
+            )
         if self.search_status:
-            return Reply(self.search_status, {"error": {"status": self.search_status, "message": "Invalid access token"}})
+            return Reply(
+                self.search_status, {"error": {"status": self.search_status, "message": "Invalid access token"}}
+            )
         limit, offset = int(query["limit"]), int(query["offset"])
         if limit > self.max_limit:
             return Reply(400, {"error": {"status": 400, "message": "Invalid limit"}})
@@ -333,5 +389,17 @@ class FakeSpotify:
                 del item["popularity"]
             if self.previews:
                 item["preview_url"] = f"https://p.scdn.co/mp3-preview/{item['id']}"
-        return Reply(200, {"tracks": {"href": request.url, "items": items, "limit": limit, "offset": offset,
-                                      "total": len(self.items), "next": None, "previous": None}})  # fmt: skip
+        return Reply(
+            200,
+            {
+                "tracks": {
+                    "href": request.url,
+                    "items": items,
+                    "limit": limit,
+                    "offset": offset,
+                    "total": len(self.items),
+                    "next": None,
+                    "previous": None,
+                }
+            },
+        )

@@ -21,13 +21,30 @@ def _m4a(path, samples, rate):
     import imageio_ffmpeg
 
     subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "f32le", "-ar", str(rate),
-         "-ac", str(samples.shape[1]), "-i", "pipe:0", "-c:a", "aac", str(path)],
-        input=samples.tobytes(), check=True,
-    )  # fmt: skip
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-f",
+            "f32le",
+            "-ar",
+            str(rate),
+            "-ac",
+            str(samples.shape[1]),
+            "-i",
+            "pipe:0",
+            "-c:a",
+            "aac",
+            str(path),
+        ],
+        input=samples.tobytes(),
+        check=True,
+    )
 
 
-@pytest.mark.parametrize("extension, fmt", [("wav", "WAV"), ("flac", "FLAC"), ("ogg", "OGG"), ("mp3", "MP3"), ("m4a", None)])
+@pytest.mark.parametrize(
+    "extension, fmt", [("wav", "WAV"), ("flac", "FLAC"), ("ogg", "OGG"), ("mp3", "MP3"), ("m4a", None)]
+)
 def test_each_format_decodes_to_mono_at_the_model_rate(tmp_path, extension, fmt):
     samples, rate = _tone()
     path = tmp_path / f"tone.{extension}"
@@ -74,11 +91,14 @@ def test_unsupported_format_names_the_supported_ones(tmp_path):
         load_audio(path)
 
 
-@pytest.mark.parametrize("name, content", [
-    ("letter.mp3", b"Dear studio, here is my demo. " * 200),  # a text file renamed .mp3
-    ("broken.wav", b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(256)) * 8),  # corrupt header
-    ("broken.m4a", b"\x00\x00\x00\x18ftypM4A " + b"\xff" * 3000),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("letter.mp3", b"Dear studio, here is my demo. " * 200),  # a text file renamed .mp3
+        ("broken.wav", b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(256)) * 8),  # corrupt header
+        ("broken.m4a", b"\x00\x00\x00\x18ftypM4A " + b"\xff" * 3000),
+    ],
+)
 def test_corrupt_or_fake_audio_is_reported_as_unreadable(tmp_path, name, content):
     path = tmp_path / name
     path.write_bytes(content)
@@ -137,8 +157,13 @@ def test_a_flac_bomb_decodes_in_memory_proportional_to_the_mono_result(tmp_path)
     assert bomb.stat().st_size < 1_000_000  # decoded whole: 2 min x 8 channels x 192 kHz x 4 B = 737 MB
     small = tmp_path / "small.wav"
     sf.write(small, _tone()[0], 44_100)
-    probe = subprocess.run([sys.executable, "-c", PEAK_PROBE, str(bomb), str(small)],
-                           capture_output=True, text=True, check=True, cwd=REPO_ROOT)  # fmt: skip
+    probe = subprocess.run(
+        [sys.executable, "-c", PEAK_PROBE, str(bomb), str(small)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+    )
     result_bytes, peak_growth = map(int, probe.stdout.split())
     assert result_bytes == 120 * SAMPLE_RATE * 4  # mono at the model's rate: 10.6 MB
     # The README's bound: about twice the result plus one block (2 MB); 32 MB covers the allocator.

@@ -47,13 +47,15 @@ def test_reopening_an_old_version_applies_missing_migrations(home):
 
 
 def test_insert_rules(catalog):
-    report = catalog.add_tracks([
-        _track("1"),
-        _track("1", popularity=55.0),  # same id: an update, not a second row
-        _track("2", name="Other", preview="http://p/1"),  # preview URL taken
-        _track("3", preview=None, popularity=55.0),  # same name, duration, popularity as "1"
-        _track("4", popularity=12.0, preview=None),  # another release: kept, even without preview
-    ])  # fmt: skip
+    report = catalog.add_tracks(
+        [
+            _track("1"),
+            _track("1", popularity=55.0),  # same id: an update, not a second row
+            _track("2", name="Other", preview="http://p/1"),  # preview URL taken
+            _track("3", preview=None, popularity=55.0),  # same name, duration, popularity as "1"
+            _track("4", popularity=12.0, preview=None),  # another release: kept, even without preview
+        ]
+    )
     assert (report.inserted, report.updated) == (2, 1)
     assert report.skipped == {"duplicate preview URL": 1, "same name, duration and popularity": 1}
     tracks = catalog.tracks().set_index("source_id")
@@ -71,11 +73,13 @@ def test_a_failed_insert_keeps_what_was_stored(catalog):
 
 
 def test_every_credited_artist_is_counted_in_artist_statistics(catalog):
-    catalog.add_tracks([
-        _track("1", artists=("Ann", "Bob"), popularity=60.0),
-        _track("2", name="B", artists=("Ann",), popularity=20.0),
-        _track("3", name="C", artists=("Cy",), popularity=50.0),
-    ])  # fmt: skip
+    catalog.add_tracks(
+        [
+            _track("1", artists=("Ann", "Bob"), popularity=60.0),
+            _track("2", name="B", artists=("Ann",), popularity=20.0),
+            _track("3", name="C", artists=("Cy",), popularity=50.0),
+        ]
+    )
     stats = catalog.artist_stats().set_index("artist")
     assert stats.loc["Ann", "tracks"] == 2
     assert stats.loc["Ann", "mean_popularity"] == 40.0
@@ -87,11 +91,13 @@ def test_every_credited_artist_is_counted_in_artist_statistics(catalog):
 
 
 def test_artist_search_reports_completeness(catalog):
-    catalog.add_tracks([
-        _track("1", name="A", artists=("Drake",), release_date="2019-05-01", audio_path="a.mp3", audio_sha256="x"),
-        _track("2", name="B", artists=("Drake",), release_date="2021-02-01"),
-        _track("3", name="C", artists=("Kanye West",)),
-    ])  # fmt: skip
+    catalog.add_tracks(
+        [
+            _track("1", name="A", artists=("Drake",), release_date="2019-05-01", audio_path="a.mp3", audio_sha256="x"),
+            _track("2", name="B", artists=("Drake",), release_date="2021-02-01"),
+            _track("3", name="C", artists=("Kanye West",)),
+        ]
+    )
     found = catalog.search_artists("drak").set_index("artist")
     assert found.loc["Drake", "tracks"] == 2
     assert found.loc["Drake", "with_audio"] == 1
@@ -100,11 +106,15 @@ def test_artist_search_reports_completeness(catalog):
 
 
 def test_duplicate_groups_collect_releases_of_one_song(catalog):
-    catalog.add_tracks([
-        _track("1", name="Wave", album="Wave", album_type="single", popularity=30.0, release_date="2019-01-01"),
-        _track("2", name="Wave (feat. Bob)", album="LP", album_type="album", popularity=45.0, release_date="2019-06-01"),
-        _track("3", name="Alone", popularity=10.0),
-    ])  # fmt: skip
+    catalog.add_tracks(
+        [
+            _track("1", name="Wave", album="Wave", album_type="single", popularity=30.0, release_date="2019-01-01"),
+            _track(
+                "2", name="Wave (feat. Bob)", album="LP", album_type="album", popularity=45.0, release_date="2019-06-01"
+            ),
+            _track("3", name="Alone", popularity=10.0),
+        ]
+    )
     groups = catalog.duplicate_groups()
     assert groups["group"].tolist() == [1, 1]
     assert groups["popularity"].tolist() == [30.0, 45.0]

@@ -36,7 +36,9 @@ def test_demo_refuses_to_overwrite_and_if_missing_is_a_no_op(demo_home):
     assert "nothing to do" in run_cli("demo", "--if-missing", home=demo_home.home, check=True).stdout
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["features"], ["info"], ["bench"], ["train"], ["evaluate"], ["setup"]])
+@pytest.mark.parametrize(
+    "command", [[], ["demo"], ["features"], ["info"], ["bench"], ["train"], ["evaluate"], ["setup"]]
+)
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         build_parser().parse_args([*command, "--help"])
@@ -75,5 +77,14 @@ def test_ordinals_read_as_english():
     from core.cli import _ordinal
 
     assert [_ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 73, 100)] == [
-        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "73rd", "100th"
+        "1st",
+        "2nd",
+        "3rd",
+        "4th",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "73rd",
+        "100th",
     ]

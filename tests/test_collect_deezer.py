@@ -93,7 +93,9 @@ def test_dropped_connections_end_in_one_clear_error(clock):
 
 
 def test_short_retry_after_is_waited_and_long_one_reported(clock):
-    answers = iter([Reply(429, {}, {"Retry-After": "3"}), Reply(200, {"ok": 1}), Reply(429, {}, {"Retry-After": "7200"})])
+    answers = iter(
+        [Reply(429, {}, {"Retry-After": "3"}), Reply(200, {"ok": 1}), Reply(429, {}, {"Retry-After": "7200"})]
+    )
     http = HttpClient("Spotify", ReplaySession(lambda request: next(answers)), clock=clock)
     assert http.get("https://api.spotify.com/v1/search").json() == {"ok": 1}
     assert clock.sleeps == [3.0]
@@ -188,8 +190,12 @@ def test_dedup_rules_apply_on_insert(home, served, world, clock, monkeypatch):
     assert report.insert.skipped == {"same name, duration and popularity": 1}
     ids = {row[0] for row in catalog_rows(home)}
     assert str(world.duplicate_id) not in ids
-    in_range = [t for t, track in world.tracks.items() if world.albums[track["album_id"]]["release_date"] < "2022"
-                and world.albums[track["album_id"]]["release_date"] >= "2019"]  # fmt: skip
+    in_range = [
+        t
+        for t, track in world.tracks.items()
+        if world.albums[track["album_id"]]["release_date"] < "2022"
+        and world.albums[track["album_id"]]["release_date"] >= "2019"
+    ]
     assert len(ids) == len(in_range) - 1
 
 

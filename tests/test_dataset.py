@@ -16,13 +16,15 @@ def _catalog_like(n=400, seed=0):
     rng = np.random.default_rng(seed)
     songs = rng.integers(0, n // 2, size=n)  # about two releases per song
     artists = songs % 37
-    return pd.DataFrame({
-        "name": [f"Song {s}" + (" (Deluxe)" if rng.random() < 0.3 else "") for s in songs],
-        "primary_artist": [f"Artist {a}" for a in artists],
-        "audio_sha256": [f"sha{s}" for s in songs],
-        "popularity": rng.integers(0, 70, size=n).astype(float),
-        "popularity_scale": "spotify",
-    }).assign(song_group=lambda t: song_groups(t), artist_group=lambda t: t["primary_artist"].str.casefold())  # fmt: skip
+    return pd.DataFrame(
+        {
+            "name": [f"Song {s}" + (" (Deluxe)" if rng.random() < 0.3 else "") for s in songs],
+            "primary_artist": [f"Artist {a}" for a in artists],
+            "audio_sha256": [f"sha{s}" for s in songs],
+            "popularity": rng.integers(0, 70, size=n).astype(float),
+            "popularity_scale": "spotify",
+        }
+    ).assign(song_group=lambda t: song_groups(t), artist_group=lambda t: t["primary_artist"].str.casefold())
 
 
 def test_random_split_reproduces_the_studys_fractions():
@@ -48,11 +50,13 @@ def test_random_split_does_leak_songs_which_is_why_grouped_splits_exist():
 
 
 def test_song_groups_join_titles_and_identical_audio():
-    tracks = pd.DataFrame({
-        "name": ["Wave", "Wave (feat. B)", "Other title", "Alone"],
-        "primary_artist": ["A", "A", "A", "A"],
-        "audio_sha256": ["x", "y", "y", "z"],
-    })  # fmt: skip
+    tracks = pd.DataFrame(
+        {
+            "name": ["Wave", "Wave (feat. B)", "Other title", "Alone"],
+            "primary_artist": ["A", "A", "A", "A"],
+            "audio_sha256": ["x", "y", "y", "z"],
+        }
+    )
     groups = song_groups(tracks)
     assert groups[0] == groups[1] == groups[2] != groups[3]
 

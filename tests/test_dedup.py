@@ -11,7 +11,17 @@ from core.dedup import (
 
 
 def _rows(*rows):
-    columns = ["source_id", "name", "artists", "album", "album_type", "release_date", "duration_ms", "popularity", "preview_url"]
+    columns = [
+        "source_id",
+        "name",
+        "artists",
+        "album",
+        "album_type",
+        "release_date",
+        "duration_ms",
+        "popularity",
+        "preview_url",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -65,6 +75,11 @@ def test_study_dedup_applies_rules_in_order_and_counts_each():
 
 
 def test_normalise_title_groups_releases_of_one_song():
-    variants = ["Money Trees (feat. Jay Rock)", "Money Trees", "MONEY TREES - Remastered 2020", "Money Trees [Deluxe Edition]"]
+    variants = [
+        "Money Trees (feat. Jay Rock)",
+        "Money Trees",
+        "MONEY TREES - Remastered 2020",
+        "Money Trees [Deluxe Edition]",
+    ]
     assert {normalise_title(v) for v in variants} == {"money trees"}
     assert normalise_title("Money Trees II") != normalise_title("Money Trees")

@@ -33,7 +33,11 @@ def test_popularity_is_trimodal_like_the_study(full_plan):
     popularity = np.array([r.popularity for r in full_plan.releases])
     assert 0.05 <= np.mean(popularity == 0) <= 0.15  # the spike at 0
     counts, edges = np.histogram(popularity[popularity > 0], bins=np.arange(0, 101, 4))
-    peaks = [edges[i] + 2 for i in range(1, len(counts) - 1) if counts[i] >= counts[i - 1] and counts[i] >= counts[i + 1] and counts[i] > 40]
+    peaks = [
+        edges[i] + 2
+        for i in range(1, len(counts) - 1)
+        if counts[i] >= counts[i - 1] and counts[i] >= counts[i + 1] and counts[i] > 40
+    ]
     assert any(22 <= p <= 32 for p in peaks), peaks
     assert any(40 <= p <= 50 for p in peaks), peaks
     assert 0.4 <= np.mean(popularity >= 39) <= 0.6  # the study's threshold splits about evenly
@@ -112,10 +116,14 @@ def test_a_quick_start_demo_is_completed_without_rendering_its_songs_again(tmp_p
     plan = plan_catalog(60, seed=3)
     quick = quick_start_songs(plan)
     rendered = []
-    with build_demo(settings, tracks=60, seed=3, quick_start=True, on_progress=lambda done, total: rendered.append(total)) as catalog:
+    with build_demo(
+        settings, tracks=60, seed=3, quick_start=True, on_progress=lambda done, total: rendered.append(total)
+    ) as catalog:
         assert is_quick_start(catalog)
         first = catalog.tracks()
-    assert set(first["source_id"]) == {f"demo3-{row:05d}" for row, r in enumerate(plan.releases) if r.song.index in quick}
+    assert set(first["source_id"]) == {
+        f"demo3-{row:05d}" for row, r in enumerate(plan.releases) if r.song.index in quick
+    }
     assert 0 < len(first) < 60
     with build_demo(settings, tracks=60, seed=3, on_progress=lambda done, total: rendered.append(total)) as catalog:
         assert not is_quick_start(catalog)

@@ -36,10 +36,18 @@ def planted_model(tmp_path_factory):
         shas.append(f"{i:064x}")
         labels.append(label)
     labels = np.array(labels, dtype=np.float32)
-    data = TrainingData(cache, PRESET, MinMaxScaling(-80.0, 0.0), (shas[:160], labels[:160]),
-                        (shas[160:], labels[160:]), (shas[160:], labels[160:]))  # fmt: skip
+    data = TrainingData(
+        cache,
+        PRESET,
+        MinMaxScaling(-80.0, 0.0),
+        (shas[:160], labels[:160]),
+        (shas[160:], labels[160:]),
+        (shas[160:], labels[160:]),
+    )
     model = train_models(["cnn2"], data, TRAINING)["cnn2"].model
-    return lambda batch: model.predict(MinMaxScaling(-80.0, 0.0).apply(batch)[..., None], verbose=0, batch_size=500).ravel()
+    return lambda batch: model.predict(
+        MinMaxScaling(-80.0, 0.0).apply(batch)[..., None], verbose=0, batch_size=500
+    ).ravel()
 
 
 def test_fixed_cells_without_a_tempo_and_one_cell_per_band_and_time():
@@ -88,8 +96,9 @@ def test_occlusion_over_musicnn_cells_finds_the_planted_region():
 
     scorer = EmbeddingScorer.__new__(EmbeddingScorer)
     scorer.musicnn, scorer.calibration, scorer.preset = HighMidsEmbedding(), PlattCalibration(1.0, 0.0), MUSICNN_INPUT
-    scorer.model = EmbeddingHead("MSD_musicnn", [0.0] * 400, [1.0] * 400, [0.0] * 400, [10.0] * 400,
-                                 [1.0] + [0.0] * 399, -1.0, 1.0)  # fmt: skip
+    scorer.model = EmbeddingHead(
+        "MSD_musicnn", [0.0] * 400, [1.0] * 400, [0.0] * 400, [10.0] * 400, [1.0] + [0.0] * 399, -1.0, 1.0
+    )
     rng = np.random.default_rng(0)
     mel = rng.uniform(0.0, 0.5, MUSICNN_INPUT.shape).astype(np.float32)
     rows = band_rows(BANDS_BY_NAME["high mids"], MUSICNN_INPUT)

@@ -62,9 +62,15 @@ def _limited(*args: str, home: Path) -> subprocess.CompletedProcess:
         resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, resource.RLIM_INFINITY))
 
     return subprocess.run(
-        [sys.executable, "-m", "core", *args], cwd=REPO, env={**os.environ, "HITLENS_HOME": str(home)},
-        capture_output=True, text=True, timeout=300, check=False, preexec_fn=limit_file_size,
-    )  # fmt: skip
+        [sys.executable, "-m", "core", *args],
+        cwd=REPO,
+        env={**os.environ, "HITLENS_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        preexec_fn=limit_file_size,
+    )
 
 
 def test_info_reads_and_import_fails_in_one_line_when_files_cannot_grow(catalog_home, big_table, tmp_path):
@@ -125,21 +131,40 @@ def _on_a_full_disk(catalog: Path, commands: list[list[str]], work: Path, free: 
         pytest.skip("needs unshare (util-linux) to mount a small tmpfs")
     disk, out = work / "disk", work / "results.json"
     disk.mkdir()
-    probe = subprocess.run(["unshare", "--map-root-user", "--mount", "mount", "-t", "tmpfs", "tmpfs", str(disk)],
-                           capture_output=True, text=True, check=False)  # fmt: skip
+    probe = subprocess.run(
+        ["unshare", "--map-root-user", "--mount", "mount", "-t", "tmpfs", "tmpfs", str(disk)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if probe.returncode:
         pytest.skip(f"cannot mount a tmpfs in a private namespace here: {probe.stderr.strip()}")
     subprocess.run(
-        ["unshare", "--map-root-user", "--mount", sys.executable, "-c", DRIVER,
-         str(disk), str(catalog), str(free), json.dumps(commands), str(out)],
-        cwd=REPO, check=True, timeout=600,
-    )  # fmt: skip
+        [
+            "unshare",
+            "--map-root-user",
+            "--mount",
+            sys.executable,
+            "-c",
+            DRIVER,
+            str(disk),
+            str(catalog),
+            str(free),
+            json.dumps(commands),
+            str(out),
+        ],
+        cwd=REPO,
+        check=True,
+        timeout=600,
+    )
     return [subprocess.CompletedProcess([], **result) for result in json.loads(out.read_text())]
 
 
 def test_on_a_full_disk_info_reads_the_catalog_and_import_is_one_line(catalog_home, big_table, tmp_path):
     info, imported, after = _on_a_full_disk(
-        catalog_home / "data" / "catalog.sqlite", [["info", "--json"], ["import", str(big_table), "--no-resolve"]], tmp_path
+        catalog_home / "data" / "catalog.sqlite",
+        [["info", "--json"], ["import", str(big_table), "--no-resolve"]],
+        tmp_path,
     )
     assert info.returncode == 0, info.stderr
     assert json.loads(info.stdout)["tracks"] == CATALOG_TRACKS

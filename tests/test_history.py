@@ -5,8 +5,14 @@ from core.history import record_score, scored_songs
 
 
 def _result(name, probability):
-    return {"file": name, "verdict": "popular" if probability >= 0.5 else "not popular", "probability": probability,
-            "percentile": 50.0, "best_window": [5.0, 35.0], "duration_s": 180.0}  # fmt: skip
+    return {
+        "file": name,
+        "verdict": "popular" if probability >= 0.5 else "not popular",
+        "probability": probability,
+        "percentile": 50.0,
+        "best_window": [5.0, 35.0],
+        "duration_s": 180.0,
+    }
 
 
 def test_scores_are_kept_once_per_content_run_and_model_and_found_by_name(home):
@@ -22,4 +28,9 @@ def test_scores_are_kept_once_per_content_run_and_model_and_found_by_name(home):
     assert len(everything) == 4
     assert sorted(mixes["file"]) == ["song mix 1.wav", "song mix 1.wav", "song mix 2.wav"]
     row = mixes[(mixes["model"] == "cnn2") & (mixes["file"] == "song mix 2.wav")].iloc[0]
-    assert (row["verdict"], row["probability"], row["best_window"], row["run"]) == ("not popular", 0.4, "5-35 s", "run-a")
+    assert (row["verdict"], row["probability"], row["best_window"], row["run"]) == (
+        "not popular",
+        0.4,
+        "5-35 s",
+        "run-a",
+    )

@@ -48,12 +48,16 @@ def test_artists_split_on_semicolons_not_commas_and_local_audio_is_verified(home
     sf.write(tmp_path / "song.wav", 0.2 * np.sin(np.arange(8 * rate) / rate * 2 * np.pi * 220).astype(np.float32), rate)
     (tmp_path / "broken.wav").write_bytes(b"RIFF nonsense")
     (tmp_path / "tracks.csv").write_text(
-        "title,who,pop,file\n"
-        "Song A,\"Tyler, The Creator; Frank Ocean\",61,song.wav\n"
-        "Song B,Someone,20,broken.wav\n"
+        'title,who,pop,file\nSong A,"Tyler, The Creator; Frank Ocean",61,song.wav\nSong B,Someone,20,broken.wav\n'
     )
-    report = import_table(home, tmp_path / "tracks.csv", overrides={"title": "name", "who": "artists", "pop": "popularity", "file": "audio_path"})
-    assert report.with_audio == 1 and list(report.audio_errors.values())[0].startswith("'broken.wav' could not be decoded")
+    report = import_table(
+        home,
+        tmp_path / "tracks.csv",
+        overrides={"title": "name", "who": "artists", "pop": "popularity", "file": "audio_path"},
+    )
+    assert report.with_audio == 1 and list(report.audio_errors.values())[0].startswith(
+        "'broken.wav' could not be decoded"
+    )
     with Catalog.open(home) as catalog:
         tracks = catalog.tracks().set_index("name")
         assert tracks.loc["Song A", "artists"] == "Tyler, The Creator; Frank Ocean"
@@ -112,7 +116,9 @@ def test_match_score_rejects_another_song_with_the_same_title():
     from core.catalog import ArtistRef, TrackRecord
     from core.collect.resolve import MIN_MATCH_SCORE, match_score
 
-    record = TrackRecord("x", "1", "Money Trees", [ArtistRef("k", "Kendrick Lamar")], 90, "spotify", duration_ms=386_000)
+    record = TrackRecord(
+        "x", "1", "Money Trees", [ArtistRef("k", "Kendrick Lamar")], 90, "spotify", duration_ms=386_000
+    )
     same = {"title": "Money Trees", "artist": {"name": "Kendrick Lamar"}, "duration": 387}
     cover = {"title": "Money Trees", "artist": {"name": "Piano Covers Band"}, "duration": 200}
     assert match_score(record, same) > 0.95 >= MIN_MATCH_SCORE > match_score(record, cover)
@@ -182,7 +188,12 @@ def test_a_damaged_parquet_table_is_one_line_and_exit_2(home, tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("encoding", "prefix", "shown"),
-    [("utf-8", b"\xef\xbb\xbf", "UTF-8"), ("utf-16", b"", "UTF-16"), ("cp1252", b"", "Windows-1252"), ("latin-1", b"", "Windows-1252")],
+    [
+        ("utf-8", b"\xef\xbb\xbf", "UTF-8"),
+        ("utf-16", b"", "UTF-16"),
+        ("cp1252", b"", "Windows-1252"),
+        ("latin-1", b"", "Windows-1252"),
+    ],
 )
 def test_common_encodings_are_decoded(home, tmp_path, encoding, prefix, shown):
     text = "track_name,track_artist,track_popularity\nCafé Crème,Beyoncé,50\n"
@@ -198,19 +209,19 @@ def test_common_encodings_are_decoded(home, tmp_path, encoding, prefix, shown):
 
 BAD_ROWS = (
     "track_name,track_artist,track_popularity,duration_ms,release_date,audio_path\n"
-    "Good one,A,50,200000,2019-06-14,\n"          # row 2
-    "Not a number,A,abc,200000,2019,\n"           # row 3
-    "Negative,A,-5,200000,2019,\n"                # row 4
-    "Infinite,A,inf,200000,2019,\n"               # row 5
-    "Huge,A,1e308,200000,2019,\n"                 # row 6
-    "Good two,B,0,,2019-06,\n"                    # row 7
-    "Backwards,A,40,-3000,2019,\n"                # row 8
-    "Bad date,A,40,200000,2019-02-30,\n"          # row 9
-    "Far future,A,40,200000,9999-12-31,\n"        # row 10
-    ",A,40,200000,2019,\n"                        # row 11
-    "Escapes,A,40,200000,2019,../outside.wav\n"   # row 12
-    "Too,many,40,1,2,3,4\n"                       # row 13
-)  # fmt: skip
+    "Good one,A,50,200000,2019-06-14,\n"  # row 2
+    "Not a number,A,abc,200000,2019,\n"  # row 3
+    "Negative,A,-5,200000,2019,\n"  # row 4
+    "Infinite,A,inf,200000,2019,\n"  # row 5
+    "Huge,A,1e308,200000,2019,\n"  # row 6
+    "Good two,B,0,,2019-06,\n"  # row 7
+    "Backwards,A,40,-3000,2019,\n"  # row 8
+    "Bad date,A,40,200000,2019-02-30,\n"  # row 9
+    "Far future,A,40,200000,9999-12-31,\n"  # row 10
+    ",A,40,200000,2019,\n"  # row 11
+    "Escapes,A,40,200000,2019,../outside.wav\n"  # row 12
+    "Too,many,40,1,2,3,4\n"  # row 13
+)
 
 
 def test_bad_rows_are_rejected_counted_and_shown_and_good_rows_stored(home, tmp_path):
@@ -218,14 +229,22 @@ def test_bad_rows_are_rejected_counted_and_shown_and_good_rows_stored(home, tmp_
     report = import_table(home, tmp_path / "t.csv")
     assert (report.rows_read, report.rows_kept, len(report.rejected)) == (12, 2, 10)
     assert [(r.row, r.column, r.value) for r in report.rejected] == [
-        (3, "track_popularity", "abc"), (4, "track_popularity", "-5"), (5, "track_popularity", "inf"),
-        (6, "track_popularity", "1e308"), (8, "duration_ms", "-3000"), (9, "release_date", "2019-02-30"),
-        (10, "release_date", "9999-12-31"), (11, "track_name", ""), (12, "audio_path", "../outside.wav"),
+        (3, "track_popularity", "abc"),
+        (4, "track_popularity", "-5"),
+        (5, "track_popularity", "inf"),
+        (6, "track_popularity", "1e308"),
+        (8, "duration_ms", "-3000"),
+        (9, "release_date", "2019-02-30"),
+        (10, "release_date", "9999-12-31"),
+        (11, "track_name", ""),
+        (12, "audio_path", "../outside.wav"),
         (13, "", "Too,many,40,1,2,3,4"),
-    ]  # fmt: skip
+    ]
     assert str(report.rejected[0]) == "row 3, track_popularity 'abc': not a number"
     assert "outside Spotify popularity, 0-100" in str(report.rejected[1])
-    assert "--allow-outside" in report.rejected[8].reason and "7 values where the header has 6" in str(report.rejected[9])
+    assert "--allow-outside" in report.rejected[8].reason and "7 values where the header has 6" in str(
+        report.rejected[9]
+    )
     assert report.popularity_scale == "spotify"
     assert _stored(home) == ["Good one", "Good two"]
 
@@ -242,7 +261,9 @@ def test_a_table_with_no_usable_row_is_one_line_and_exit_2(home, tmp_path, capsy
     (tmp_path / "junk.csv").write_text("track_name,track_artist,track_popularity\n" + "x,y,zzz\n" * 100_000)
     status, out, err = _import_cli(home, capsys, tmp_path / "junk.csv")
     assert status == 2 and err.count("\n") == 1
-    assert "No row of 'junk.csv' can be imported: 100000 rows rejected (not stored): row 2, track_popularity 'zzz'" in err
+    assert (
+        "No row of 'junk.csv' can be imported: 100000 rows rejected (not stored): row 2, track_popularity 'zzz'" in err
+    )
     with Catalog.open(home, create=True) as catalog:
         assert catalog.track_count() == 0
 
@@ -267,10 +288,14 @@ def test_ranks_all_above_100_are_read_as_deezer_ranks(home, tmp_path):
 
 def test_audio_paths_stay_inside_the_tables_folder_unless_allowed(home, tmp_path):
     rate = 22_050
-    sf.write(tmp_path / "outside.wav", 0.2 * np.sin(np.arange(8 * rate) / rate * 2 * np.pi * 220).astype(np.float32), rate)
+    sf.write(
+        tmp_path / "outside.wav", 0.2 * np.sin(np.arange(8 * rate) / rate * 2 * np.pi * 220).astype(np.float32), rate
+    )
     folder = tmp_path / "tables"
     folder.mkdir()
-    (folder / "t.csv").write_text(f"track_name,track_artist,track_popularity,audio_path\nA,B,50,../outside.wav\nC,D,40,{tmp_path / 'outside.wav'}\n")
+    (folder / "t.csv").write_text(
+        f"track_name,track_artist,track_popularity,audio_path\nA,B,50,../outside.wav\nC,D,40,{tmp_path / 'outside.wav'}\n"
+    )
     with pytest.raises(HitlensError, match="No row of 't.csv' can be imported.*outside the table's folder"):
         import_table(home, folder / "t.csv")
     report = import_table(home, folder / "t.csv", allow_outside=True)

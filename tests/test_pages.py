@@ -27,8 +27,11 @@ def _open(page: str) -> AppTest:
 
 
 def _text(app: AppTest) -> str:
-    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "header", "subheader")
-             for e in app.get(kind)]  # fmt: skip
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "header", "subheader")
+        for e in app.get(kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -41,7 +44,9 @@ def test_without_a_catalog_every_page_offers_to_build_the_demo(home, page):
 
 def test_the_build_button_starts_one_set_up_job(home, monkeypatch):
     started = []
-    monkeypatch.setattr("core.jobs.subprocess.Popen", lambda *a, **k: started.append(a) or type("P", (), {"pid": 999999})())
+    monkeypatch.setattr(
+        "core.jobs.subprocess.Popen", lambda *a, **k: started.append(a) or type("P", (), {"pid": 999999})()
+    )
     app = _open(PAGES[0])
     next(b for b in app.button if b.label == "Build the demo catalog").click().run()
     assert len(started) == 1 and started[0][0][3:5] == ["setup", "--job-id"]
@@ -53,15 +58,28 @@ def _collect_button(app: AppTest):
 
 def test_collect_panel_starts_a_background_job_and_shows_why_it_stopped(home, monkeypatch):
     started = []
-    monkeypatch.setattr("core.jobs.subprocess.Popen", lambda *a, **k: started.append(a) or type("P", (), {"pid": 999999})())
+    monkeypatch.setattr(
+        "core.jobs.subprocess.Popen", lambda *a, **k: started.append(a) or type("P", (), {"pid": 999999})()
+    )
     app = _open(PAGES[0])
     app.number_input[0].set_value(300)
     app.slider[0].set_value((2019, 2021))
     _collect_button(app).click().run()
     assert not app.exception, app.exception
     assert len(started) == 1
-    assert started[0][0][3:] == ["collect", "--source", "deezer", "--tracks", "300", "--years", "2019-2021",
-                                 "--market", "US", "--job-id", "1"]  # fmt: skip
+    assert started[0][0][3:] == [
+        "collect",
+        "--source",
+        "deezer",
+        "--tracks",
+        "300",
+        "--years",
+        "2019-2021",
+        "--market",
+        "US",
+        "--job-id",
+        "1",
+    ]
     # The fake process never ran: the job is reaped as failed, and the panel says so.
     assert "The last collection (job 1) stopped: The job stopped unexpectedly" in _text(app)
 
@@ -121,8 +139,9 @@ def test_score_page_uploads_songs_and_shows_a_verdict(trained_home, monkeypatch,
     app = _open(PAGES[3])
     assert "Trained on the synthetic demo catalog" in _text(app)
     assert "Scoring with run" in _text(app) and any(link.label == "Choose the run" for link in app.get("page_link"))
-    app.file_uploader[0].set_value([("demo take 3.wav", song.read_bytes(), "audio/wav"),
-                                    ("notes.mp3", b"not audio at all" * 100, "audio/mpeg")]).run()  # fmt: skip
+    app.file_uploader[0].set_value(
+        [("demo take 3.wav", song.read_bytes(), "audio/wav"), ("notes.mp3", b"not audio at all" * 100, "audio/mpeg")]
+    ).run()
     assert not app.exception, app.exception
     text = _text(app)
     assert "demo take 3\\.wav: " in text and ("popular (" in text)
@@ -287,11 +306,14 @@ def _figures(app: AppTest) -> list:
 def test_holdout_page_names_models_for_people_with_legends_below(trained_home, monkeypatch):
     monkeypatch.setenv("HITLENS_HOME", str(trained_home.home))
     figures = _figures(_open(PAGES[2]))
-    assert len(figures) == 3  # accuracy and ROC-AUC, ROC and reliability, confusion matrices (a single run: no split chart)
+    assert (
+        len(figures) == 3
+    )  # accuracy and ROC-AUC, ROC and reliability, confusion matrices (a single run: no split chart)
     metrics, curves, confusion = figures
     assert {x for trace in metrics.data for x in trace.x if x} == {"Dummy", "CNN 2", "musicnn"}
     assert [t.name for t in curves.data if t.showlegend is not False] == [
-        f"{name} (AUC {auc})" for name, auc in zip(("Dummy", "CNN 2", "musicnn"), _aucs(trained_home))]  # fmt: skip
+        f"{name} (AUC {auc})" for name, auc in zip(("Dummy", "CNN 2", "musicnn"), _aucs(trained_home))
+    ]
     for figure in (metrics, curves):
         assert figure.layout.legend.orientation == "h" and figure.layout.legend.y < 0
     assert [a.text for a in confusion.layout.annotations] == ["<b>Dummy</b>", "<b>CNN 2</b>", "<b>musicnn</b>"]
@@ -341,8 +363,13 @@ def test_spectrogram_names_bands_and_keeps_silence_dark():
         silence = np.full((preset.n_mels, preset.frames), -80.0, dtype=np.float32)
         figure = charts.spectrogram(silence, preset, "quiet", start_s=30.0)
         axis = figure.layout.yaxis
-        assert list(axis.ticktext) == ["sub-bass <60 Hz", "bass 60-250 Hz", "low mids 250 Hz-2 kHz", "high mids 2-6 kHz",
-                                       "highs/air >6 kHz"]  # fmt: skip
+        assert list(axis.ticktext) == [
+            "sub-bass <60 Hz",
+            "bass 60-250 Hz",
+            "low mids 250 Hz-2 kHz",
+            "high mids 2-6 kHz",
+            "highs/air >6 kHz",
+        ]
         assert list(axis.tickvals) == sorted(axis.tickvals) and np.all(np.diff(axis.tickvals) > 1)
         heatmap = figure.data[0]
         assert (heatmap.zmin, heatmap.zmax) == (-80.0, 0.0) and heatmap.colorbar.title.text == "dB"

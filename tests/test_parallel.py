@@ -45,9 +45,13 @@ def _start_features(demo_home, tmp_path) -> tuple[subprocess.Popen, Settings]:
     shutil.copytree(demo_home.data_dir, home.data_dir, ignore=shutil.ignore_patterns("features", "embeddings", "jobs"))
     process = subprocess.Popen(
         [sys.executable, "-m", "core", "features", "--preset", "all", "--workers", "2"],
-        cwd=REPO, env={**os.environ, "HITLENS_HOME": str(tmp_path)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
+        cwd=REPO,
+        env={**os.environ, "HITLENS_HOME": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     return process, home
 
 

@@ -154,7 +154,9 @@ def test_the_musicnn_model_trains_evaluates_and_scores_a_file(trained_home, tmp_
     sf.write(song, 0.1 * np.random.default_rng(1).standard_normal(35 * SAMPLE_RATE).astype(np.float32), SAMPLE_RATE)
     short = tmp_path / "short.wav"
     sf.write(short, np.full(4 * SAMPLE_RATE, 0.1, dtype=np.float32), SAMPLE_RATE)
-    result = run_cli("score", str(song), str(short), "--model", "musicnn", "--json", "--explain", home=trained_home.home)
+    result = run_cli(
+        "score", str(song), str(short), "--model", "musicnn", "--json", "--explain", home=trained_home.home
+    )
     assert result.returncode == 1, result.stderr  # the 4 s file is refused, the song scored
     scored, failed = json.loads(result.stdout)
     assert scored["verdict"] in ("popular", "not popular") and len(scored["windows"]) == 2

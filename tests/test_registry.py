@@ -11,9 +11,17 @@ from tests.conftest import run_cli
 
 
 def _meta(run_id, auc=0.5, **extra):
-    return {"id": run_id, "split": "random", "training_preset": "fast", "models": ["dummy"], "synthetic": True,
-            "dummy_positive_rate": 0.4, "created_at": "2026-11-25T10:00:00+00:00",
-            "metrics": {"dummy": {"roc_auc": {"value": auc, "low": auc - 0.1, "high": auc + 0.1}, "n": 30}}, **extra}  # fmt: skip
+    return {
+        "id": run_id,
+        "split": "random",
+        "training_preset": "fast",
+        "models": ["dummy"],
+        "synthetic": True,
+        "dummy_positive_rate": 0.4,
+        "created_at": "2026-11-25T10:00:00+00:00",
+        "metrics": {"dummy": {"roc_auc": {"value": auc, "low": auc - 0.1, "high": auc + 0.1}, "n": 30}},
+        **extra,
+    }
 
 
 def _active(home, catalog):
@@ -115,12 +123,18 @@ def test_train_then_evaluate_json_from_the_cli(demo_home, tmp_path):
     second = run_cli("train", "--models", "dummy", home=tmp_path, check=True, timeout=600)
     assert f"still scored with run {rows[0]['run']}" in second.stdout
     listed = json.loads(run_cli("runs", "--json", home=tmp_path, check=True).stdout)
-    assert [set(r) >= {"id", "created", "split", "preset", "best_model", "best_auc", "active"} for r in listed] == [True, True]
+    assert [set(r) >= {"id", "created", "split", "preset", "best_model", "best_auc", "active"} for r in listed] == [
+        True,
+        True,
+    ]
     newer, first = listed
     assert (first["id"], first["active"], first["best_model"]) == (rows[0]["run"], True, "cnn2")
     assert newer["active"] is False and newer["best_model"] == "dummy" and newer["best_auc"] == 0.5
     assert "is now active" in run_cli("runs", "--activate", newer["id"], home=tmp_path, check=True).stdout
-    assert [r["active"] for r in json.loads(run_cli("runs", "--json", home=tmp_path, check=True).stdout)] == [True, False]
+    assert [r["active"] for r in json.loads(run_cli("runs", "--json", home=tmp_path, check=True).stdout)] == [
+        True,
+        False,
+    ]
     unknown = run_cli("runs", "--activate", "no-such-run", home=tmp_path)
     assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1 and "python -m core runs" in unknown.stderr
 

@@ -92,8 +92,20 @@ def test_each_bad_input_gets_its_message_and_the_batch_goes_on(tmp_path, monkeyp
         return read_mono(audio, label, **limits)
 
     monkeypatch.setattr("core.audio._read_mono", out_of_memory_for_huge)
-    names = ["corrupt.wav", "letter.mp3", "silence.flac", "short.wav", "mixtape.wav", "session.aiff",
-             "takes.wav", "missing.wav", "empty.mp3", "damaged.wav", "huge.wav", "good.wav"]  # fmt: skip
+    names = [
+        "corrupt.wav",
+        "letter.mp3",
+        "silence.flac",
+        "short.wav",
+        "mixtape.wav",
+        "session.aiff",
+        "takes.wav",
+        "missing.wav",
+        "empty.mp3",
+        "damaged.wav",
+        "huge.wav",
+        "good.wav",
+    ]
     items = score_many(HighMidsScorer(), [(n, tmp_path / n) for n in names])
     assert items[0].file == good.name and items[0].score is not None
     errors = {i.file: i.error for i in items[1:]}
@@ -139,7 +151,7 @@ def test_uploads_with_hostile_names_are_never_written_outside_the_data_folder(tr
     """Uploads are scored from memory: nothing is written anywhere, whatever the name."""
     before = {p for p in trained_home.home.rglob("*")}
     scorer = HighMidsScorer()
-    data = (tmp_path / "song.wav")
+    data = tmp_path / "song.wav"
     sf.write(data, _song(35), SAMPLE_RATE)
     items = score_many(scorer, [("../../etc/evil.wav", data.read_bytes())])
     assert items[0].score is not None
@@ -169,5 +181,7 @@ def test_scoring_before_the_catalogs_embeddings_exist_says_so(trained_home, tmp_
     result = run_cli("score", str(tmp_path / "song.wav"), "--model", "cnn2", home=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "no catalog embeddings yet" in result.stdout
-    scored = json.loads(run_cli("score", str(tmp_path / "song.wav"), "--model", "cnn2", "--json", home=tmp_path, check=True).stdout)
+    scored = json.loads(
+        run_cli("score", str(tmp_path / "song.wav"), "--model", "cnn2", "--json", home=tmp_path, check=True).stdout
+    )
     assert scored[0]["sounds_like"] == [] and scored[0]["unlike_catalog"] is None and scored[0]["tags"]

@@ -11,13 +11,20 @@ class Clock:
         return self.now
 
 
-STEPS = [SetupStep("render", ("demo",), 60.0), SetupStep("train", ("train",), 60.0, first_verdict=True),
-         SetupStep("embed", ("embeddings",), 600.0)]  # fmt: skip
+STEPS = [
+    SetupStep("render", ("demo",), 60.0),
+    SetupStep("train", ("train",), 60.0, first_verdict=True),
+    SetupStep("embed", ("embeddings",), 600.0),
+]
 
 
 def _progress():
     clock, reports = Clock(), []
-    return SetupProgress(STEPS, lambda fraction, message: reports.append((fraction, message)), clock=clock), clock, reports
+    return (
+        SetupProgress(STEPS, lambda fraction, message: reports.append((fraction, message)), clock=clock),
+        clock,
+        reports,
+    )
 
 
 def test_time_left_follows_the_plan_until_work_is_measured_then_this_machines_speed():

@@ -12,8 +12,13 @@ from core.errors import Cancelled, UsageError
 from core.training import TrainingData, parse_models, train_models
 
 TINY = FeaturePreset("tiny", n_mels=16, n_fft=512, hop_length=22_050)  # 16 x 31
-PRESET = TrainingPreset("tiny", "tiny", {m: 8 for m in ("mlp", "cnn1", "cnn2", "cnn_gru")},
-                        {m: 20 for m in ("mlp", "cnn1", "cnn2", "cnn_gru")}, None)  # fmt: skip
+PRESET = TrainingPreset(
+    "tiny",
+    "tiny",
+    {m: 8 for m in ("mlp", "cnn1", "cnn2", "cnn_gru")},
+    {m: 20 for m in ("mlp", "cnn1", "cnn2", "cnn_gru")},
+    None,
+)
 
 
 def _planted(tmp_path, n=240, seed=0) -> TrainingData:
@@ -32,10 +37,13 @@ def _planted(tmp_path, n=240, seed=0) -> TrainingData:
     labels = np.array(labels, dtype=np.float32)
     cut1, cut2 = int(n * 0.7), int(n * 0.85)
     return TrainingData(
-        cache=cache, preset=TINY, scaling=MinMaxScaling(-80.0, 0.0),
-        train=(shas[:cut1], labels[:cut1]), test=(shas[cut1:cut2], labels[cut1:cut2]),
+        cache=cache,
+        preset=TINY,
+        scaling=MinMaxScaling(-80.0, 0.0),
+        train=(shas[:cut1], labels[:cut1]),
+        test=(shas[cut1:cut2], labels[cut1:cut2]),
         holdout=(shas[cut2:], labels[cut2:]),
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,10 @@ MODEL_COLOURS = dict(zip(MODEL_NAMES, ("#9D9D9D", "#F58518", "#54A24B", "#4C78A8
 SPECTROGRAM_COLOURS = "Magma"
 """Sequential, dark to bright: quiet is dark, loud is bright. Shared with the PNG exports
 (matplotlib knows it as ``magma``)."""
-SPECTROGRAM_SCALE = [[i / (len(sequential.Magma) - 1), "rgb({}, {}, {})".format(*hex_to_rgb(colour))]
-                     for i, colour in enumerate(sequential.Magma)]  # fmt: skip
+SPECTROGRAM_SCALE = [
+    [i / (len(sequential.Magma) - 1), "rgb({}, {}, {})".format(*hex_to_rgb(colour))]
+    for i, colour in enumerate(sequential.Magma)
+]
 """``SPECTROGRAM_COLOURS`` as rgb() stops. Not the name nor hex: Streamlit's theme replaces the
 hex colours #000001 to #000040 in a figure with its own (its template's placeholders), and
 Magma starts at #000004, which became pale pink, so silence looked loud."""
@@ -47,8 +49,18 @@ def plural(count: int, word: str) -> str:
 def figure(traces: list, title: str, height: int = HEIGHT, legend: dict | None = None, **layout) -> go.Figure:
     """A figure with the look every chart shares: its title, a fixed height, tight margins,
     and a horizontal legend under the plot where there is one."""
-    return go.Figure(data=traces, layout=dict(title=dict(text=title), height=height, margin=MARGIN, font=FONT,
-                                              showlegend=legend is not None, legend=legend or {}, **layout))  # fmt: skip
+    return go.Figure(
+        data=traces,
+        layout=dict(
+            title=dict(text=title),
+            height=height,
+            margin=MARGIN,
+            font=FONT,
+            showlegend=legend is not None,
+            legend=legend or {},
+            **layout,
+        ),
+    )
 
 
 def _vline(x: float, label: str) -> dict:
@@ -58,35 +70,78 @@ def _vline(x: float, label: str) -> dict:
 
 
 def popularity_histogram(tracks: pd.DataFrame, threshold: float, scale_label: str) -> go.Figure:
-    trace = go.Histogram(x=tracks["popularity"], nbinsx=50, marker_color=BLUE, hovertemplate="%{x}: %{y} tracks<extra></extra>")
-    return figure([trace], "Popularity of all tracks", xaxis_title=scale_label, yaxis_title="tracks",
-                  **_vline(threshold, f"popular ≥ {threshold:g}"))  # fmt: skip
+    trace = go.Histogram(
+        x=tracks["popularity"], nbinsx=50, marker_color=BLUE, hovertemplate="%{x}: %{y} tracks<extra></extra>"
+    )
+    return figure(
+        [trace],
+        "Popularity of all tracks",
+        xaxis_title=scale_label,
+        yaxis_title="tracks",
+        **_vline(threshold, f"popular ≥ {threshold:g}"),
+    )
 
 
 def class_balance(balance: pd.DataFrame) -> go.Figure:
-    traces = [go.Bar(x=part["split"], y=part["popular_share"], name=name, text=part["popular_share"], texttemplate="%{text:.0%}",
-                     textposition="outside", textangle=0, cliponaxis=False, customdata=part["tracks"],
-                     hovertemplate=f"{name} of the %{{x}} split: %{{y:.0%}} popular of %{{customdata}} tracks<extra></extra>")
-              for name, part in balance.groupby("part", sort=False)]  # fmt: skip
-    return figure(traces, "Share of popular tracks per split", legend=LEGEND_BELOW, barmode="group",
-                  xaxis_title="split", yaxis=dict(title="popular share", tickformat=".0%", range=[0, 1.05]))  # fmt: skip
+    traces = [
+        go.Bar(
+            x=part["split"],
+            y=part["popular_share"],
+            name=name,
+            text=part["popular_share"],
+            texttemplate="%{text:.0%}",
+            textposition="outside",
+            textangle=0,
+            cliponaxis=False,
+            customdata=part["tracks"],
+            hovertemplate=f"{name} of the %{{x}} split: %{{y:.0%}} popular of %{{customdata}} tracks<extra></extra>",
+        )
+        for name, part in balance.groupby("part", sort=False)
+    ]
+    return figure(
+        traces,
+        "Share of popular tracks per split",
+        legend=LEGEND_BELOW,
+        barmode="group",
+        xaxis_title="split",
+        yaxis=dict(title="popular share", tickformat=".0%", range=[0, 1.05]),
+    )
 
 
 def preview_comparison(tracks: pd.DataFrame) -> go.Figure:
     has_preview = tracks["preview_url"].notna()
     groups = (("with preview", has_preview, BLUE), ("no preview", ~has_preview, ORANGE))
-    bins = dict(start=0, size=max(np.ceil(tracks["popularity"].max() / 40), 1))  # the same whole-number bins for both groups
-    traces = [go.Histogram(x=tracks.loc[mask, "popularity"], name=name, histnorm="percent", xbins=bins, marker_color=colour,
-                           hovertemplate=f"{name}, %{{x}}: %{{y:.1f}}%<extra></extra>")
-              for name, mask, colour in groups]  # fmt: skip
-    return figure(traces, "Popularity with and without a preview", legend=LEGEND_BELOW, barmode="group", bargap=0.1,
-                  xaxis_title="popularity", yaxis_title="% of group")  # fmt: skip
+    bins = dict(
+        start=0, size=max(np.ceil(tracks["popularity"].max() / 40), 1)
+    )  # the same whole-number bins for both groups
+    traces = [
+        go.Histogram(
+            x=tracks.loc[mask, "popularity"],
+            name=name,
+            histnorm="percent",
+            xbins=bins,
+            marker_color=colour,
+            hovertemplate=f"{name}, %{{x}}: %{{y:.1f}}%<extra></extra>",
+        )
+        for name, mask, colour in groups
+    ]
+    return figure(
+        traces,
+        "Popularity with and without a preview",
+        legend=LEGEND_BELOW,
+        barmode="group",
+        bargap=0.1,
+        xaxis_title="popularity",
+        yaxis_title="% of group",
+    )
 
 
 def release_dates(tracks: pd.DataFrame) -> go.Figure:
     dates = pd.to_datetime(tracks["release_date"], errors="coerce").dropna()
     monthly = dates.dt.to_period("M").dt.to_timestamp().value_counts().sort_index()
-    trace = go.Bar(x=monthly.index, y=monthly.values, marker_color=BLUE, hovertemplate="%{x|%B %Y}: %{y} tracks<extra></extra>")
+    trace = go.Bar(
+        x=monthly.index, y=monthly.values, marker_color=BLUE, hovertemplate="%{x|%B %Y}: %{y} tracks<extra></extra>"
+    )
     return figure([trace], "Releases per month", xaxis_title="release month", yaxis_title="tracks")
 
 
@@ -94,10 +149,17 @@ def artist_bars(stats: pd.DataFrame, title: str, x_max: float | None = None) -> 
     """Mean popularity per artist, the first row on top; ``x_max`` gives charts that are
     compared side by side one x scale."""
     rows = stats.iloc[::-1]
-    trace = go.Bar(x=rows["mean_popularity"], y=rows["artist"], orientation="h", marker_color=BLUE,
-                   text=[plural(int(n), "track") for n in rows["tracks"]], textposition="inside", insidetextanchor="end",
-                   customdata=rows[["median_popularity"]],
-                   hovertemplate="%{y}: mean %{x:.1f}, median %{customdata[0]:g} over %{text}<extra></extra>")  # fmt: skip
+    trace = go.Bar(
+        x=rows["mean_popularity"],
+        y=rows["artist"],
+        orientation="h",
+        marker_color=BLUE,
+        text=[plural(int(n), "track") for n in rows["tracks"]],
+        textposition="inside",
+        insidetextanchor="end",
+        customdata=rows[["median_popularity"]],
+        hovertemplate="%{y}: mean %{x:.1f}, median %{customdata[0]:g} over %{text}<extra></extra>",
+    )
     xaxis = dict(title="mean popularity", range=[0, x_max] if x_max is not None else None)
     return figure([trace], title, height=max(HEIGHT, 24 * len(stats) + 80), xaxis=xaxis, yaxis_title="")
 
@@ -117,7 +179,9 @@ def band_ticks(preset: FeaturePreset, rows_per_label: float) -> tuple[list[float
     return positions, [band.label for band in BANDS], boundaries
 
 
-def spectrogram(values: np.ndarray, preset: FeaturePreset, title: str, start_s: float = 0.0, height: int = 400) -> go.Figure:
+def spectrogram(
+    values: np.ndarray, preset: FeaturePreset, title: str, start_s: float = 0.0, height: int = 400
+) -> go.Figure:
     """A log-mel spectrogram (mel rows x frames, dB) with song time on x (``start_s`` is the
     time of its first frame) and the named frequency bands on y; colour fixed to
     ``SPECTROGRAM_DB`` with ``SPECTROGRAM_COLOURS``."""
@@ -126,13 +190,27 @@ def spectrogram(values: np.ndarray, preset: FeaturePreset, title: str, start_s: 
     plot_px = height - 90  # the height less the title and the x axis
     ticks, labels, boundaries = band_ticks(preset, rows_per_label=values.shape[0] * 16 / plot_px)
     low, high = SPECTROGRAM_DB
-    trace = go.Heatmap(z=values, x=times, y=np.arange(values.shape[0]), zmin=low, zmax=high, colorscale=SPECTROGRAM_SCALE,
-                       colorbar=dict(title=dict(text="dB"), ticksuffix=" dB"), customdata=hz,
-                       hovertemplate="%{x:.1f} s, %{customdata} Hz: %{z:.0f} dB<extra></extra>")  # fmt: skip
+    trace = go.Heatmap(
+        z=values,
+        x=times,
+        y=np.arange(values.shape[0]),
+        zmin=low,
+        zmax=high,
+        colorscale=SPECTROGRAM_SCALE,
+        colorbar=dict(title=dict(text="dB"), ticksuffix=" dB"),
+        customdata=hz,
+        hovertemplate="%{x:.1f} s, %{customdata} Hz: %{z:.0f} dB<extra></extra>",
+    )
     faint = dict(color="rgba(255,255,255,0.45)", width=1, dash="dot")
     lines = [dict(type="line", xref="paper", x0=0, x1=1, y0=y, y1=y, line=faint) for y in boundaries]
-    return figure([trace], title, height=height, shapes=lines, xaxis_title="time in the song (s)",
-                  yaxis=dict(title="frequency band", tickvals=ticks, ticktext=labels, ticks=""))  # fmt: skip
+    return figure(
+        [trace],
+        title,
+        height=height,
+        shapes=lines,
+        xaxis_title="time in the song (s)",
+        yaxis=dict(title="frequency band", tickvals=ticks, ticktext=labels, ticks=""),
+    )
 
 
 def explanation_png(spectrogram: np.ndarray, weights: np.ndarray, times: np.ndarray, title: str) -> bytes:
@@ -149,7 +227,9 @@ def explanation_png(spectrogram: np.ndarray, weights: np.ndarray, times: np.ndar
     extent = [times[0], times[-1], 0, spectrogram.shape[0]]
     axes.imshow(spectrogram, origin="lower", aspect="auto", cmap="Greys", extent=extent)
     limit = float(np.abs(weights).max() or 1.0)
-    image = axes.imshow(weights, origin="lower", aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, alpha=0.55, extent=extent)
+    image = axes.imshow(
+        weights, origin="lower", aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, alpha=0.55, extent=extent
+    )
     figure.colorbar(image, ax=axes, label="LIME weight (+ toward popular)")
     axes.set(title=title, xlabel="time in the song (s)", ylabel="mel band (low → high)")
     buffer = io.BytesIO()
@@ -158,37 +238,81 @@ def explanation_png(spectrogram: np.ndarray, weights: np.ndarray, times: np.ndar
     return buffer.getvalue()
 
 
-def catalog_map(points: pd.DataFrame, threshold: float, explained: float, title: str,
-                song: tuple[str, float, float] | None = None) -> go.Figure:  # fmt: skip
+def catalog_map(
+    points: pd.DataFrame, threshold: float, explained: float, title: str, song: tuple[str, float, float] | None = None
+) -> go.Figure:
     """Every catalog track placed by its musicnn embedding; ``song`` (name, x, y) as a star."""
     popular = points["popularity"] >= threshold
-    traces = [go.Scatter(x=part["x"], y=part["y"], mode="markers", name=verdict, opacity=0.6,
-                         marker=dict(size=6, color=POPULAR_COLOURS[verdict]), customdata=part[["track", "artist", "popularity"]],
-                         hovertemplate="%{customdata[0]} — %{customdata[1]}<br>popularity %{customdata[2]}<extra></extra>")
-              for verdict, part in (("not popular", points[~popular]), ("popular", points[popular]))]  # fmt: skip
+    traces = [
+        go.Scatter(
+            x=part["x"],
+            y=part["y"],
+            mode="markers",
+            name=verdict,
+            opacity=0.6,
+            marker=dict(size=6, color=POPULAR_COLOURS[verdict]),
+            customdata=part[["track", "artist", "popularity"]],
+            hovertemplate="%{customdata[0]} — %{customdata[1]}<br>popularity %{customdata[2]}<extra></extra>",
+        )
+        for verdict, part in (("not popular", points[~popular]), ("popular", points[popular]))
+    ]
     if song is not None:
         name, x, y = song
         star = dict(symbol="star", size=20, color="#F2B701", line=dict(width=1, color="black"))
-        traces.append(go.Scatter(x=[x], y=[y], mode="markers+text", text=[name], textposition="top center", name="your song",
-                                 marker=star))  # fmt: skip
-    return figure(traces, title, height=480, legend=LEGEND_BELOW, yaxis_title="PCA 2",
-                  xaxis_title=f"PCA 1 (the two axes show {explained:.0%} of the variance)")  # fmt: skip
+        traces.append(
+            go.Scatter(
+                x=[x], y=[y], mode="markers+text", text=[name], textposition="top center", name="your song", marker=star
+            )
+        )
+    return figure(
+        traces,
+        title,
+        height=480,
+        legend=LEGEND_BELOW,
+        yaxis_title="PCA 2",
+        xaxis_title=f"PCA 1 (the two axes show {explained:.0%} of the variance)",
+    )
 
 
 def tag_bars(tags: list[dict]) -> go.Figure:
     frame = pd.DataFrame(tags).iloc[::-1]
-    trace = go.Bar(x=frame["probability"], y=frame["tag"], orientation="h", marker_color=BLUE, texttemplate="%{x:.0%}",
-                   textposition="outside", cliponaxis=False, hovertemplate="%{y}: %{x:.1%}<extra></extra>")  # fmt: skip
-    return figure([trace], "Top 10 tags (MSD musicnn, mean over the song)", xaxis=dict(title="probability", tickformat=".0%",
-                  range=[0, 1]), yaxis_title="")  # fmt: skip
+    trace = go.Bar(
+        x=frame["probability"],
+        y=frame["tag"],
+        orientation="h",
+        marker_color=BLUE,
+        texttemplate="%{x:.0%}",
+        textposition="outside",
+        cliponaxis=False,
+        hovertemplate="%{y}: %{x:.1%}<extra></extra>",
+    )
+    return figure(
+        [trace],
+        "Top 10 tags (MSD musicnn, mean over the song)",
+        xaxis=dict(title="probability", tickformat=".0%", range=[0, 1]),
+        yaxis_title="",
+    )
 
 
 def tag_curves(curves: pd.DataFrame) -> go.Figure:
-    traces = [go.Scatter(x=curves["start_s"], y=curves[tag], mode="lines+markers", name=tag,
-                         hovertemplate=f"{tag}, %{{x:.0f}} s: %{{y:.0%}}<extra></extra>")
-              for tag in curves.columns if tag != "start_s"]  # fmt: skip
-    return figure(traces, "Tags over time (one point per 3 s)", legend=LEGEND_BELOW, xaxis_title="time in the song (s)",
-                  yaxis=dict(title="probability", tickformat=".0%", range=[0, 1]))  # fmt: skip
+    traces = [
+        go.Scatter(
+            x=curves["start_s"],
+            y=curves[tag],
+            mode="lines+markers",
+            name=tag,
+            hovertemplate=f"{tag}, %{{x:.0f}} s: %{{y:.0%}}<extra></extra>",
+        )
+        for tag in curves.columns
+        if tag != "start_s"
+    ]
+    return figure(
+        traces,
+        "Tags over time (one point per 3 s)",
+        legend=LEGEND_BELOW,
+        xaxis_title="time in the song (s)",
+        yaxis=dict(title="probability", tickformat=".0%", range=[0, 1]),
+    )
 
 
 # Holdout results: several panels per figure, so that one legend serves them all and the page
@@ -206,34 +330,73 @@ def _domains(count: int, gap: float) -> list[list[float]]:
 
 
 def _panel_title(text: str, x: list[float], y: float) -> dict:
-    return dict(text=f"<b>{text}</b>", xref="paper", yref="paper", x=sum(x) / 2, y=y, xanchor="center", yanchor="bottom",
-                showarrow=False, font=dict(size=14))  # fmt: skip
+    return dict(
+        text=f"<b>{text}</b>",
+        xref="paper",
+        yref="paper",
+        x=sum(x) / 2,
+        y=y,
+        xanchor="center",
+        yanchor="bottom",
+        showarrow=False,
+        font=dict(size=14),
+    )
 
 
 def _interval_bars(labels: list[str], estimates: list[dict], name: str, colour: str, axis: str = "", **extra) -> go.Bar:
     """Bars with 95% error bars, the value written level at the foot of each bar (clear of
     the error bar); the interval is in the hover."""
     values = [e["value"] for e in estimates]
-    return go.Bar(x=labels, y=values, name=name, marker_color=colour, xaxis=f"x{axis}", yaxis=f"y{axis}",
-                  error_y=dict(type="data", array=[e["high"] - e["value"] for e in estimates],
-                               arrayminus=[e["value"] - e["low"] for e in estimates], color="#333333", thickness=1.5),
-                  customdata=[[e["low"], e["high"]] for e in estimates], texttemplate="%{y:.2f}", textposition="inside",
-                  insidetextanchor="start", textangle=0, textfont=dict(size=12, color="white"),
-                  hovertemplate=f"%{{x}}, {name}: %{{y:.2f}}<br>95% interval %{{customdata[0]:.2f}}–%{{customdata[1]:.2f}}"
-                                "<extra></extra>",
-                  **extra)  # fmt: skip
+    return go.Bar(
+        x=labels,
+        y=values,
+        name=name,
+        marker_color=colour,
+        xaxis=f"x{axis}",
+        yaxis=f"y{axis}",
+        error_y=dict(
+            type="data",
+            array=[e["high"] - e["value"] for e in estimates],
+            arrayminus=[e["value"] - e["low"] for e in estimates],
+            color="#333333",
+            thickness=1.5,
+        ),
+        customdata=[[e["low"], e["high"]] for e in estimates],
+        texttemplate="%{y:.2f}",
+        textposition="inside",
+        insidetextanchor="start",
+        textangle=0,
+        textfont=dict(size=12, color="white"),
+        hovertemplate=f"%{{x}}, {name}: %{{y:.2f}}<br>95% interval %{{customdata[0]:.2f}}–%{{customdata[1]:.2f}}"
+        "<extra></extra>",
+        **extra,
+    )
 
 
 def _plain_bars(labels: list[str], values: list[float], name: str, colour: str, axis: str = "", **extra) -> go.Bar:
-    return go.Bar(x=labels, y=values, name=name, marker_color=colour, xaxis=f"x{axis}", yaxis=f"y{axis}", texttemplate="%{y:.2f}",
-                  textposition="inside", insidetextanchor="start", textangle=0, textfont=dict(size=12, color="#333333"),
-                  hovertemplate=f"%{{x}}, {name}: %{{y:.2f}}<extra></extra>", **extra)  # fmt: skip
+    return go.Bar(
+        x=labels,
+        y=values,
+        name=name,
+        marker_color=colour,
+        xaxis=f"x{axis}",
+        yaxis=f"y{axis}",
+        texttemplate="%{y:.2f}",
+        textposition="inside",
+        insidetextanchor="start",
+        textangle=0,
+        textfont=dict(size=12, color="#333333"),
+        hovertemplate=f"%{{x}}, {name}: %{{y:.2f}}<extra></extra>",
+        **extra,
+    )
 
 
 def _chance(axis: str = "", label: str = "chance (0.5)", show: bool = True) -> list:
     """A dotted line at 0.5 across a panel, named in the legend rather than written over the bars."""
     shape = dict(type="line", xref=f"x{axis} domain", yref=f"y{axis}", x0=0, x1=1, y0=0.5, y1=0.5, line=_DOTTED)
-    legend = go.Scatter(x=[None], y=[None], mode="lines", line=_DOTTED, name=label, legendgroup="chance", showlegend=show)
+    legend = go.Scatter(
+        x=[None], y=[None], mode="lines", line=_DOTTED, name=label, legendgroup="chance", showlegend=show
+    )
     return [shape, legend]
 
 
@@ -247,18 +410,46 @@ def holdout_metrics(meta: dict, ours: str) -> go.Figure:
     for column, (metric, key, index) in enumerate((("accuracy", "accuracy", 0), ("ROC-AUC", "roc_auc", 1))):
         first, axis = column == 0, "" if column == 0 else "2"
         known = [m for m in models if meta["metrics"][m][key]["value"] is not None]
-        traces.append(_interval_bars([DISPLAY_NAMES[m] for m in known], [meta["metrics"][m][key] for m in known], ours, OURS,
-                                     axis, legendgroup="ours", showlegend=first))  # fmt: skip
-        traces.append(_plain_bars([DISPLAY_NAMES[m] for m in study], [STUDY_RESULTS[m][index] for m in study], STUDY_LABEL,
-                                  STUDY, axis, legendgroup="study", showlegend=first))  # fmt: skip
+        traces.append(
+            _interval_bars(
+                [DISPLAY_NAMES[m] for m in known],
+                [meta["metrics"][m][key] for m in known],
+                ours,
+                OURS,
+                axis,
+                legendgroup="ours",
+                showlegend=first,
+            )
+        )
+        traces.append(
+            _plain_bars(
+                [DISPLAY_NAMES[m] for m in study],
+                [STUDY_RESULTS[m][index] for m in study],
+                STUDY_LABEL,
+                STUDY,
+                axis,
+                legendgroup="study",
+                showlegend=first,
+            )
+        )
         shape, legend = _chance(axis, show=first)
         shapes.append(shape)
         traces.append(legend)
-        layout[f"xaxis{axis}"] = dict(domain=_domains(2, 0.1)[column], anchor=f"y{axis}", categoryorder="array",
-                                      categoryarray=order)  # fmt: skip
+        layout[f"xaxis{axis}"] = dict(
+            domain=_domains(2, 0.1)[column], anchor=f"y{axis}", categoryorder="array", categoryarray=order
+        )
         layout[f"yaxis{axis}"] = dict(title=metric, range=[0, 1], anchor=f"x{axis}")
-    return figure(traces, "Accuracy and ROC-AUC on the holdout split", height=420, legend=LEGEND_BELOW, barmode="group",
-                  bargap=0.2, bargroupgap=0.05, shapes=shapes, **layout)  # fmt: skip
+    return figure(
+        traces,
+        "Accuracy and ROC-AUC on the holdout split",
+        height=420,
+        legend=LEGEND_BELOW,
+        barmode="group",
+        bargap=0.2,
+        bargroupgap=0.05,
+        shapes=shapes,
+        **layout,
+    )
 
 
 def roc_and_reliability(meta: dict) -> go.Figure:
@@ -270,22 +461,49 @@ def roc_and_reliability(meta: dict) -> go.Figure:
         auc = metrics["roc_auc"]["value"]
         label = f"{name} (AUC {auc:.2f})" if auc is not None else f"{name} (AUC n/a)"
         curve = metrics["roc_curve"]
-        traces.append(go.Scatter(x=curve["fpr"], y=curve["tpr"], mode="lines", name=label, legendgroup=model,
-                                 line=dict(color=colour), hovertemplate=f"{name}: false positive rate %{{x:.2f}}, "
-                                 "true positive rate %{y:.2f}<extra></extra>"))  # fmt: skip
+        traces.append(
+            go.Scatter(
+                x=curve["fpr"],
+                y=curve["tpr"],
+                mode="lines",
+                name=label,
+                legendgroup=model,
+                line=dict(color=colour),
+                hovertemplate=f"{name}: false positive rate %{{x:.2f}}, true positive rate %{{y:.2f}}<extra></extra>",
+            )
+        )
         reliability = metrics["reliability"]
-        traces.append(go.Scatter(x=reliability["predicted"], y=reliability["observed"], mode="lines+markers", name=label,
-                                 legendgroup=model, showlegend=False, line=dict(color=colour), xaxis="x2", yaxis="y2",
-                                 hovertemplate=f"{name}: predicted %{{x:.2f}}, observed %{{y:.2f}}<extra></extra>"))  # fmt: skip
+        traces.append(
+            go.Scatter(
+                x=reliability["predicted"],
+                y=reliability["observed"],
+                mode="lines+markers",
+                name=label,
+                legendgroup=model,
+                showlegend=False,
+                line=dict(color=colour),
+                xaxis="x2",
+                yaxis="y2",
+                hovertemplate=f"{name}: predicted %{{x:.2f}}, observed %{{y:.2f}}<extra></extra>",
+            )
+        )
     left, right = _domains(2, 0.1)
     diagonals = [dict(type="line", xref=f"x{a}", yref=f"y{a}", x0=0, y0=0, x1=1, y1=1, line=_DOTTED) for a in ("", "2")]
-    return figure(traces, "", height=460, legend=LEGEND_BELOW, shapes=diagonals,
-                  annotations=[_panel_title("ROC curves (dotted: chance)", left, 1.02),
-                               _panel_title("Reliability of calibrated probabilities (dotted: perfect)", right, 1.02)],
-                  xaxis=dict(domain=left, title="false positive rate", range=[0, 1]),
-                  yaxis=dict(title="true positive rate", range=[0, 1.02]),
-                  xaxis2=dict(domain=right, anchor="y2", title="predicted probability of popular", range=[0, 1]),
-                  yaxis2=dict(anchor="x2", title="observed share popular", range=[0, 1.02]))  # fmt: skip
+    return figure(
+        traces,
+        "",
+        height=460,
+        legend=LEGEND_BELOW,
+        shapes=diagonals,
+        annotations=[
+            _panel_title("ROC curves (dotted: chance)", left, 1.02),
+            _panel_title("Reliability of calibrated probabilities (dotted: perfect)", right, 1.02),
+        ],
+        xaxis=dict(domain=left, title="false positive rate", range=[0, 1]),
+        yaxis=dict(title="true positive rate", range=[0, 1.02]),
+        xaxis2=dict(domain=right, anchor="y2", title="predicted probability of popular", range=[0, 1]),
+        yaxis2=dict(anchor="x2", title="observed share popular", range=[0, 1.02]),
+    )
 
 
 def confusion_matrices(meta: dict, per_row: int = 3) -> go.Figure:
@@ -303,13 +521,33 @@ def confusion_matrices(meta: dict, per_row: int = 3) -> go.Figure:
         y_domain = [top - row_height / height, top]
         axis = "" if i == 0 else str(i + 1)
         matrix = meta["metrics"][model]["confusion"]
-        traces.append(go.Heatmap(z=matrix, x=classes, y=classes, text=matrix, texttemplate="%{text}", textfont=dict(size=18),
-                                 colorscale="Blues", zmin=0, zmax=meta["metrics"][model]["n"], showscale=False,
-                                 xaxis=f"x{axis}", yaxis=f"y{axis}",
-                                 hovertemplate="actual %{y}, predicted %{x}: %{z} tracks<extra></extra>"))  # fmt: skip
-        layout[f"xaxis{axis}"] = dict(domain=columns[column], anchor=f"y{axis}", title=dict(text="predicted", standoff=8))
-        layout[f"yaxis{axis}"] = dict(domain=y_domain, anchor=f"x{axis}", autorange="reversed", showticklabels=column == 0,
-                                      title=dict(text="actual" if column == 0 else "", standoff=6))  # fmt: skip
+        traces.append(
+            go.Heatmap(
+                z=matrix,
+                x=classes,
+                y=classes,
+                text=matrix,
+                texttemplate="%{text}",
+                textfont=dict(size=18),
+                colorscale="Blues",
+                zmin=0,
+                zmax=meta["metrics"][model]["n"],
+                showscale=False,
+                xaxis=f"x{axis}",
+                yaxis=f"y{axis}",
+                hovertemplate="actual %{y}, predicted %{x}: %{z} tracks<extra></extra>",
+            )
+        )
+        layout[f"xaxis{axis}"] = dict(
+            domain=columns[column], anchor=f"y{axis}", title=dict(text="predicted", standoff=8)
+        )
+        layout[f"yaxis{axis}"] = dict(
+            domain=y_domain,
+            anchor=f"x{axis}",
+            autorange="reversed",
+            showticklabels=column == 0,
+            title=dict(text="actual" if column == 0 else "", standoff=6),
+        )
         annotations.append(_panel_title(DISPLAY_NAMES[model], columns[column], top + 4 / height))
     return figure(traces, "", height=height, annotations=annotations, **layout)
 
@@ -321,9 +559,22 @@ def split_comparison(metas: dict[str, dict]) -> go.Figure:
     traces = []
     for split, meta in metas.items():
         known = [m for m in meta["models"] if meta["metrics"][m]["roc_auc"]["value"] is not None]
-        traces.append(_interval_bars([DISPLAY_NAMES[m] for m in known], [meta["metrics"][m]["roc_auc"] for m in known],
-                                     f"{split} split", next(colours)))  # fmt: skip
+        traces.append(
+            _interval_bars(
+                [DISPLAY_NAMES[m] for m in known],
+                [meta["metrics"][m]["roc_auc"] for m in known],
+                f"{split} split",
+                next(colours),
+            )
+        )
     shape, legend = _chance()
-    return figure([*traces, legend], "ROC-AUC by split: a random split lets songs and artists leak across the split", height=400,
-                  legend=LEGEND_BELOW, barmode="group", shapes=[shape], yaxis=dict(title="ROC-AUC", range=[0, 1]),
-                  xaxis=dict(categoryorder="array", categoryarray=order))  # fmt: skip
+    return figure(
+        [*traces, legend],
+        "ROC-AUC by split: a random split lets songs and artists leak across the split",
+        height=400,
+        legend=LEGEND_BELOW,
+        barmode="group",
+        shapes=[shape],
+        yaxis=dict(title="ROC-AUC", range=[0, 1]),
+        xaxis=dict(categoryorder="array", categoryarray=order),
+    )

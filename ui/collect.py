@@ -27,7 +27,9 @@ def collect_panel(config: Settings, synthetic: bool, has_catalog: bool) -> None:
         if job and job.status == "failed":
             st.error(f"The last collection (job {job.id}) stopped: {job.error}")
         elif job and job.status == "cancelled":
-            st.warning(f"The last collection (job {job.id}) was cancelled; what it collected is kept. Start it again to resume.")
+            st.warning(
+                f"The last collection (job {job.id}) was cancelled; what it collected is kept. Start it again to resume."
+            )
         elif job and job.status == "succeeded":
             st.success(f"The last collection (job {job.id}) finished: {job.message}.")
         _form(config, synthetic)
@@ -38,17 +40,27 @@ def _form(config: Settings, synthetic: bool) -> None:
     with st.form("collect"):
         source = st.radio("Source", list(SOURCES), format_func=SOURCES.get)
         left, middle, right = st.columns(3)
-        tracks = left.number_input("Tracks", min_value=10, max_value=50_000, value=1000, step=100,
-                                   help="Stop when the catalog holds this many tracks from the source.")  # fmt: skip
+        tracks = left.number_input(
+            "Tracks",
+            min_value=10,
+            max_value=50_000,
+            value=1000,
+            step=100,
+            help="Stop when the catalog holds this many tracks from the source.",
+        )
         years = middle.slider("Release years", 2000, this_year, (this_year - 2, this_year))
         market = right.text_input("Spotify market", value="US", max_chars=2)
         replace = False
         if synthetic:
-            replace = st.checkbox("Replace the synthetic demo catalog (trained runs are kept)",
-                                  help="Real tracks are never mixed with the synthetic demo.")  # fmt: skip
+            replace = st.checkbox(
+                "Replace the synthetic demo catalog (trained runs are kept)",
+                help="Real tracks are never mixed with the synthetic demo.",
+            )
         start = st.form_submit_button("Start collecting", type="primary")
-    st.caption("Runs in the background, page by page; stop it any time and start it again with the same "
-               "settings to resume. Without network it stops with a message and keeps what it has.")  # fmt: skip
+    st.caption(
+        "Runs in the background, page by page; stop it any time and start it again with the same "
+        "settings to resume. Without network it stops with a message and keeps what it has."
+    )
     if not start:
         return
     if synthetic and not replace:
@@ -56,7 +68,17 @@ def _form(config: Settings, synthetic: bool) -> None:
         return
     if source == "spotify" and not _spotify_credentials_ready():
         return
-    args = ["collect", "--source", source, "--tracks", str(tracks), "--years", f"{years[0]}-{years[1]}", "--market", market]
+    args = [
+        "collect",
+        "--source",
+        source,
+        "--tracks",
+        str(tracks),
+        "--years",
+        f"{years[0]}-{years[1]}",
+        "--market",
+        market,
+    ]
     job, started = start_job(config, "collect", args + (["--replace-demo"] if replace else []))
     if not started:
         st.info(f"A collection is already running (job {job.id}); here is its progress instead of a second one.")

@@ -43,22 +43,44 @@ def grid_figure(explanation: Explanation, title: str) -> go.Figure:
     ranks = region_ranks(explanation)
     band_count = len(BANDS)
     text = [[ranks.get(t * band_count + b, "") for t in range(len(times))] for b in range(band_count)]
-    spans = [[f"{explanation.cells[t * band_count].start_s:.1f}-{explanation.cells[t * band_count].end_s:.1f} s"
-              for t in range(len(times))] for _ in range(band_count)]  # fmt: skip
+    spans = [
+        [
+            f"{explanation.cells[t * band_count].start_s:.1f}-{explanation.cells[t * band_count].end_s:.1f} s"
+            for t in range(len(times))
+        ]
+        for _ in range(band_count)
+    ]
     unit = "bar" if explanation.time_unit == "bar" else "time"
     start = explanation.cells[0].start_s
-    figure = go.Figure(go.Heatmap(
-        z=weights, x=times, y=bands, colorscale=WEIGHT_COLOURS, zmin=-limit, zmax=limit, xgap=2, ygap=2,
-        text=text, texttemplate="%{text}", textfont=dict(size=14), customdata=spans,
-        colorbar=dict(title=dict(text="weight<br>(+ toward<br>popular)")),
-        hovertemplate=f"{unit} %{{x}} (%{{customdata}})<br>%{{y}}<br>weight %{{z:.3f}}<extra></extra>",
-    ))  # fmt: skip
+    figure = go.Figure(
+        go.Heatmap(
+            z=weights,
+            x=times,
+            y=bands,
+            colorscale=WEIGHT_COLOURS,
+            zmin=-limit,
+            zmax=limit,
+            xgap=2,
+            ygap=2,
+            text=text,
+            texttemplate="%{text}",
+            textfont=dict(size=14),
+            customdata=spans,
+            colorbar=dict(title=dict(text="weight<br>(+ toward<br>popular)")),
+            hovertemplate=f"{unit} %{{x}} (%{{customdata}})<br>%{{y}}<br>weight %{{z:.3f}}<extra></extra>",
+        )
+    )
     figure.update_layout(
-        title=title, height=330, margin=dict(l=10, r=10, t=50, b=10),
-        xaxis=dict(title=f"{'bar' if unit == 'bar' else 'time cell'} of the best 30 s (which starts {start:.0f} s into the song)",
-                   type="category", tickangle=0),
+        title=title,
+        height=330,
+        margin=dict(l=10, r=10, t=50, b=10),
+        xaxis=dict(
+            title=f"{'bar' if unit == 'bar' else 'time cell'} of the best 30 s (which starts {start:.0f} s into the song)",
+            type="category",
+            tickangle=0,
+        ),
         yaxis=dict(title="", type="category"),
-    )  # fmt: skip
+    )
     return figure
 
 
@@ -72,9 +94,13 @@ def region_lines(explanation: Explanation, count: int = 3) -> dict[int, list[str
 
 
 def explanation_png(
-    explanation: Explanation, spectrogram: np.ndarray, times: np.ndarray, preset: FeaturePreset, title: str,
+    explanation: Explanation,
+    spectrogram: np.ndarray,
+    times: np.ndarray,
+    preset: FeaturePreset,
+    title: str,
     warning: str | None = None,
-) -> bytes:  # fmt: skip
+) -> bytes:
     """The grid, the spectrogram with named bands, the region list and (for demo-trained
     runs) the synthetic warning, as one PNG (matplotlib: plotly's image export needs a browser
     engine this app does not ship)."""
@@ -97,21 +123,35 @@ def explanation_png(
     ranks = region_ranks(explanation)
     for index, mark in ranks.items():
         top.text(index // len(BANDS), index % len(BANDS), mark, ha="center", va="center", fontsize=10, weight="bold")
-    top.set(title=title, xlabel=f"{'bar' if explanation.time_unit == 'bar' else 'time cell'} of the best 30 s "
-                                 f"(which starts {explanation.cells[0].start_s:.0f} s into the song)")
+    top.set(
+        title=title,
+        xlabel=f"{'bar' if explanation.time_unit == 'bar' else 'time cell'} of the best 30 s "
+        f"(which starts {explanation.cells[0].start_s:.0f} s into the song)",
+    )
     figure.colorbar(image, ax=top, label="weight (+ toward popular)")
 
     extent = [times[0], times[-1], 0, spectrogram.shape[0]]
-    picture = bottom.imshow(spectrogram, origin="lower", aspect="auto", cmap=SPECTROGRAM_COLOURS.lower(), extent=extent,
-                            vmin=SPECTROGRAM_DB[0], vmax=SPECTROGRAM_DB[1])
+    picture = bottom.imshow(
+        spectrogram,
+        origin="lower",
+        aspect="auto",
+        cmap=SPECTROGRAM_COLOURS.lower(),
+        extent=extent,
+        vmin=SPECTROGRAM_DB[0],
+        vmax=SPECTROGRAM_DB[1],
+    )
     rows, names, _ = band_ticks(preset, rows_per_label=preset.n_mels / 14)
     bottom.set_yticks(rows, names)
     bottom.set(xlabel="time in the song (s)", title="Spectrogram of the same window")
     figure.colorbar(picture, ax=bottom, label="dB")
 
     notes.axis("off")
-    text = ["Pushes toward popular:", *(lines[+1] or ["no region changes the verdict measurably"]),
-            "Pulls away from popular:", *(lines[-1] or ["no region changes the verdict measurably"])]  # fmt: skip
+    text = [
+        "Pushes toward popular:",
+        *(lines[+1] or ["no region changes the verdict measurably"]),
+        "Pulls away from popular:",
+        *(lines[-1] or ["no region changes the verdict measurably"]),
+    ]
     if warning:
         text.append(f"WARNING: {warning}")
     notes.text(0, 1, "\n".join(text), va="top", family="monospace", fontsize=9, wrap=True)
@@ -141,15 +181,35 @@ def window_probabilities(result: dict) -> go.Figure:
     starts = [w["start_s"] for w in result["windows"]]
     values = [w["probability"] for w in result["windows"]]
     best_start, best_end = result["best_window"]
-    figure = go.Figure(go.Scatter(x=starts, y=values, mode="lines+markers", name="window",
-                                  hovertemplate="window %{x:.0f}-%{customdata:.0f} s: %{y:.0%}<extra></extra>",
-                                  customdata=[w["end_s"] for w in result["windows"]]))  # fmt: skip
-    figure.add_vrect(x0=best_start, x1=best_end, fillcolor="green", opacity=0.12, line_width=0,
-                     annotation_text="best 30 s", annotation_position="top left")  # fmt: skip
+    figure = go.Figure(
+        go.Scatter(
+            x=starts,
+            y=values,
+            mode="lines+markers",
+            name="window",
+            hovertemplate="window %{x:.0f}-%{customdata:.0f} s: %{y:.0%}<extra></extra>",
+            customdata=[w["end_s"] for w in result["windows"]],
+        )
+    )
+    figure.add_vrect(
+        x0=best_start,
+        x1=best_end,
+        fillcolor="green",
+        opacity=0.12,
+        line_width=0,
+        annotation_text="best 30 s",
+        annotation_position="top left",
+    )
     figure.add_hline(y=0.5, line_dash="dot", line_color="grey")
-    figure.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), title="Probability of each 30 s window",
-                         xaxis_title="window start in the song (s)", yaxis_title="probability of popular",
-                         yaxis=dict(range=[0, 1], tickformat=".0%"), showlegend=False)  # fmt: skip
+    figure.update_layout(
+        height=300,
+        margin=dict(l=10, r=10, t=40, b=10),
+        title="Probability of each 30 s window",
+        xaxis_title="window start in the song (s)",
+        yaxis_title="probability of popular",
+        yaxis=dict(range=[0, 1], tickformat=".0%"),
+        showlegend=False,
+    )
     return figure
 
 

@@ -35,8 +35,10 @@ def no_catalog_notice(config: Settings, key: str) -> None:
     if setup and setup.active:
         st.info("The demo catalog is being built in the background; this page fills in when it is ready.")
         return
-    st.warning("There is no catalog yet. Build the synthetic demo catalog (about 3 minutes), or "
-               "collect real data (Dataset page, or `python -m core collect`).")  # fmt: skip
+    st.warning(
+        "There is no catalog yet. Build the synthetic demo catalog (about 3 minutes), or "
+        "collect real data (Dataset page, or `python -m core collect`)."
+    )
     if setup and setup.status == "failed":
         st.error(f"The last set-up failed: {setup.error}")
     if st.button("Build the demo catalog", key=f"setup-{key}", type="primary"):
@@ -140,8 +142,16 @@ def _curves(config: Settings, job: Job) -> None:
     long["data"] = long["variable"].map(lambda v: "validation (test split)" if v.startswith("val_") else "training")
     left, right = st.columns(2)
     for column, metric in ((left, "loss"), (right, "AUC")):
-        figure = px.line(long[long["metric"] == metric], x="epoch", y="value", color="model", line_dash="data", markers=True)
+        figure = px.line(
+            long[long["metric"] == metric], x="epoch", y="value", color="model", line_dash="data", markers=True
+        )
         figure.update_xaxes(dtick=1 if events["epoch"].max() <= 20 else None, tickformat="d")
-        figure.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10), title=f"{metric} per epoch",
-                             xaxis_title="epoch", yaxis_title=metric, legend=dict(orientation="h", y=-0.25, title=""))  # fmt: skip
+        figure.update_layout(
+            height=320,
+            margin=dict(l=10, r=10, t=40, b=10),
+            title=f"{metric} per epoch",
+            xaxis_title="epoch",
+            yaxis_title=metric,
+            legend=dict(orientation="h", y=-0.25, title=""),
+        )
         column.plotly_chart(figure, width="stretch", key=f"{metric}-{job.id}-{len(events)}")

@@ -43,8 +43,10 @@ def runs_or_stop(config: Settings, token: str, why: str) -> pd.DataFrame:
     if runs.empty or not runs["active"].any():
         setup = latest_job(config, "setup")
         if setup and setup.active:
-            st.info(f"No trained run yet, so {why}. Set-up is training a first model in the background: "
-                    f"{setup.message or 'starting…'}. This page fills in when it is ready.")  # fmt: skip
+            st.info(
+                f"No trained run yet, so {why}. Set-up is training a first model in the background: "
+                f"{setup.message or 'starting…'}. This page fills in when it is ready."
+            )
         else:
             st.info(f"No trained run yet, so {why}. Train one on the Train page.")
             st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
@@ -58,10 +60,18 @@ def active_run_line(meta: dict, run_id: str) -> None:
     from ui.songs import auc_text
 
     best = best_model_of(meta)
-    quick = (" This is set-up's **quick-start run** (CNN 1 on a quarter of the demo); the default run replaces it "
-             "when set-up finishes, unless you choose another.") if meta.get("quick_start") else ""  # fmt: skip
+    quick = (
+        (
+            " This is set-up's **quick-start run** (CNN 1 on a quarter of the demo); the default run replaces it "
+            "when set-up finishes, unless you choose another."
+        )
+        if meta.get("quick_start")
+        else ""
+    )
     left, right = st.columns([4, 1])
-    left.caption(f"Scoring with run **{run_id}** ({meta['split']} split, {meta['training_preset']} preset, trained "
-                 f"{meta['created_at'][:16].replace('T', ' ')} UTC; best model {DISPLAY_NAMES[best]}, "
-                 f"{auc_text(meta['metrics'][best]['roc_auc'])}).{quick}")  # fmt: skip
+    left.caption(
+        f"Scoring with run **{run_id}** ({meta['split']} split, {meta['training_preset']} preset, trained "
+        f"{meta['created_at'][:16].replace('T', ' ')} UTC; best model {DISPLAY_NAMES[best]}, "
+        f"{auc_text(meta['metrics'][best]['roc_auc'])}).{quick}"
+    )
     right.page_link("pages/holdout.py", label="Choose the run", icon="🎯")

@@ -19,12 +19,17 @@ def summaries(config: Settings) -> list[RunSummary]:
 
 def describe_run(run: RunSummary) -> str:
     """Two lines a person can compare: best model with its interval, split, preset, date."""
-    auc = "n/a (one class in the holdout)" if run.best_auc is None else (
-        f"**{run.best_auc:.2f}** (95% CI {run.best_auc_ci[0]:.2f}-{run.best_auc_ci[1]:.2f})")  # fmt: skip
+    auc = (
+        "n/a (one class in the holdout)"
+        if run.best_auc is None
+        else (f"**{run.best_auc:.2f}** (95% CI {run.best_auc_ci[0]:.2f}-{run.best_auc_ci[1]:.2f})")
+    )
     notes = [" · set-up's quick start" if run.quick_start else "", " · synthetic demo" if run.synthetic else ""]
-    return (f"`{run.id}` · trained {run.created[:16].replace('T', ' ')} UTC  \n"
-            f"best model {DISPLAY_NAMES[run.best_model]}: holdout ROC-AUC {auc} on {run.holdout_tracks} tracks  \n"
-            f"{run.split} split · {run.preset} preset{''.join(notes)}")  # fmt: skip
+    return (
+        f"`{run.id}` · trained {run.created[:16].replace('T', ' ')} UTC  \n"
+        f"best model {DISPLAY_NAMES[run.best_model]}: holdout ROC-AUC {auc} on {run.holdout_tracks} tracks  \n"
+        f"{run.split} split · {run.preset} preset{''.join(notes)}"
+    )
 
 
 def pending_choice(config: Settings) -> None:
@@ -39,8 +44,10 @@ def pending_choice(config: Settings) -> None:
     left.markdown("**Active now**  \n" + describe_run(active))
     right.markdown("**New run**  \n" + describe_run(pending))
     if pending.split != active.split:
-        st.caption("The two were judged on different splits, so their AUCs are not directly comparable: a grouped "
-                   "(song or artist) split is the harder, more honest test.")  # fmt: skip
+        st.caption(
+            "The two were judged on different splits, so their AUCs are not directly comparable: a grouped "
+            "(song or artist) split is the harder, more honest test."
+        )
     use, keep, _ = st.columns([1, 1, 2])
     if use.button("Use the new run for scoring", type="primary", key=f"use-{pending.id}"):
         with Catalog.open(config) as catalog:

@@ -30,7 +30,11 @@ def render(config: Settings, token: str | None) -> None:
             st.subheader("Active model run")
             if active.empty:
                 setup = latest_job(config, "setup")
-                st.caption("Set-up is training a first model." if setup and setup.active else "None yet: train one on the Train page.")
+                st.caption(
+                    "Set-up is training a first model."
+                    if setup and setup.active
+                    else "None yet: train one on the Train page."
+                )
             else:
                 row = active.iloc[0]
                 quick = " · quick start" if row["quick_start"] else ""

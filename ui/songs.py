@@ -23,8 +23,10 @@ from core.errors import HitlensError
 
 # What one browser session keeps in memory: the newest uploads up to this size in total.
 SESSION_UPLOADS_MB = 2 * MAX_UPLOAD_MB
-SYNTHETIC_VERDICTS = ("Verdicts say how much a song resembles the demo's rule, not real Spotify popularity. "
-                      "Collect real data and retrain before trusting them.")  # fmt: skip
+SYNTHETIC_VERDICTS = (
+    "Verdicts say how much a song resembles the demo's rule, not real Spotify popularity. "
+    "Collect real data and retrain before trusting them."
+)
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,12 @@ def session_uploads(label: str) -> list[Upload]:
 
     kept: dict[str, tuple[str, bytes]] = st.session_state.setdefault("score-uploads", {})  # sha256 -> (name, data)
     hashed: dict[str, str] = st.session_state.setdefault("score-upload-hashes", {})  # uploader file id -> sha256
-    files = st.file_uploader(label, type=["mp3", "wav", "flac", "ogg", "m4a"], accept_multiple_files=True,
-                             key=f"uploader-{st.session_state.get('uploader-round', 0)}")  # fmt: skip
+    files = st.file_uploader(
+        label,
+        type=["mp3", "wav", "flac", "ogg", "m4a"],
+        accept_multiple_files=True,
+        key=f"uploader-{st.session_state.get('uploader-round', 0)}",
+    )
     for file in files or []:
         if file.size > MAX_UPLOAD_MB * 1024 * 1024:
             st.error(f"'{plain(file.name)}' is larger than {MAX_UPLOAD_MB} MB. Upload a compressed export (mp3, m4a).")
@@ -76,13 +82,17 @@ def session_uploads(label: str) -> list[Upload]:
     while sum(len(data) for _, data in kept.values()) > SESSION_UPLOADS_MB * 1024 * 1024 and len(kept) > 1:
         dropped.append(kept.pop(next(iter(kept)))[0])
     if dropped:
-        st.caption(f"Kept the newest uploads ({SESSION_UPLOADS_MB} MB at most per session); "
-                   f"let go of: {plain(', '.join(dropped))}.")  # fmt: skip
+        st.caption(
+            f"Kept the newest uploads ({SESSION_UPLOADS_MB} MB at most per session); "
+            f"let go of: {plain(', '.join(dropped))}."
+        )
     uploads = labelled(kept)
     if uploads:
         left, right = st.columns([4, 1])
-        left.caption(f"{len(uploads)} song{'s' if len(uploads) != 1 else ''} in this session: "
-                     + plain(", ".join(u.label for u in uploads)))  # fmt: skip
+        left.caption(
+            f"{len(uploads)} song{'s' if len(uploads) != 1 else ''} in this session: "
+            + plain(", ".join(u.label for u in uploads))
+        )
         if right.button("Clear the list"):
             kept.clear()
             hashed.clear()
@@ -188,9 +198,17 @@ def explanation(home: str, run_id: str, model: str, sha256: str, start_s: float,
 
 def ranking(results: dict[str, Scored]) -> pd.DataFrame:
     """One row per scored upload (``results`` is keyed by the upload's label), best first."""
-    rows = [{"file": name, "verdict": s.result["verdict"], "probability": s.result["probability"],
-             "percentile": s.result["percentile"], "best 30 s": f"{s.result['best_window'][0]:.0f}-{s.result['best_window'][1]:.0f} s"}
-            for name, s in results.items() if s.result]  # fmt: skip
+    rows = [
+        {
+            "file": name,
+            "verdict": s.result["verdict"],
+            "probability": s.result["probability"],
+            "percentile": s.result["percentile"],
+            "best 30 s": f"{s.result['best_window'][0]:.0f}-{s.result['best_window'][1]:.0f} s",
+        }
+        for name, s in results.items()
+        if s.result
+    ]
     return pd.DataFrame(rows).sort_values("probability", ascending=False) if rows else pd.DataFrame()
 
 
@@ -215,10 +233,18 @@ def history(config: Settings) -> None:
         st.caption("No song scored yet." if not query.strip() else f"No scored file name contains '{plain(query)}'.")
         return
     table["model"] = table["model"].map(lambda name: DISPLAY_NAMES.get(name, name))
-    st.dataframe(table.drop(columns="sha256").sort_values(["file", "scored"]), hide_index=True, column_config={
-        "probability": st.column_config.ProgressColumn("probability of popular", format="percent", min_value=0, max_value=1),
-        "percentile": st.column_config.NumberColumn(format="%.0f"),
-        "best_window": "best 30 s",
-    })  # fmt: skip
-    st.caption(f"{len(table)} score{'s' if len(table) != 1 else ''}, sorted by file name so the versions of a song sit "
-               "together; one row per song content, run and model. Kept in the catalog.")  # fmt: skip
+    st.dataframe(
+        table.drop(columns="sha256").sort_values(["file", "scored"]),
+        hide_index=True,
+        column_config={
+            "probability": st.column_config.ProgressColumn(
+                "probability of popular", format="percent", min_value=0, max_value=1
+            ),
+            "percentile": st.column_config.NumberColumn(format="%.0f"),
+            "best_window": "best 30 s",
+        },
+    )
+    st.caption(
+        f"{len(table)} score{'s' if len(table) != 1 else ''}, sorted by file name so the versions of a song sit "
+        "together; one row per song content, run and model. Kept in the catalog."
+    )

@@ -144,7 +144,9 @@ class DeezerSource:
             for album in self.client.items(f"artist/{artist_id}/albums", limit=100)
             if self.years.contains(album.get("release_date"))
         }
-        top = [t for t in self.client.items(f"artist/{artist_id}/top", limit=50) if t.get("album", {}).get("id") in albums]
+        top = [
+            t for t in self.client.items(f"artist/{artist_id}/top", limit=50) if t.get("album", {}).get("id") in albums
+        ]
         unseen = [album_id for album_id in albums if album_id not in cursor["seen_albums"]]
         rng.shuffle(unseen)
         chosen = unseen[:ALBUMS_PER_ARTIST]

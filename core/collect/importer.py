@@ -47,8 +47,19 @@ from core.config import Settings
 from core.errors import AudioError, CollectError, TableError, UsageError
 from core.files import atomic_write_bytes
 
-FIELDS = ("source_id", "name", "artists", "album", "album_type", "release_date", "duration_ms",
-          "popularity", "isrc", "preview_url", "audio_path")  # fmt: skip
+FIELDS = (
+    "source_id",
+    "name",
+    "artists",
+    "album",
+    "album_type",
+    "release_date",
+    "duration_ms",
+    "popularity",
+    "isrc",
+    "preview_url",
+    "audio_path",
+)
 ALIASES = {
     "source_id": ["track_id", "track id", "id", "spotify_id", "uri"],
     "name": ["track_name", "track name", "name", "title", "song"],
@@ -153,10 +164,14 @@ def _read_csv(path: Path) -> Table:
     width = len(header)
     good = [(number, fields) for number, fields in body if len(fields) == width]
     reason = "{} values where the header has {} (a comma in an unquoted value?)"
-    malformed = [Rejection(number, "", ",".join(fields), reason.format(len(fields), width))
-                 for number, fields in body if len(fields) != width]  # fmt: skip
-    frame = pd.DataFrame([fields for _, fields in good], columns=header, dtype=str,
-                         index=[number for number, _ in good])  # fmt: skip
+    malformed = [
+        Rejection(number, "", ",".join(fields), reason.format(len(fields), width))
+        for number, fields in body
+        if len(fields) != width
+    ]
+    frame = pd.DataFrame(
+        [fields for _, fields in good], columns=header, dtype=str, index=[number for number, _ in good]
+    )
     return Table(frame, encoding, malformed)
 
 
@@ -231,9 +246,7 @@ def column_mapping(columns: list[str], overrides: dict[str, str]) -> dict[str, s
             mapping[field] = match
     for required in ("name", "artists", "popularity"):
         if required not in mapping:
-            raise UsageError(
-                f"The table has no column for '{required}'.", f"Name it with --map COLUMN={required}."
-            )
+            raise UsageError(f"The table has no column for '{required}'.", f"Name it with --map COLUMN={required}.")
     return mapping
 
 
@@ -280,12 +293,20 @@ def import_table(
     tracks = {(r.source, r.source_id): r for r in records if (r.source, r.source_id) in stored}
     missing = [record for key, record in tracks.items() if key not in have_audio]
     result = ImportReport(
-        rows_read=len(table.frame) + len(table.malformed), rows_kept=len(records), insert=report,
-        with_audio=len(tracks) - len(missing), without_audio=len(missing), audio_errors=audio_errors,
-        popularity_scale=scale, rejected=rejected, encoding=table.encoding,
-    )  # fmt: skip
+        rows_read=len(table.frame) + len(table.malformed),
+        rows_kept=len(records),
+        insert=report,
+        with_audio=len(tracks) - len(missing),
+        without_audio=len(missing),
+        audio_errors=audio_errors,
+        popularity_scale=scale,
+        rejected=rejected,
+        encoding=table.encoding,
+    )
     if resolver is not None and downloader is not None and missing:
-        result.resolved, result.resolve_stopped = _resolve_previews(settings, missing, resolver, downloader, on_progress)
+        result.resolved, result.resolve_stopped = _resolve_previews(
+            settings, missing, resolver, downloader, on_progress
+        )
         result.with_audio += result.resolved
         result.without_audio -= result.resolved
     return result
@@ -298,7 +319,9 @@ def _filtered(table: pd.DataFrame, where: dict[str, str], table_name: str) -> pd
             raise UsageError(f"No column '{column}' to filter on.", f"Columns: {', '.join(table.columns)}.")
         table = table[table[column].str.casefold() == value.casefold()]
         if table.empty:
-            raise UsageError(f"No row of '{table_name}' has {column} = '{value}'.", "Check the value (any case matches).")
+            raise UsageError(
+                f"No row of '{table_name}' has {column} = '{value}'.", "Check the value (any case matches)."
+            )
     return table
 
 

@@ -80,7 +80,9 @@ def spotify_client(credentials: Credentials, session: requests.Session | None = 
     auth = SpotifyClientCredentials(
         credentials.client_id, credentials.client_secret, requests_session=session, cache_handler=MemoryCacheHandler()
     )
-    return spotipy.Spotify(auth_manager=auth, requests_session=session, retries=0, status_retries=0, requests_timeout=20)
+    return spotipy.Spotify(
+        auth_manager=auth, requests_session=session, retries=0, status_retries=0, requests_timeout=20
+    )
 
 
 class SpotifySource:
@@ -129,7 +131,9 @@ class SpotifySource:
             reachable = min(total, PAGING_LIMIT) if total else PAGING_LIMIT
             offset = int(position * max(reachable - limit, 1))
             try:
-                return self.client.search(q=query, type="track", limit=limit, offset=offset, market=self.market)["tracks"]
+                return self.client.search(q=query, type="track", limit=limit, offset=offset, market=self.market)[
+                    "tracks"
+                ]
             except spotipy.SpotifyException as error:
                 if error.http_status == 400 and "limit" in str(error.msg).lower() and limit > DEVELOPMENT_MODE_PAGE:
                     cursor["limit"] = DEVELOPMENT_MODE_PAGE  # development-mode apps: 10 a page

@@ -36,8 +36,10 @@ CACHE_VERSION = 1
 
 def model_key(model: str) -> str:
     """Changes whenever what a cached file would hold changes."""
-    blob = json.dumps({"model": model, "input": INPUT.key, "patch": PATCH_FRAMES, "clip_s": CLIP_SECONDS,
-                       "version": CACHE_VERSION}, sort_keys=True)  # fmt: skip
+    blob = json.dumps(
+        {"model": model, "input": INPUT.key, "patch": PATCH_FRAMES, "clip_s": CLIP_SECONDS, "version": CACHE_VERSION},
+        sort_keys=True,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:8]
 
 

@@ -64,9 +64,13 @@ class EmbeddingHead:
 
 
 def fit_head(
-    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
-    *, embedding_model: str = DEFAULT_MODEL,
-) -> EmbeddingHead:  # fmt: skip
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    *,
+    embedding_model: str = DEFAULT_MODEL,
+) -> EmbeddingHead:
     """Fit on the training split; pick ``C`` by test-split ROC-AUC (the first best on ties,
     i.e. the strongest regularisation)."""
     if np.unique(y_train).size < 2:
@@ -85,6 +89,12 @@ def fit_head(
     model = best[1]
     scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
     return EmbeddingHead(
-        embedding_model, scaler.mean_.tolist(), scale.tolist(), x_train.min(axis=0).tolist(), x_train.max(axis=0).tolist(),
-        model.coef_[0].tolist(), float(model.intercept_[0]), model.C,
-    )  # fmt: skip
+        embedding_model,
+        scaler.mean_.tolist(),
+        scale.tolist(),
+        x_train.min(axis=0).tolist(),
+        x_train.max(axis=0).tolist(),
+        model.coef_[0].tolist(),
+        float(model.intercept_[0]),
+        model.C,
+    )

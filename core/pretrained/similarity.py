@@ -78,10 +78,15 @@ class CatalogEmbeddings:
         tracks = tracks[tracks["audio_sha256"].notna() & tracks["popularity"].notna()]
         pooled = {sha: cache.pooled(sha, model) for sha in tracks["audio_sha256"].unique() if cache.has(sha, model)}
         tracks = tracks[tracks["audio_sha256"].isin(pooled)].reset_index(drop=True)
-        frame = pd.DataFrame({
-            "track": tracks["name"], "artist": tracks["artists"], "popularity": tracks["popularity"],
-            "audio_sha256": tracks["audio_sha256"], "audio_path": tracks["audio_path"],
-        })  # fmt: skip
+        frame = pd.DataFrame(
+            {
+                "track": tracks["name"],
+                "artist": tracks["artists"],
+                "popularity": tracks["popularity"],
+                "audio_sha256": tracks["audio_sha256"],
+                "audio_path": tracks["audio_path"],
+            }
+        )
         vectors = np.stack([pooled[sha] for sha in frame["audio_sha256"]]) if len(frame) else np.zeros((0, 400))
         return cls(frame, _normalised(vectors), synthetic)
 
@@ -127,12 +132,16 @@ class CatalogEmbeddings:
         order = np.argsort(-similarity, kind="stable")[:count]
         return [
             {
-                "track": row.track, "artist": row.artist, "popularity": float(row.popularity),
-                "popular": bool(row.popularity >= threshold), "similarity": round(float(similarity[i]), 4),
-                "synthetic": self.synthetic, "audio_path": row.audio_path,
+                "track": row.track,
+                "artist": row.artist,
+                "popularity": float(row.popularity),
+                "popular": bool(row.popularity >= threshold),
+                "similarity": round(float(similarity[i]), 4),
+                "synthetic": self.synthetic,
+                "audio_path": row.audio_path,
             }
             for i, row in zip(order, self.tracks.iloc[order].itertuples(index=False))
-        ]  # fmt: skip
+        ]
 
     def map(self) -> CatalogMap:
         return CatalogMap.fit(self)
