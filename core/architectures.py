@@ -66,7 +66,7 @@ def _mlp(x, layers):
 
 
 def _conv_stack(x, layers):
-    for filters, pool in zip(_CNN_FILTERS, _CNN_POOLS):
+    for filters, pool in zip(_CNN_FILTERS, _CNN_POOLS, strict=True):
         x = layers.Conv2D(filters, (3, 3), activation="relu", padding="same")(x)
         x = layers.MaxPooling2D(_fit_pool(x, pool))(x)
     return layers.Flatten()(x)
@@ -90,7 +90,7 @@ def _cnn2(x, layers):
 def _cnn_gru(x, layers):
     """Choi et al.'s convolutional-recurrent design as the study built it: the mel axis is
     pooled away, then two GRUs read the remaining time steps."""
-    for filters, pool in zip((64, 128, 128, 128), _GRU_POOLS):
+    for filters, pool in zip((64, 128, 128, 128), _GRU_POOLS, strict=True):
         x = layers.Conv2D(filters, (3, 3), activation="elu", padding="same")(x)
         x = layers.MaxPooling2D(_fit_pool(x, pool))(x)
         x = layers.Dropout(0.1)(x)

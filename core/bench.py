@@ -6,9 +6,9 @@ import os
 import statistics
 import tempfile
 import time
-from functools import partial
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +16,8 @@ import numpy as np
 from core.audio import load_audio
 from core.catalog import Catalog
 from core.config import FEATURE_PRESETS, Settings
-from core.errors import UsageError
 from core.dataset import MinMaxScaling
+from core.errors import UsageError
 from core.features import FeatureJob, compute_missing, log_mel
 
 

@@ -17,9 +17,9 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -188,7 +188,7 @@ class CatalogSummary:
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Catalog:
@@ -275,10 +275,8 @@ class Catalog:
         # SQLite may have rolled back already (it does on some SQLITE_FULL and I/O errors):
         # a second ROLLBACK would raise and hide the error that caused it.
         if self.conn.in_transaction:
-            try:
+            with suppress(sqlite3.Error):  # closing the connection rolls back what is left
                 self.conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # closing the connection rolls back what is left
 
     @property
     def schema_version(self) -> int:
@@ -413,7 +411,8 @@ class Catalog:
         point each track at its verified audio file (a path relative to the data folder)."""
         with self.transaction() as conn:
             conn.executemany(
-                "UPDATE tracks SET preview_url = ?, audio_path = ?, audio_sha256 = ? WHERE source = ? AND source_id = ?",
+                "UPDATE tracks SET preview_url = ?, audio_path = ?, audio_sha256 = ? "
+                "WHERE source = ? AND source_id = ?",
                 [(url, path, sha, source, source_id) for source, source_id, url, path, sha in entries],
             )
 

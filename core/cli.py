@@ -9,6 +9,7 @@ resumes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -69,10 +70,9 @@ def _job_reporter(args: argparse.Namespace):
 
 def _finish(job, status: str, error: str | None = None) -> None:
     if job is not None:
-        try:
+        # On a full disk the job's row cannot be written; it is marked failed once its process is gone.
+        with contextlib.suppress(DiskFull):
             job.finish(status, error=error)
-        except DiskFull:
-            pass  # the job's row cannot be written; it is marked failed once its process is gone
 
 
 def _expected_failure(error: BaseException) -> int:
@@ -423,7 +423,8 @@ def _info(args: argparse.Namespace) -> int:
     print(f"artists      {summary.artists}")
     popularity = report["popularity"]
     print(
-        f"popularity   {popularity['scale']}: min {popularity['min']}, median {popularity['median']}, max {popularity['max']}"
+        f"popularity   {popularity['scale']}: min {popularity['min']}, "
+        f"median {popularity['median']}, max {popularity['max']}"
     )
     for name, count in report["features"].items():
         print(f"features     {name}: {count} of {len(hashes)} clips cached")
@@ -682,7 +683,8 @@ def _print_scores(results: list[dict], run, scorer) -> None:
     auc = scorer.auc
     data = "the SYNTHETIC demo catalog" if run.meta["synthetic"] else f"catalog '{run.meta['catalog']['source']}'"
     print(
-        f"Scored with {scorer.model_name} of run {run.id} (holdout ROC-AUC {_with_interval(auc['value'], [auc['low'], auc['high']], 2)}, "
+        f"Scored with {scorer.model_name} of run {run.id} "
+        f"(holdout ROC-AUC {_with_interval(auc['value'], [auc['low'], auc['high']], 2)}, "
         f"{run.meta['split']} split), trained on {data}."
     )
     for rank, result in enumerate(results, 1):
@@ -711,7 +713,8 @@ def _print_scores(results: list[dict], run, scorer) -> None:
             synthetic = " (synthetic demo)" if nearest["synthetic"] else ""
             print(
                 f"       nearest catalog track{synthetic}: {nearest['track']} by {nearest['artist']} "
-                f"(similarity {nearest['similarity']:.2f}); {share:.0%} of the {len(result['sounds_like'])} nearest are popular"
+                f"(similarity {nearest['similarity']:.2f}); "
+                f"{share:.0%} of the {len(result['sounds_like'])} nearest are popular"
             )
         for line in result.get("summary", []):
             print(f"       {line}")
@@ -741,7 +744,8 @@ def _collect(args: argparse.Namespace) -> int:
         )
     print(
         f"{args.source}: {report.tracks} tracks in the catalog ({report.with_audio} with a verified preview); "
-        f"this run: {report.pages} pages, {report.insert.inserted} new, skipped as duplicates: {report.insert.skipped_text()}"
+        f"this run: {report.pages} pages, {report.insert.inserted} new, "
+        f"skipped as duplicates: {report.insert.skipped_text()}"
         + (", resumed where the last run stopped" if report.resumed else "")
         + "."
     )

@@ -50,7 +50,7 @@ class FeaturePreset:
 
     @property
     def clip_samples(self) -> int:
-        return int(round(self.clip_seconds * self.sample_rate))
+        return round(self.clip_seconds * self.sample_rate)
 
     @property
     def frames(self) -> int:

@@ -154,7 +154,8 @@ def choose_threshold(train: pd.DataFrame, rule: str) -> float:
         scales = set(train["popularity_scale"])
         if scales != {"spotify"}:
             raise UsageError(
-                f"The study's threshold (39) is on Spotify's 0-100 scale; this catalog uses {', '.join(sorted(scales))}.",
+                "The study's threshold (39) is on Spotify's 0-100 scale; "
+                f"this catalog uses {', '.join(sorted(scales))}.",
                 "Use --threshold median.",
             )
         return STUDY_THRESHOLD

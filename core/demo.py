@@ -449,7 +449,7 @@ def render_audio(
     if not tasks:
         return hashes
     with process_pool(worker_count(workers, len(tasks))) as pool:
-        for done, (index, sha256) in enumerate(zip(todo, pool.map(_render_song, tasks, chunksize=4)), 1):
+        for done, (index, sha256) in enumerate(zip(todo, pool.map(_render_song, tasks, chunksize=4), strict=True), 1):
             hashes[index] = sha256
             if on_progress:
                 on_progress(done, len(tasks))

@@ -21,6 +21,7 @@ there is no stability figure.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -67,11 +68,11 @@ def time_cells(samples: np.ndarray, sample_rate: int, seconds: float) -> tuple[l
     if tempo > 0 and len(beats) >= 8:
         bar = 4 * 60.0 / tempo
         start = float(beats[0]) % bar
-        edges = [0.0] + list(np.arange(start if start > 0.2 else bar, seconds, bar)) + [seconds]
+        edges = [0.0, *list(np.arange(start if start > 0.2 else bar, seconds, bar)), seconds]
         edges = sorted(set(round(e, 3) for e in edges))
-        return [(a, b, f"bar {i + 1}") for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))], "bar"
-    edges = list(np.arange(0.0, seconds, FIXED_CELL_SECONDS)) + [seconds]
-    return [(a, b, f"{a:.1f}-{b:.1f} s") for a, b in zip(edges[:-1], edges[1:])], "seconds"
+        return [(a, b, f"bar {i + 1}") for i, (a, b) in enumerate(itertools.pairwise(edges))], "bar"
+    edges = [*list(np.arange(0.0, seconds, FIXED_CELL_SECONDS)), seconds]
+    return [(a, b, f"{a:.1f}-{b:.1f} s") for a, b in itertools.pairwise(edges)], "seconds"
 
 
 def audible_seconds(samples: np.ndarray, preset: FeaturePreset) -> float:
@@ -87,7 +88,7 @@ def grid(
     are shifted by ``offset_s``. Frames after the last span (the padding of a window longer
     than the song) get the index ``len(cells)``: no cell, never explained or listed."""
     seconds_per_frame = preset.hop_length / preset.sample_rate
-    frame_of = lambda t: int(round(t / seconds_per_frame))  # noqa: E731
+    frame_of = lambda t: round(t / seconds_per_frame)  # noqa: E731
     segments = np.full(preset.shape, len(spans) * len(BANDS), dtype=int)
     cells = []
     for start, end, label in spans:
@@ -152,7 +153,7 @@ def occlusion(
 def _regions(cells: list[Cell], weights: np.ndarray) -> list[dict]:
     return [
         {"start_s": round(c.start_s, 2), "end_s": round(c.end_s, 2), "band": c.band, "weight": round(float(w), 5)}
-        for c, w in sorted(zip(cells, weights), key=lambda cw: -abs(cw[1]))
+        for c, w in sorted(zip(cells, weights, strict=True), key=lambda cw: -abs(cw[1]))
     ]
 
 

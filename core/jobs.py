@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 import pandas as pd
@@ -131,10 +131,8 @@ def cancel_job(settings: Settings, job_id: int) -> None:
             conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
         job = _get(catalog, job_id)
     if job.active and job.kind not in COOPERATIVE_CANCEL and job.pid:
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(job.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
 
 
 class JobReporter:
@@ -260,7 +258,8 @@ def _reap_dead(catalog: Catalog) -> None:
     if dead:
         with catalog.transaction() as conn:
             conn.executemany(
-                "UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status IN ('queued', 'running')",
+                "UPDATE jobs SET status = 'failed', error = ?, finished_at = ? "
+                "WHERE id = ? AND status IN ('queued', 'running')",
                 [(_died_message(kind), utc_now(), job_id) for job_id, kind in dead],
             )
 

@@ -16,6 +16,7 @@ work and stops the workers at once instead of waiting for every queued item (see
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -79,10 +80,8 @@ def _close_inherited_alive_pipe() -> None:
     server = forkserver._forkserver  # CPython's module-level singleton (3.8 to 3.13)
     fd = getattr(server, "_forkserver_alive_fd", None)
     if fd is not None:
-        try:
+        with contextlib.suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass
         server._forkserver_alive_fd = None
 
 

@@ -17,7 +17,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -45,7 +45,7 @@ def catalog_fingerprint(tracks: pd.DataFrame) -> str:
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S") + f"-{os.getpid() % 10000:04d}"
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + f"-{os.getpid() % 10000:04d}"
 
 
 @dataclass(frozen=True)

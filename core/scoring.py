@@ -141,7 +141,7 @@ class Scorer:
             best_window=(start, min(start + CLIP_SECONDS, duration)),
             windows=[
                 {"start_s": s, "end_s": min(s + CLIP_SECONDS, duration), "probability": round(float(p), 4)}
-                for s, p in zip(starts, probabilities)
+                for s, p in zip(starts, probabilities, strict=True)
             ],
             samples=samples,
             **extra,
@@ -223,7 +223,7 @@ class EmbeddingScorer(Scorer):
                 variants.append((cell, int(patch), variant.T))
         embeddings = self.musicnn.run_patches(np.stack([v for _, _, v in variants])).embeddings if variants else []
         changed = [base.embeddings.copy() for _ in range(cells)]
-        for (cell, patch, _), embedding in zip(variants, embeddings):
+        for (cell, patch, _), embedding in zip(variants, embeddings, strict=True):
             changed[cell][patch] = embedding
         reference = self.head_probability(base.pooled()[None])[0]
         hidden_probability = self.head_probability(np.stack([pool(e) for e in changed]))

@@ -115,7 +115,7 @@ class SetupProgress:
 
     def speed(self) -> float:
         """Seconds this machine takes per planned second, from the work done so far."""
-        planned = sum(s.seconds for s, a in zip(self.steps, self.actual) if a)
+        planned = sum(s.seconds for s, a in zip(self.steps, self.actual, strict=True) if a)
         taken = sum(a for a in self.actual if a)
         if self.worked and self.actual[self.current] is None:
             planned += self.steps[self.current].seconds * self.fraction_in_step

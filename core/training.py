@@ -25,9 +25,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 import keras
+import numpy as np
 
 from core.architectures import MODEL_NAMES, PRETRAINED_MODEL, build_dummy, build_model
 from core.config import FeaturePreset, TrainingPreset

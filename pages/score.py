@@ -191,12 +191,14 @@ st.plotly_chart(
 spectrogram, times, preset = explanation.audible_spectrogram(window, start)
 st.plotly_chart(charts.spectrogram(spectrogram, preset, "Spectrogram of the best 30 s", start_s=start), width="stretch")
 how = (
-    f"LIME on {explained.time_unit}s x bands; stability: the top 5 regions of each third of the samples overlap {explained.stability:.0%}."
+    f"LIME on {explained.time_unit}s x bands; stability: the top 5 regions of each third of the samples "
+    f"overlap {explained.stability:.0%}."
     if explained.stability is not None
     else "Occlusion: each weight is the drop in probability when that cell is silenced."
 )
 st.caption(
-    f"{how} Time cells are {'bars found by beat tracking' if explained.time_unit == 'bar' else '2.5 s cells (no tempo found)'}; "
+    f"{how} Time cells are "
+    f"{'bars found by beat tracking' if explained.time_unit == 'bar' else '2.5 s cells (no tempo found)'}; "
     "the marks +1, +2, … and −1, −2, … match the lists below."
 )
 explanation.region_players(explained, window, start)

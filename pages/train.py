@@ -92,7 +92,7 @@ else:
     for column in ("accuracy", "roc_auc"):
         table[f"{column} (95% CI)"] = [
             "n/a" if value is None else f"{value:.3f} [{low:.3f}, {high:.3f}]"
-            for value, (low, high) in zip(table[column], table[f"{column}_ci"])
+            for value, (low, high) in zip(table[column], table[f"{column}_ci"], strict=True)
         ]
     quick = ", set-up's quick-start run (CNN 1 on a quarter of the demo)" if meta.get("quick_start") else ""
     st.caption(

@@ -102,7 +102,7 @@ def test_unsupported_format_names_the_supported_ones(tmp_path):
 def test_corrupt_or_fake_audio_is_reported_as_unreadable(tmp_path, name, content):
     path = tmp_path / name
     path.write_bytes(content)
-    with pytest.raises(UnreadableAudio, match="could not be decoded.*Re-export"):
+    with pytest.raises(UnreadableAudio, match=r"could not be decoded.*Re-export"):
         load_audio(path)
 
 
@@ -113,7 +113,7 @@ def test_empty_and_too_short_audio(tmp_path):
         load_audio(empty)
     short = tmp_path / "short.wav"
     sf.write(short, _tone(seconds=2.0)[0], 44_100)
-    with pytest.raises(AudioTooShort, match="2.0 s long; at least 5 s"):
+    with pytest.raises(AudioTooShort, match=r"2.0 s long; at least 5 s"):
         load_audio(short)
 
 
@@ -175,7 +175,7 @@ def test_a_file_declaring_too_many_samples_is_refused_from_its_header(tmp_path, 
     with sf.SoundFile(path, "w", samplerate=192_000, channels=8, format="FLAC", subtype="PCM_16") as out:
         out.write(np.zeros((192_000, 8), dtype=np.int16))
     monkeypatch.setattr("core.audio.MAX_SOURCE_SAMPLES", 192_000 * 8 - 1)  # one second of it is one sample too many
-    with pytest.raises(AudioTooLong, match="8 channels at 192 kHz.*Export a stereo mix"):
+    with pytest.raises(AudioTooLong, match=r"8 channels at 192 kHz.*Export a stereo mix"):
         load_audio(path)
 
 
@@ -206,14 +206,14 @@ def test_a_cut_off_file_says_how_much_of_it_was_read(tmp_path):
 def test_a_folder_a_missing_file_and_an_empty_file_are_named_for_what_they_are(tmp_path):
     folder = tmp_path / "takes.wav"
     folder.mkdir()
-    with pytest.raises(UnreadableAudio, match="'takes.wav' is a folder, not an audio file"):
+    with pytest.raises(UnreadableAudio, match=r"'takes.wav' is a folder, not an audio file"):
         load_audio(folder)
-    with pytest.raises(UnreadableAudio, match="'gone.mp3' does not exist"):
+    with pytest.raises(UnreadableAudio, match=r"'gone.mp3' does not exist"):
         load_audio(tmp_path / "gone.mp3")
     (tmp_path / "zero.mp3").write_bytes(b"")
-    with pytest.raises(AudioTooShort, match="'zero.mp3' contains no audio"):
+    with pytest.raises(AudioTooShort, match=r"'zero.mp3' contains no audio"):
         load_audio(tmp_path / "zero.mp3")
-    with pytest.raises(AudioTooShort, match="'upload.m4a' contains no audio"):
+    with pytest.raises(AudioTooShort, match=r"'upload.m4a' contains no audio"):
         load_audio(b"", name="upload.m4a")
 
 
@@ -222,7 +222,7 @@ def test_one_nan_sample_is_damage_not_silence(tmp_path):
     samples[1000, 0] = np.nan
     path = tmp_path / "damaged.wav"
     sf.write(path, samples, rate, subtype="FLOAT")
-    with pytest.raises(UnreadableAudio, match="samples that are not numbers.*damaged"):
+    with pytest.raises(UnreadableAudio, match=r"samples that are not numbers.*damaged"):
         load_audio(path)
 
 

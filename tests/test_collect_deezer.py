@@ -87,7 +87,7 @@ def test_dropped_connections_end_in_one_clear_error(clock):
         raise requests.ConnectionError("Name or service not known")
 
     http = HttpClient("Deezer", ReplaySession(refuse), clock=clock)
-    with pytest.raises(NetworkUnavailable, match="Cannot reach Deezer.*run the same command again"):
+    with pytest.raises(NetworkUnavailable, match=r"Cannot reach Deezer.*run the same command again"):
         http.get("https://api.deezer.com/chart")
     assert len(clock.sleeps) == 4  # five attempts
 
@@ -130,7 +130,7 @@ def test_real_list_responses_parse_into_items():
     client = recorded_client("artist_top.json", "artist_related.json", "genre_artists.json")
     top = client.items("artist/27/top")
     assert top and all("rank" in t and "preview" in t for t in top)
-    assert [a["name"] for a in client.items("artist/27/related")][0] == "Justice"
+    assert next(a["name"] for a in client.items("artist/27/related")) == "Justice"
     assert len(client.items("genre/106/artists")) == 48
 
 
@@ -274,7 +274,7 @@ def test_demo_catalog_is_replaced_only_when_asked(use_demo_home, tmp_path, serve
 
     home = Settings(home=tmp_path / "copy")
     shutil.copytree(use_demo_home.data_dir, home.data_dir)
-    with pytest.raises(UsageError, match="synthetic demo.*--replace-demo"):
+    with pytest.raises(UsageError, match=r"synthetic demo.*--replace-demo"):
         run_collection(home, 5, clock)
     with Catalog.open(home) as catalog:
         assert catalog.synthetic

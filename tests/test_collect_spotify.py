@@ -117,7 +117,7 @@ def test_401_on_search_is_access_denied(home, spotify):
 def test_missing_credentials_say_what_to_do(tmp_path, monkeypatch):
     monkeypatch.delenv("SPOTIPY_CLIENT_ID", raising=False)
     monkeypatch.delenv("SPOTIPY_CLIENT_SECRET", raising=False)
-    with pytest.raises(CredentialsMissing, match="SPOTIPY_CLIENT_ID.*Deezer, which needs no key"):
+    with pytest.raises(CredentialsMissing, match=r"SPOTIPY_CLIENT_ID.*Deezer, which needs no key"):
         find_credentials(tmp_path / "absent.toml")
     secrets = tmp_path / "secrets.toml"
     secrets.write_text('[spotify]\nclient_id = "abc"\nclient_secret = "xyz"\n')

@@ -6,8 +6,8 @@ import pytest
 from core.bands import BANDS_BY_NAME, band_rows
 from core.catalog import Catalog
 from core.config import FEATURE_PRESETS, Settings
-from core.errors import UsageError
 from core.demo import SIGNAL_REGIONS, build_demo, plan_catalog
+from core.errors import UsageError
 from core.features import log_mel
 from core.synth import SongTraits, render
 

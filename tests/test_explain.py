@@ -63,7 +63,7 @@ def test_lime_finds_the_planted_region_far_more_often_than_chance(planted_model)
     hits, trials = 0, 8
     for _ in range(trials):
         explanation = explain(_spectrogram(rng, True), silent, PRESET, planted_model, num_samples=300, seeds=(0, 1, 2))
-        cell, weight = explanation.top(+1, 1)[0]
+        cell, _weight = explanation.top(+1, 1)[0]
         hits += cell.band == "high mids" and 10.0 <= cell.start_s < 20.0
     chance = 4 / 60  # four 2.5 s cells in 10-20 s, one band of five
     # Measured when written: 8 of 8 explanations put the planted cell first (chance: 6.7%).
@@ -108,7 +108,7 @@ def test_occlusion_over_musicnn_cells_finds_the_planted_region():
     assert explanation.method == "occlusion" and explanation.stability is None
     top = [cell for cell, _ in explanation.top(+1, 4)]
     assert all(c.band == "high mids" and 10.0 <= c.start_s < 20.0 for c in top)
-    other_bands = [w for c, w in zip(explanation.cells, explanation.weights) if c.band != "high mids"]
+    other_bands = [w for c, w in zip(explanation.cells, explanation.weights, strict=True) if c.band != "high mids"]
     assert np.allclose(other_bands, 0.0, atol=1e-6)
 
 

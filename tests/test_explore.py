@@ -10,7 +10,7 @@ def test_class_balance_covers_every_split_and_part(use_demo_home):
     with Catalog.open(use_demo_home) as catalog:
         threshold, balance = class_balance(catalog)
     assert threshold == 39.0
-    assert set(zip(balance["split"], balance["part"])) == {
+    assert set(zip(balance["split"], balance["part"], strict=True)) == {
         (s, p) for s in ("random", "song", "artist") for p in ("train", "test", "holdout")
     }
     assert balance["popular_share"].between(0, 1).all()

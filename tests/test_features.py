@@ -85,7 +85,7 @@ def test_a_killed_feature_run_leaves_nothing_partial_that_is_read(demo_home, tmp
     process.send_signal(signal.SIGKILL)
     process.wait()
     done_before = list(cache.folder(preset).rglob("*.npy"))
-    assert 3 <= len(done_before)
+    assert len(done_before) >= 3
     for path in done_before:  # every complete-looking file is complete
         assert np.load(path).shape == preset.shape
     partial = cache.folder(preset) / "00" / f"{'0' * 64}.npy{PARTIAL_MARKER}{process.pid}"

@@ -91,7 +91,8 @@ def test_info_reads_and_import_fails_in_one_line_when_files_cannot_grow(catalog_
 # ``free`` bytes, runs each command, then frees the disk and reads the catalog again.
 DRIVER = textwrap.dedent("""
     import json, os, shutil, subprocess, sys
-    disk, catalog, free, commands, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5]
+    disk, catalog, out = sys.argv[1], sys.argv[2], sys.argv[5]
+    free, commands = int(sys.argv[3]), json.loads(sys.argv[4])
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", disk]).returncode:
         sys.exit(97)
     os.makedirs(os.path.join(disk, "data"))

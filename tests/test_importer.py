@@ -55,7 +55,7 @@ def test_artists_split_on_semicolons_not_commas_and_local_audio_is_verified(home
         tmp_path / "tracks.csv",
         overrides={"title": "name", "who": "artists", "pop": "popularity", "file": "audio_path"},
     )
-    assert report.with_audio == 1 and list(report.audio_errors.values())[0].startswith(
+    assert report.with_audio == 1 and next(iter(report.audio_errors.values())).startswith(
         "'broken.wav' could not be decoded"
     )
     with Catalog.open(home) as catalog:
@@ -259,7 +259,7 @@ def test_the_cli_reports_the_rejected_count_and_the_first_examples(home, tmp_pat
 
 def test_a_table_with_no_usable_row_is_one_line_and_exit_2(home, tmp_path, capsys):
     (tmp_path / "junk.csv").write_text("track_name,track_artist,track_popularity\n" + "x,y,zzz\n" * 100_000)
-    status, out, err = _import_cli(home, capsys, tmp_path / "junk.csv")
+    status, _out, err = _import_cli(home, capsys, tmp_path / "junk.csv")
     assert status == 2 and err.count("\n") == 1
     assert (
         "No row of 'junk.csv' can be imported: 100000 rows rejected (not stored): row 2, track_popularity 'zzz'" in err
@@ -294,9 +294,10 @@ def test_audio_paths_stay_inside_the_tables_folder_unless_allowed(home, tmp_path
     folder = tmp_path / "tables"
     folder.mkdir()
     (folder / "t.csv").write_text(
-        f"track_name,track_artist,track_popularity,audio_path\nA,B,50,../outside.wav\nC,D,40,{tmp_path / 'outside.wav'}\n"
+        "track_name,track_artist,track_popularity,audio_path\n"
+        f"A,B,50,../outside.wav\nC,D,40,{tmp_path / 'outside.wav'}\n"
     )
-    with pytest.raises(HitlensError, match="No row of 't.csv' can be imported.*outside the table's folder"):
+    with pytest.raises(HitlensError, match=r"No row of 't.csv' can be imported.*outside the table's folder"):
         import_table(home, folder / "t.csv")
     report = import_table(home, folder / "t.csv", allow_outside=True)
     assert report.rows_kept == 2 and report.with_audio == 2 and not report.rejected

@@ -179,7 +179,7 @@ def test_two_uploads_with_one_name_both_appear_and_names_are_shown_as_typed(trai
         sf.write(path, 0.1 * np.random.default_rng(seed).standard_normal(35 * 22_050).astype(np.float32), 22_050)
         takes.append((name, path.read_bytes(), "audio/wav"))
     app = _open(PAGES[3])
-    app.file_uploader[0].set_value(takes + [("**bold** notes.mp3", b"not audio at all" * 100, "audio/mpeg")]).run()
+    app.file_uploader[0].set_value([*takes, ("**bold** notes.mp3", b"not audio at all" * 100, "audio/mpeg")]).run()
     assert not app.exception, app.exception
     ranking = app.dataframe[0].value
     assert sorted(ranking["file"]) == [name, f"{name} (2)"]
@@ -312,7 +312,7 @@ def test_holdout_page_names_models_for_people_with_legends_below(trained_home, m
     metrics, curves, confusion = figures
     assert {x for trace in metrics.data for x in trace.x if x} == {"Dummy", "CNN 2", "musicnn"}
     assert [t.name for t in curves.data if t.showlegend is not False] == [
-        f"{name} (AUC {auc})" for name, auc in zip(("Dummy", "CNN 2", "musicnn"), _aucs(trained_home))
+        f"{name} (AUC {auc})" for name, auc in zip(("Dummy", "CNN 2", "musicnn"), _aucs(trained_home), strict=True)
     ]
     for figure in (metrics, curves):
         assert figure.layout.legend.orientation == "h" and figure.layout.legend.y < 0

@@ -1,6 +1,7 @@
 """Pool workers end with the command that owns them: killed (SIGKILL, the OOM killer) or
 interrupted (Ctrl-C), nothing keeps running, and an interrupt skips the queued work."""
 
+import contextlib
 import os
 import shutil
 import signal
@@ -83,10 +84,8 @@ def test_a_sigkilled_features_leaves_no_live_worker(demo_home, tmp_path):
         assert [pid for pid in spawned if process_alive(pid)] == []
     finally:
         for pid in spawned:  # never leave 280 MB workers behind, even when the test fails
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def test_ctrl_c_stops_the_queued_clips_and_every_worker(demo_home, tmp_path):
@@ -119,7 +118,5 @@ def test_ctrl_c_stops_the_queued_clips_and_every_worker(demo_home, tmp_path):
         if process.poll() is None:
             process.kill()
         for pid in spawned:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass

@@ -1,5 +1,6 @@
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -78,7 +79,7 @@ def test_no_run_yet_says_how_to_train(home):
 def test_a_run_that_fails_while_saving_is_never_listed(home):
     class Exploding:
         def save(self, path):
-            open(path, "w").write("half a model")
+            Path(path).write_text("half a model")
             raise KeyboardInterrupt  # killed while writing weights
 
     with Catalog.open(home, create=True) as catalog:

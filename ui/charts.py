@@ -25,7 +25,7 @@ LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0,
 FONT = dict(size=13)
 BLUE, GREY, RED, ORANGE = "#4C78A8", "#BBBBBB", "#E45756", "#F58518"
 POPULAR_COLOURS = {"popular": RED, "not popular": BLUE}
-MODEL_COLOURS = dict(zip(MODEL_NAMES, ("#9D9D9D", "#F58518", "#54A24B", "#4C78A8", "#B279A2", "#E45756")))
+MODEL_COLOURS = dict(zip(MODEL_NAMES, ("#9D9D9D", "#F58518", "#54A24B", "#4C78A8", "#B279A2", "#E45756"), strict=True))
 SPECTROGRAM_COLOURS = "Magma"
 """Sequential, dark to bright: quiet is dark, loud is bright. Shared with the PNG exports
 (matplotlib knows it as ``magma``)."""

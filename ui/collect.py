@@ -28,7 +28,8 @@ def collect_panel(config: Settings, synthetic: bool, has_catalog: bool) -> None:
             st.error(f"The last collection (job {job.id}) stopped: {job.error}")
         elif job and job.status == "cancelled":
             st.warning(
-                f"The last collection (job {job.id}) was cancelled; what it collected is kept. Start it again to resume."
+                f"The last collection (job {job.id}) was cancelled; what it collected is kept. "
+                "Start it again to resume."
             )
         elif job and job.status == "succeeded":
             st.success(f"The last collection (job {job.id}) finished: {job.message}.")

@@ -75,7 +75,8 @@ def grid_figure(explanation: Explanation, title: str) -> go.Figure:
         height=330,
         margin=dict(l=10, r=10, t=50, b=10),
         xaxis=dict(
-            title=f"{'bar' if unit == 'bar' else 'time cell'} of the best 30 s (which starts {start:.0f} s into the song)",
+            title=f"{'bar' if unit == 'bar' else 'time cell'} of the best 30 s "
+            f"(which starts {start:.0f} s into the song)",
             type="category",
             tickangle=0,
         ),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import itertools
+from datetime import UTC, datetime
 
 import plotly.express as px
 import streamlit as st
@@ -84,12 +85,12 @@ def cancel_button(config: Settings, job: Job, after: str = "the current batch") 
 def started_ago(job: Job) -> str:
     """ "2 min ago": when the job started, as a person says it."""
     started = datetime.fromisoformat(job.started_at or job.created_at)
-    return f"{describe_duration((datetime.now(timezone.utc) - started).total_seconds())} ago"
+    return f"{describe_duration((datetime.now(UTC) - started).total_seconds())} ago"
 
 
 def training_settings(args: list[str]) -> dict:
     """The Train form's values from a train job's arguments (the defaults for none)."""
-    values = dict(zip(args, args[1:]))  # each option with the word after it
+    values = dict(itertools.pairwise(args))  # each option with the word after it
     models = values.get("--models", "all")
     return {
         "models": list(MODEL_NAMES) if models == "all" else [m for m in models.split(",") if m in MODEL_NAMES],

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import requests
 
@@ -134,7 +134,7 @@ def retry_after_seconds(value: str | None) -> float:
         from email.utils import parsedate_to_datetime
 
         try:
-            return max((parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds(), 0.0)
+            return max((parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds(), 0.0)
         except (TypeError, ValueError):
             return 1.0
 
@@ -144,7 +144,7 @@ def wait_for(service: str, seconds: float, clock: Clock, longest_wait: float) ->
     if seconds <= longest_wait:
         clock.sleep(seconds)
         return
-    resume = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+    resume = datetime.now(UTC) + timedelta(seconds=seconds)
     raise RateLimited(
         f"{service} asks to wait {describe_duration(seconds)} before the next request "
         f"(until {resume:%Y-%m-%d %H:%M} UTC).",

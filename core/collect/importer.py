@@ -370,7 +370,7 @@ def _check_rows(
     first bad value."""
     folder = path.parent.resolve()
     accepted, rejected = [], []
-    for number, row in zip(frame.index, frame.to_dict("records")):
+    for number, row in zip(frame.index, frame.to_dict("records"), strict=True):
         try:
             record = _record(row, scale, path.stem)
             accepted.append((record, _audio_source(row.get("audio_path", ""), folder, allow_outside)))

@@ -26,9 +26,9 @@ def match_score(record: TrackRecord, candidate: dict) -> float:
     wanted = record.artists[0].name.casefold() if record.artists else ""
     artist = SequenceMatcher(None, wanted, candidate.get("artist", {}).get("name", "").casefold()).ratio()
     score = 0.6 * title + 0.4 * artist
-    if record.duration_ms and candidate.get("duration"):
-        if abs(record.duration_ms - candidate["duration"] * 1000) > DURATION_TOLERANCE_MS:
-            score *= 0.5
+    duration_s = candidate.get("duration")
+    if record.duration_ms and duration_s and abs(record.duration_ms - duration_s * 1000) > DURATION_TOLERANCE_MS:
+        score *= 0.5
     return score
 
 

@@ -4,8 +4,9 @@ Measured choice: on the demo's pooled MSD embeddings (400 values: mean and max o
 penultimate layer over the clip's 3 s patches), a standardised logistic regression reached
 holdout ROC-AUC 0.711 (random split) and 0.681 (artist split); scikit-learn's MLPClassifier
 (64 units, alpha tuned the same way) reached 0.723 and 0.660: no difference these holdouts
-can resolve, so the simpler model won. It has one hyperparameter and trains in 0.3 s. ``C`` is chosen by ROC-AUC on the test split (the training split
-alone fits it); calibration and holdout evaluation are the same as for the five others.
+can resolve, so the simpler model won. It has one hyperparameter and trains in 0.3 s.
+``C`` is chosen by ROC-AUC on the test split (the training split alone fits it); calibration
+and holdout evaluation are the same as for the five others.
 
 The fitted head is plain numbers (scaler mean and scale, coefficients, intercept) saved as
 JSON: loading a run never unpickles code.

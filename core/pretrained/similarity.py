@@ -140,7 +140,7 @@ class CatalogEmbeddings:
                 "synthetic": self.synthetic,
                 "audio_path": row.audio_path,
             }
-            for i, row in zip(order, self.tracks.iloc[order].itertuples(index=False))
+            for i, row in zip(order, self.tracks.iloc[order].itertuples(index=False), strict=True)
         ]
 
     def map(self) -> CatalogMap:
