@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-requirements
 PORT ?= 8501
 
-.PHONY: run test setup catalog browser
+.PHONY: run test setup catalog browser lock fmt lint
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -17,14 +17,29 @@ $(PY):
 # Hitlens reads its checkpoints and tag lists, never its TensorFlow 1 code.
 MUSICNN := musicnn==0.1.0
 
-# Reinstall only when requirements.txt (or the musicnn pin) changed since the last install.
-$(INSTALLED): requirements.txt Makefile | $(PY)
+# Reinstall only when requirements.txt, pyproject.toml (or the musicnn pin) changed since the
+# last install. Hitlens itself goes in editable and without dependencies (requirements.txt
+# has them all), which puts the `hitlens` command on the virtualenv's PATH.
+$(INSTALLED): requirements.txt pyproject.toml Makefile | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps $(MUSICNN)
+	$(PY) -m pip install --quiet --no-deps -e .
 	cp requirements.txt $(INSTALLED)
 
 setup: $(INSTALLED)
+
+# requirements.txt is the lock of pyproject.toml's dependencies, all extras (test, bench)
+# included, pinned exactly. After editing pyproject.toml, `make lock` regenerates it with
+# pip-tools: pins that still satisfy the ranges are kept (no --upgrade), and index and
+# find-links options stay out of the file. pip-tools is installed on first use; it is a tool
+# for this target only, not a dependency of Hitlens.
+PIP_TOOLS := pip-tools==7.6.2
+
+lock: | $(PY)
+	@test -x $(VENV)/bin/pip-compile || $(PY) -m pip install --quiet $(PIP_TOOLS)
+	$(VENV)/bin/pip-compile --all-extras --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file=requirements.txt pyproject.toml
 
 # The same set-up in the foreground, with progress bars in the terminal.
 catalog: setup
@@ -43,5 +58,16 @@ browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; }
 
-test: setup browser
+# Formats the tree and applies ruff's safe fixes.
+fmt: setup
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+# What `make test` checks before the tests: ruff's rules, the formatting, mypy's types.
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+test: setup browser lint
 	$(PY) -m pytest
