@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from core.catalog import Catalog, song_keys
@@ -44,26 +46,21 @@ def modelling_tracks(catalog: Catalog) -> pd.DataFrame:
 
 
 def song_groups(tracks: pd.DataFrame) -> np.ndarray:
-    """One id per song: rows are joined when they share a song key *or* an audio file
-    (union-find over both relations)."""
-    parent = list(range(len(tracks)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    """One id per song: rows are joined when they share a song key *or* an audio file. The
+    songs are the connected components of a graph linking each row to its key and its audio
+    file; ids number them in the order of their first row."""
+    rows = len(tracks)
+    linked, values, nodes = [], [], rows
     for column in (song_keys(tracks), tracks["audio_sha256"]):
-        first_of: dict[object, int] = {}
-        for row, value in enumerate(column):
-            if value is None or (isinstance(value, float) and np.isnan(value)):
-                continue
-            if value in first_of:
-                parent[find(row)] = find(first_of[value])
-            else:
-                first_of[value] = row
-    return np.array([find(i) for i in range(len(tracks))])
+        codes, distinct = pd.factorize(column)  # a missing value (None, NaN) links nothing: code -1
+        present = np.flatnonzero(codes >= 0)
+        linked.append(present)
+        values.append(nodes + codes[present])
+        nodes += len(distinct)
+    edges = np.ones(sum(len(part) for part in linked))
+    graph = coo_matrix((edges, (np.concatenate(linked), np.concatenate(values))), shape=(nodes, nodes))
+    _, component = connected_components(graph, directed=False)
+    return component[:rows]
 
 
 @dataclass(frozen=True)
