@@ -45,11 +45,13 @@ lock: | $(PY)
 catalog: setup
 	$(PY) -m core setup
 
-# The dashboard starts at once; a missing demo catalog, its spectrograms or the default run
-# are built by a background job whose progress every page shows.
+# The dashboard starts within seconds; a missing demo catalog, its spectrograms or the default
+# run are built by a background job whose progress every page shows. ui.server is
+# `streamlit run app.py` after compiling librosa's beat tracker, which the first explanation
+# would otherwise wait for.
 run: setup
 	$(PY) -m core setup --detach
-	$(PY) -m streamlit run app.py --server.headless true --server.address localhost \
+	$(PY) -m ui.server --server.headless true --server.address localhost \
 		--server.port $(PORT) --browser.gatherUsageStats false
 
 # The browser test drives Debian's Chromium (Playwright cannot download browsers here);
