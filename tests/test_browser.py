@@ -40,13 +40,12 @@ def server(trained_home, tmp_path_factory):
     shutil.copytree(trained_home.data_dir, home / "data")
     shutil.copytree(trained_home.models_dir, home / "models")
     port = _free_port()
-    process = subprocess.Popen(
+    log = home / "server.log"
+    process = subprocess.Popen(  # the command make run uses
         [
             sys.executable,
             "-m",
-            "streamlit",
-            "run",
-            "app.py",
+            "ui.server",
             "--server.headless",
             "true",
             "--server.port",
@@ -58,8 +57,8 @@ def server(trained_home, tmp_path_factory):
         ],
         cwd=REPO,
         env={**os.environ, "HITLENS_HOME": str(home)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -72,6 +71,7 @@ def server(trained_home, tmp_path_factory):
     else:
         process.kill()
         pytest.fail("streamlit did not start within 60 s")
+    assert log.read_text().startswith("Compiled librosa's beat tracker"), "the first explanation would compile it"
     yield url
     process.terminate()
     process.wait(timeout=20)
