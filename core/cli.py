@@ -27,6 +27,13 @@ from core.errors import Cancelled, DiskFull, HitlensError, UsageError, disk_fail
 from core.pretrained.musicnn import DEFAULT_MODEL as DEFAULT_MUSICNN
 from core.pretrained.musicnn import MODELS as MUSICNN_MODELS
 from core.progress import TerminalProgress
+from core.wording import (
+    DEFAULT_THRESHOLD_RULE,
+    SYNTHETIC_VERDICTS,
+    catalog_label,
+    default_threshold_rule,
+    with_interval,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -147,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--threshold",
         choices=["study", "median"],
         default=None,
-        help="popularity threshold rule (default: study on Spotify's scale, else median)",
+        help=f"popularity threshold rule (default: {DEFAULT_THRESHOLD_RULE})",
     )
     train.add_argument("--epochs", type=_positive_int, default=None, help="override the preset's epochs")
     activation = train.add_mutually_exclusive_group()
@@ -487,7 +494,7 @@ def _train(args: argparse.Namespace) -> int:
     from core.evaluate import holdout_table
     from core.experiment import run_experiment  # loads TensorFlow: only now
 
-    threshold = args.threshold or ("study" if scale == "spotify" else "median")
+    threshold = args.threshold or default_threshold_rule(scale)
     progress = args.progress
     with (
         progress.counter(f"spectrograms ({preset.features})") as on_features,
@@ -545,7 +552,7 @@ def _runs(args: argparse.Namespace) -> int:
     print(f"{'':2}{'id':<22} {'created (UTC)':<20} {'split':<7} {'preset':<6} {'best model':<10} best holdout ROC-AUC")
     for s in summaries:
         created = s.created[:19].replace("T", " ")
-        auc = _with_interval(s.best_auc, list(s.best_auc_ci), digits=2)
+        auc = with_interval(s.best_auc, s.best_auc_ci, digits=2)
         print(
             f"{'*' if s.active else ' ':2}{s.id:<22} {created:<20} {s.split:<7} {s.preset:<6} {s.best_model:<10} {auc}"
         )
@@ -577,22 +584,16 @@ def _print_table(table: list[dict], run) -> None:
     from core.architectures import DISPLAY_NAMES
 
     meta = run.meta
-    data = "SYNTHETIC demo catalog" if meta["synthetic"] else f"catalog '{meta['catalog']['source']}'"
+    data = catalog_label(meta["synthetic"], meta["catalog"]["source"])
     print(
         f"Holdout results, run {run.id}: {meta['split']} split, {table[0]['n']} holdout tracks, "
         f"threshold {meta['threshold']['value']:g}, {data}. Brackets: 95% bootstrap intervals."
     )
     print(f"{'model':<9} {'accuracy':<22} {'ROC-AUC':<22} {'Brier (calibrated)':>18}")
     for row in table:
-        accuracy = _with_interval(row["accuracy"], row["accuracy_ci"])
-        auc = _with_interval(row["roc_auc"], row["roc_auc_ci"])
+        accuracy = with_interval(row["accuracy"], row["accuracy_ci"])
+        auc = with_interval(row["roc_auc"], row["roc_auc_ci"])
         print(f"{DISPLAY_NAMES[row['model']]:<9} {accuracy:<22} {auc:<22} {row['brier_calibrated']:>18.3f}")
-
-
-def _with_interval(value: float | None, interval: list, digits: int = 3) -> str:
-    if value is None:
-        return "n/a (one class only)"
-    return f"{value:.{digits}f} [{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]"
 
 
 def _pairs(items: list[str], option: str) -> dict[str, str]:
@@ -681,12 +682,14 @@ def _score(args: argparse.Namespace) -> int:
 
 def _print_scores(results: list[dict], run, scorer) -> None:
     auc = scorer.auc
-    data = "the SYNTHETIC demo catalog" if run.meta["synthetic"] else f"catalog '{run.meta['catalog']['source']}'"
+    data = catalog_label(run.meta["synthetic"], run.meta["catalog"]["source"])
     print(
         f"Scored with {scorer.model_name} of run {run.id} "
-        f"(holdout ROC-AUC {_with_interval(auc['value'], [auc['low'], auc['high']], 2)}, "
+        f"(holdout ROC-AUC {with_interval(auc['value'], [auc['low'], auc['high']], 2)}, "
         f"{run.meta['split']} split), trained on {data}."
     )
+    if run.meta["synthetic"]:
+        print(SYNTHETIC_VERDICTS)
     for rank, result in enumerate(results, 1):
         if "error" in result:
             print(f"  -  {result['file']}: {result['error']}")

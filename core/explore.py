@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core import wording
 from core.audio import load_audio
 from core.catalog import Catalog
 from core.config import FeaturePreset, Settings
@@ -14,7 +15,7 @@ from core.features import FeatureCache, log_mel
 
 
 def default_threshold_rule(catalog: Catalog) -> str:
-    return "study" if catalog.summary().popularity_scale == "spotify" else "median"
+    return wording.default_threshold_rule(catalog.summary().popularity_scale)
 
 
 def class_balance(catalog: Catalog) -> tuple[float, pd.DataFrame]:

@@ -8,6 +8,7 @@ from core.architectures import DISPLAY_NAMES, PRETRAINED_MODEL
 from core.config import MAX_UPLOAD_MB
 from core.errors import HitlensError
 from core.registry import best_model_of
+from core.wording import SYNTHETIC_VERDICTS, holdout_auc
 from ui import charts, explanation, songs, state
 from ui.page import active_run_line, catalog_or_stop, runs_or_stop, through_app
 
@@ -31,11 +32,11 @@ model = st.selectbox(
 )
 scorer = songs.scorer(home, run_id, model)
 st.caption(
-    f"{DISPLAY_NAMES[model]}: {songs.auc_text(scorer.auc)} on the {meta['split']} split's holdout. "
+    f"{DISPLAY_NAMES[model]}: {holdout_auc(scorer.auc)} on the {meta['split']} split's holdout. "
     "0.5 is a coin toss; the study's best real-data model reached 0.65."
 )
 if meta["synthetic"]:
-    st.warning(f"**Trained on the synthetic demo catalog.** {songs.SYNTHETIC_VERDICTS}")
+    st.warning(f"**Trained on the synthetic demo catalog.** {SYNTHETIC_VERDICTS}")
 
 files = songs.session_uploads(
     f"Upload songs (mp3, wav, flac, ogg, m4a; up to {MAX_UPLOAD_MB} MB each, 20 minutes at most)"
@@ -202,7 +203,7 @@ st.caption(
     "the marks +1, +2, … and −1, −2, … match the lists below."
 )
 explanation.region_players(explained, window, start)
-warning = songs.SYNTHETIC_VERDICTS if meta["synthetic"] else None
+warning = SYNTHETIC_VERDICTS if meta["synthetic"] else None
 png = explanation.explanation_png(
     explained,
     spectrogram,

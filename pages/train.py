@@ -10,6 +10,7 @@ from core.dataset import SPLITS, left_out_note
 from core.evaluate import holdout_table
 from core.jobs import latest_job, start_job
 from core.registry import SavedRun
+from core.wording import with_interval
 from ui import runs as run_choice
 from ui import state
 from ui.jobs import started_ago, training_job_view, training_settings
@@ -91,8 +92,7 @@ else:
     table["model"] = table["model"].map(DISPLAY_NAMES)
     for column in ("accuracy", "roc_auc"):
         table[f"{column} (95% CI)"] = [
-            "n/a" if value is None else f"{value:.3f} [{low:.3f}, {high:.3f}]"
-            for value, (low, high) in zip(table[column], table[f"{column}_ci"], strict=True)
+            with_interval(value, interval) for value, interval in zip(table[column], table[f"{column}_ci"], strict=True)
         ]
     quick = ", set-up's quick-start run (CNN 1 on a quarter of the demo)" if meta.get("quick_start") else ""
     st.caption(

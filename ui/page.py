@@ -8,6 +8,7 @@ import streamlit as st
 
 from core.architectures import DISPLAY_NAMES
 from core.config import Settings
+from core.wording import holdout_auc
 from ui import state
 from ui.jobs import no_catalog_notice
 
@@ -57,7 +58,6 @@ def runs_or_stop(config: Settings, token: str, why: str) -> pd.DataFrame:
 def active_run_line(meta: dict, run_id: str) -> None:
     """Which run scores songs, how good its best model is, and where to choose another."""
     from core.registry import best_model_of
-    from ui.songs import auc_text
 
     best = best_model_of(meta)
     quick = (
@@ -72,6 +72,6 @@ def active_run_line(meta: dict, run_id: str) -> None:
     left.caption(
         f"Scoring with run **{run_id}** ({meta['split']} split, {meta['training_preset']} preset, trained "
         f"{meta['created_at'][:16].replace('T', ' ')} UTC; best model {DISPLAY_NAMES[best]}, "
-        f"{auc_text(meta['metrics'][best]['roc_auc'])}).{quick}"
+        f"{holdout_auc(meta['metrics'][best]['roc_auc'])}).{quick}"
     )
     right.page_link("pages/holdout.py", label="Choose the run", icon="🎯")

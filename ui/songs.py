@@ -23,10 +23,6 @@ from core.errors import HitlensError
 
 # What one browser session keeps in memory: the newest uploads up to this size in total.
 SESSION_UPLOADS_MB = 2 * MAX_UPLOAD_MB
-SYNTHETIC_VERDICTS = (
-    "Verdicts say how much a song resembles the demo's rule, not real Spotify popularity. "
-    "Collect real data and retrain before trusting them."
-)
 
 
 @dataclass(frozen=True)
@@ -46,12 +42,6 @@ class Scored:
     error: str | None = None
     result: dict | None = None
     profile: object = None
-
-
-def auc_text(auc: dict) -> str:
-    if auc["value"] is None:
-        return "holdout ROC-AUC not available (the holdout held one class only)"
-    return f"holdout ROC-AUC {auc['value']:.2f} (95% CI {auc['low']:.2f}-{auc['high']:.2f})"
 
 
 def session_uploads(label: str) -> list[Upload]:
