@@ -90,7 +90,7 @@ def grid(
     seconds_per_frame = preset.hop_length / preset.sample_rate
     frame_of = lambda t: round(t / seconds_per_frame)  # noqa: E731
     segments = np.full(preset.shape, len(spans) * len(BANDS), dtype=int)
-    cells = []
+    cells: list[Cell] = []
     for start, end, label in spans:
         for band in BANDS:
             index = len(cells)
