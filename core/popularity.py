@@ -1,0 +1,199 @@
+"""Models on top of a run's audio verdict: audio + artist context (P(popular)) and a regression
+of the popularity figure itself with a conformal prediction interval.
+
+Both read the same inputs: the audio model's calibrated probability (as a logit) and the
+context features of :mod:`core.context`. Both are fitted on the training split only; the
+test split chooses the regularisation and calibrates the interval; the holdout is only
+measured. Both are linear and saved as plain numbers (JSON), like the musicnn head: loading a
+run never unpickles code.
+
+Caveat stated where the figures are shown: on the training split the audio model's
+probabilities are in-sample (it trained on those songs), so these models may trust audio more
+than they should. The holdout figures are unaffected: no holdout song is seen before it is
+measured.
+
+The interval is split conformal: with the absolute residuals of the test split, the
+``ceil((n + 1) * level) / n`` quantile ``q`` makes ``[prediction - q, prediction + q]`` cover a
+new song's popularity with probability at least ``level`` if songs are exchangeable (Vovk et
+al., 2005; Lei et al., 2018). Its holdout coverage is reported next to ``level``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import spearmanr
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import roc_auc_score
+from sklearn.preprocessing import StandardScaler
+
+from core.evaluate import BOOTSTRAP_RESAMPLES, bootstrap
+
+C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+ALPHA_GRID = (0.1, 1.0, 10.0, 100.0, 1000.0)
+INTERVAL_LEVEL = 0.8
+
+
+def audio_logit(probability: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(probability, dtype=float), 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+def model_inputs(audio_probability: np.ndarray, context: np.ndarray | None) -> np.ndarray:
+    """One row per song: the audio logit, then the context features (none: audio only)."""
+    audio = audio_logit(audio_probability)[:, None]
+    return audio if context is None else np.column_stack([audio, context])
+
+
+@dataclass(frozen=True)
+class _Linear:
+    """Standardise, then a dot product: the shared shape of both models' saved numbers."""
+
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+
+    @classmethod
+    def of(cls, scaler: StandardScaler, coef: np.ndarray, intercept: float) -> _Linear:
+        return cls(scaler.mean_.tolist(), scaler.scale_.tolist(), np.ravel(coef).tolist(), float(intercept))
+
+    def decision(self, x: np.ndarray) -> np.ndarray:
+        return ((np.atleast_2d(x) - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.coef) + (
+            self.intercept
+        )
+
+
+@dataclass(frozen=True)
+class ContextClassifier:
+    """P(popular) from the audio logit and the artist's context: a logistic regression whose
+    ``C`` is chosen by test-split ROC-AUC (the strongest regularisation among ties)."""
+
+    features: list[str]
+    linear: _Linear
+    C: float
+
+    @classmethod
+    def fit(
+        cls, features: list[str], x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray
+    ) -> ContextClassifier:
+        scaler = StandardScaler().fit(x_train)
+        best: tuple[float, ContextClassifier] | None = None
+        for c in C_GRID:
+            fitted = LogisticRegression(C=c, max_iter=1000).fit(scaler.transform(x_train), y_train)
+            model = cls(features, _Linear.of(scaler, fitted.coef_, fitted.intercept_[0]), c)
+            auc = roc_auc_score(y_test, model.predict_proba(x_test)) if np.unique(y_test).size == 2 else 0.0
+            if best is None or auc > best[0] + 1e-9:
+                best = (auc, model)
+        assert best is not None
+        return best[1]
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.linear.decision(x)))
+
+    def as_dict(self) -> dict:
+        return {"features": self.features, "linear": self.linear.__dict__, "C": self.C}
+
+    @classmethod
+    def from_dict(cls, saved: dict) -> ContextClassifier:
+        return cls(saved["features"], _Linear(**saved["linear"]), saved["C"])
+
+
+@dataclass(frozen=True)
+class PopularityRegressor:
+    """Popularity (0-100, the catalog's scale) from the same inputs: ridge regression whose
+    ``alpha`` is chosen by test-split mean absolute error, with a split-conformal half-width
+    ``q`` from the test split's residuals."""
+
+    features: list[str]
+    linear: _Linear
+    alpha: float
+    q: float
+    level: float
+    scale: str
+
+    @classmethod
+    def fit(
+        cls,
+        features: list[str],
+        x_train: np.ndarray,
+        y_train: np.ndarray,
+        x_test: np.ndarray,
+        y_test: np.ndarray,
+        *,
+        scale: str,
+        level: float = INTERVAL_LEVEL,
+    ) -> PopularityRegressor:
+        scaler = StandardScaler().fit(x_train)
+        best: tuple[float, _Linear, float] | None = None
+        for alpha in ALPHA_GRID:
+            fitted = Ridge(alpha=alpha).fit(scaler.transform(x_train), y_train)
+            linear = _Linear.of(scaler, fitted.coef_, float(fitted.intercept_))
+            mae = float(np.mean(np.abs(y_test - np.clip(linear.decision(x_test), 0, 100))))
+            if best is None or mae < best[0] - 1e-9:
+                best = (mae, linear, alpha)
+        assert best is not None
+        _, linear, alpha = best
+        residuals = np.abs(y_test - np.clip(linear.decision(x_test), 0, 100))
+        return cls(features, linear, alpha, conformal_quantile(residuals, level), level, scale)
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(prediction, low, high), each clipped to 0-100."""
+        value = np.clip(self.linear.decision(x), 0, 100)
+        return value, np.clip(value - self.q, 0, 100), np.clip(value + self.q, 0, 100)
+
+    def as_dict(self) -> dict:
+        saved = dict(self.__dict__)
+        saved["linear"] = self.linear.__dict__
+        return saved
+
+    @classmethod
+    def from_dict(cls, saved: dict) -> PopularityRegressor:
+        return cls(**{**saved, "linear": _Linear(**saved["linear"])})
+
+
+def conformal_quantile(residuals: np.ndarray, level: float) -> float:
+    """The split-conformal half-width: the ``ceil((n + 1) * level)``-th smallest absolute
+    residual (infinite when there are too few residuals to promise ``level``)."""
+    residuals = np.sort(np.abs(np.asarray(residuals, dtype=float)))
+    rank = math.ceil((residuals.size + 1) * level)
+    return float(residuals[rank - 1]) if rank <= residuals.size else math.inf
+
+
+def regression_metrics(
+    actual: np.ndarray,
+    predicted: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    level: float,
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> dict:
+    """Holdout figures of the regression, as ``evaluate --json`` prints them."""
+    actual, predicted = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
+    mae = bootstrap(_mean_absolute_error, actual, predicted, resamples=resamples)
+    spearman = bootstrap(_spearman, actual, predicted, resamples=resamples)
+    covered = (np.asarray(low) <= actual) & (actual <= np.asarray(high))
+    return {
+        "model": "regression",
+        "n": int(actual.size),
+        "mae": mae.value,
+        "mae_ci": [mae.low, mae.high],
+        "spearman": spearman.value,
+        "spearman_ci": [spearman.low, spearman.high],
+        "coverage": float(covered.mean()) if actual.size else None,
+        "nominal_coverage": level,
+        "points": {"actual": actual.round(2).tolist(), "predicted": predicted.round(2).tolist()},
+    }
+
+
+def _mean_absolute_error(actual: np.ndarray, predicted: np.ndarray) -> float:
+    return float(np.mean(np.abs(actual - predicted)))
+
+
+def _spearman(actual: np.ndarray, predicted: np.ndarray) -> float:
+    if np.unique(actual).size < 2 or np.unique(predicted).size < 2:
+        return 0.0
+    return float(spearmanr(actual, predicted).statistic)
