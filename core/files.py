@@ -11,6 +11,8 @@ import shutil
 import threading
 from pathlib import Path
 
+import psutil
+
 PARTIAL_MARKER = ".partial-"
 
 
@@ -60,13 +62,8 @@ def process_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:  # ZombieProcess included: where psutil raises it, the process has ended
         return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
+    except psutil.AccessDenied:  # another user's process: it exists
         return True
