@@ -65,6 +65,7 @@ def start_job(settings: Settings, kind: str, args: list[str]) -> tuple[Job, bool
                 "INSERT INTO jobs (kind, args, status, created_at) VALUES (?, ?, 'queued', ?)",
                 (kind, json.dumps(args), utc_now()),
             ).lastrowid
+        assert job_id is not None, "an INSERT sets lastrowid"
         log = settings.data_dir / "jobs" / f"{job_id}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         try:

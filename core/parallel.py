@@ -82,7 +82,8 @@ def _close_inherited_alive_pipe() -> None:
     if fd is not None:
         with contextlib.suppress(OSError):
             os.close(fd)
-        server._forkserver_alive_fd = None
+        # CPython's private attribute, which typeshed does not declare (read above with getattr).
+        server._forkserver_alive_fd = None  # type: ignore[attr-defined]
 
 
 def _poll_owner_in_thread(owner_pid: int) -> None:
@@ -106,12 +107,11 @@ class WorkerPool(ProcessPoolExecutor):
     queued item first. What a stopped worker was writing is lost whole: every cache write
     is atomic, and its partial file is removed by the next run."""
 
-    def __exit__(self, exc_type, exc, traceback) -> bool:
+    def __exit__(self, exc_type, exc, traceback) -> None:
         if exc_type is None:
             self.shutdown(wait=True)
         else:
             self.stop()
-        return False
 
     def stop(self) -> None:
         processes = list((self._processes or {}).values())  # private, but stable since 3.2

@@ -61,7 +61,9 @@ class Candidate:
 
 class Source(Protocol):
     name: str
-    params: dict
+
+    @property
+    def params(self) -> dict: ...
 
     def start(self) -> dict: ...
 
