@@ -172,11 +172,11 @@ def _default_run_line(settings: Settings) -> str:
             run = load_run(settings, catalog)
         except RunMissing:
             return "No active run: train one to see the time of a whole run."
-    seconds = run.meta["seconds"]
-    epochs = ", ".join(f"{name} {count}" for name, count in run.meta["epochs_run"].items() if count)
+    seconds = run.meta.seconds
+    epochs = ", ".join(f"{name} {count}" for name, count in run.meta.epochs_run.items() if count)
     return (
-        f"Active run {run.id} ({run.meta['training_preset']} preset, {run.meta['split']} split, "
-        f"{run.meta['split_sizes']['train']} training tracks): {sum(seconds.values()) / 60:.1f} min of "
+        f"Active run {run.id} ({run.meta.training_preset} preset, {run.meta.split} split, "
+        f"{run.meta.split_sizes['train']} training tracks): {sum(seconds.values()) / 60:.1f} min of "
         f"training for {len(seconds)} models (epochs run: {epochs})."
     )
 
@@ -193,11 +193,11 @@ def bench_score(settings: Settings) -> str:
     from core.evaluate import PlattCalibration
     from core.explain import explain
     from core.registry import load_run
-    from core.scoring import Scorer, best_model
+    from core.scoring import Scorer
 
     with Catalog.open(settings) as catalog:
         run = load_run(settings, catalog)
-    name = best_model(run)
+    name = run.meta.best_model
     clip_path = _demo_clips(settings, 1)[0][1]
     clip = load_audio(clip_path)
     rows = []
@@ -289,7 +289,7 @@ def _head_training_lines(settings: Settings) -> list[str]:
         parts = split_tracks(modelling_tracks(catalog), "random")
         threshold = choose_threshold(parts.train, default_threshold_rule(catalog))
         try:
-            gru = load_run(settings, catalog).meta["seconds"].get("cnn_gru")
+            gru = load_run(settings, catalog).meta.seconds.get("cnn_gru")
         except RunMissing:
             gru = None
     if not all(cache.has(sha, DEFAULT_MODEL) for sha in parts.train["audio_sha256"]):

@@ -13,6 +13,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from core.config import (
     DEFAULT_PRESET,
@@ -26,7 +27,7 @@ from core.config import (
 from core.errors import Cancelled, DiskFull, HitlensError, UsageError, disk_failure
 from core.pretrained.musicnn import DEFAULT_MODEL as DEFAULT_MUSICNN
 from core.pretrained.musicnn import MODELS as MUSICNN_MODELS
-from core.progress import TerminalProgress
+from core.progress import Progress, TerminalProgress
 from core.wording import (
     DEFAULT_THRESHOLD_RULE,
     SYNTHETIC_VERDICTS,
@@ -35,6 +36,9 @@ from core.wording import (
     with_interval,
 )
 
+if TYPE_CHECKING:
+    from core.registry import RunMeta
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
@@ -42,8 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     job = None
     try:
         job = _job_reporter(args)
-        args.progress = job or TerminalProgress()
-        status = args.handler(args) or 0
+        status = args.handler(args, job or TerminalProgress()) or 0
     except HitlensError as error:
         print(f"error: {error}", file=sys.stderr)
         _finish(job, "failed", error=str(error))
@@ -282,7 +285,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _demo(args: argparse.Namespace, progress: Progress) -> int:
     from core.catalog import Catalog
     from core.demo import build_demo, is_quick_start
 
@@ -293,7 +296,7 @@ def _demo(args: argparse.Namespace) -> int:
                 print(f"catalog exists at {config.catalog_path}; nothing to do")
                 return 0
     part = " (the quick-start quarter)" if args.quick_start else ""
-    with args.progress.counter(f"rendering demo audio{part}", unit="song") as on_progress:
+    with progress.counter(f"rendering demo audio{part}", unit="song") as on_progress:
         catalog = build_demo(
             config,
             tracks=args.tracks,
@@ -311,7 +314,7 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _features(args: argparse.Namespace) -> int:
+def _features(args: argparse.Namespace, progress: Progress) -> int:
     from core.catalog import Catalog
     from core.features import FeatureJob, compute_missing
 
@@ -320,7 +323,7 @@ def _features(args: argparse.Namespace) -> int:
     with Catalog.open(config) as catalog:
         jobs = [FeatureJob(sha, path) for sha, path in catalog.audio_hashes()]
     names = ", ".join(p.name for p in presets)
-    with args.progress.counter(f"spectrograms ({names})") as on_progress:
+    with progress.counter(f"spectrograms ({names})") as on_progress:
         report = compute_missing(jobs, presets, config, workers=args.workers, on_progress=on_progress)
     return _cache_report(report)
 
@@ -334,7 +337,7 @@ def _cache_report(report) -> int:
     return 1 if report.failed else 0
 
 
-def _embeddings(args: argparse.Namespace) -> int:
+def _embeddings(args: argparse.Namespace, progress: Progress) -> int:
     from core.catalog import Catalog
     from core.features import FeatureJob
     from core.pretrained.cache import compute_missing_embeddings
@@ -343,15 +346,16 @@ def _embeddings(args: argparse.Namespace) -> int:
     models = list(MUSICNN_MODELS) if args.model == "all" else [args.model]
     with Catalog.open(config) as catalog:
         jobs = [FeatureJob(sha, path) for sha, path in catalog.audio_hashes()]
-    with args.progress.counter(f"musicnn embeddings ({', '.join(models)})") as on_progress:
+    with progress.counter(f"musicnn embeddings ({', '.join(models)})") as on_progress:
         report = compute_missing_embeddings(jobs, models, config, on_progress=on_progress)
     return _cache_report(report)
 
 
-def _setup(args: argparse.Namespace) -> int:
+def _setup(args: argparse.Namespace, progress: Progress) -> int:
     """Each step does nothing when its result exists, so this is cheap once set up."""
     from core.catalog import Catalog
     from core.demo import render_counts
+    from core.jobs import JobReporter
     from core.registry import active_run_id
     from core.setup import SetupProgress, setup_steps
 
@@ -366,19 +370,17 @@ def _setup(args: argparse.Namespace) -> int:
         with Catalog.open(settings()) as catalog:
             run_active = active_run_id(catalog) is not None
     steps = setup_steps(*render_counts(), run_active=run_active)
-    reporter = args.progress
-    if hasattr(reporter, "event"):  # a background job: one overall bar, epochs for the Train page's curves
-        progress = SetupProgress(steps, reporter.progress, reporter.event, reporter.should_cancel)
+    if isinstance(progress, JobReporter):  # a background job: one overall bar, epochs for the Train page's curves
+        overall = SetupProgress(steps, progress.progress, progress.event, progress.should_cancel)
     else:
-        progress = SetupProgress(steps, _print_setup_line)
+        overall = SetupProgress(steps, _print_setup_line)
     for index, step in enumerate(steps):
-        progress.start(index)
+        overall.start(index)
         step_args = build_parser().parse_args(step.argv)
-        step_args.progress = progress
-        status = step_args.handler(step_args)
+        status = step_args.handler(step_args, overall)
         if status:
             return status
-        progress.finish()
+        overall.finish()
     return 0
 
 
@@ -391,7 +393,7 @@ def _print_setup_line(fraction: float, message: str, _last: list[float] = [0.0])
         print(f"[set-up {fraction:.0%}] {message}", file=sys.stderr)
 
 
-def _info(args: argparse.Namespace) -> int:
+def _info(args: argparse.Namespace, progress: Progress) -> int:
     from core.catalog import Catalog
     from core.features import FeatureCache
     from core.pretrained.cache import EmbeddingCache
@@ -402,7 +404,7 @@ def _info(args: argparse.Namespace) -> int:
         hashes = [sha for sha, _ in catalog.audio_hashes()]
         schema = catalog.schema_version
     cache = FeatureCache(config)
-    report = {
+    report: dict[str, Any] = {
         "catalog": str(config.catalog_path),
         "schema_version": schema,
         "source": summary.source,
@@ -440,7 +442,7 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench(args: argparse.Namespace) -> int:
+def _bench(args: argparse.Namespace, progress: Progress) -> int:
     from core.bench import bench_embeddings, bench_features, bench_pages, bench_score, bench_train, bench_uploads
 
     if args.target == "features":
@@ -474,7 +476,7 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train(args: argparse.Namespace) -> int:
+def _train(args: argparse.Namespace, progress: Progress) -> int:
     from core.catalog import Catalog
     from core.dataset import left_out_note
     from core.registry import list_runs, load_run
@@ -495,7 +497,6 @@ def _train(args: argparse.Namespace) -> int:
     from core.experiment import run_experiment  # loads TensorFlow: only now
 
     threshold = args.threshold or default_threshold_rule(scale)
-    progress = args.progress
     with (
         progress.counter(f"spectrograms ({preset.features})") as on_features,
         progress.counter("musicnn embeddings") as on_embeddings,
@@ -525,14 +526,14 @@ def _train(args: argparse.Namespace) -> int:
             f"run {run.id} saved to {run.path}; songs are still scored with run {active} "
             f"(switch with 'python -m core runs --activate {run.id}')"
         )
-    left_out = left_out_note(run.meta["left_out"])
+    left_out = left_out_note(run.meta.left_out)
     if left_out:
         print(left_out)
-    _print_table(holdout_table(run), run)
+    _print_table(holdout_table(run.meta), run.meta)
     return 0
 
 
-def _runs(args: argparse.Namespace) -> int:
+def _runs(args: argparse.Namespace, progress: Progress) -> int:
     from core.catalog import Catalog
     from core.registry import run_summaries, set_active
 
@@ -560,7 +561,7 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate(args: argparse.Namespace) -> int:
+def _evaluate(args: argparse.Namespace, progress: Progress) -> int:
     from core.catalog import Catalog
     from core.evaluate import holdout_table
     from core.registry import list_runs, load_run
@@ -572,22 +573,21 @@ def _evaluate(args: argparse.Namespace) -> int:
             print(runs.to_json(orient="records") if args.json else runs.to_string(index=False))
             return 0
         run = load_run(config, catalog, args.run)
-    table = holdout_table(run)
+    table = holdout_table(run.meta)
     if args.json:
         print(json.dumps(table, indent=2))
     else:
-        _print_table(table, run)
+        _print_table(table, run.meta)
     return 0
 
 
-def _print_table(table: list[dict], run) -> None:
+def _print_table(table: list[dict], meta: RunMeta) -> None:
     from core.architectures import DISPLAY_NAMES
 
-    meta = run.meta
-    data = catalog_label(meta["synthetic"], meta["catalog"]["source"])
+    data = catalog_label(meta.synthetic, meta.catalog.source)
     print(
-        f"Holdout results, run {run.id}: {meta['split']} split, {table[0]['n']} holdout tracks, "
-        f"threshold {meta['threshold']['value']:g}, {data}. Brackets: 95% bootstrap intervals."
+        f"Holdout results, run {meta.id}: {meta.split} split, {table[0]['n']} holdout tracks, "
+        f"threshold {meta.threshold.value:g}, {data}. Brackets: 95% bootstrap intervals."
     )
     print(f"{'model':<9} {'accuracy':<22} {'ROC-AUC':<22} {'Brier (calibrated)':>18}")
     for row in table:
@@ -606,7 +606,7 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
     return pairs
 
 
-def _import(args: argparse.Namespace) -> int:
+def _import(args: argparse.Namespace, progress: Progress) -> int:
     from pathlib import Path
 
     from core.collect.importer import describe_rejections, import_table
@@ -614,7 +614,7 @@ def _import(args: argparse.Namespace) -> int:
 
     config = settings()
     resolver, downloader = (None, None) if args.no_resolve else preview_resolver(config)
-    with args.progress.counter("finding previews", unit="track") as on_progress:
+    with progress.counter("finding previews", unit="track") as on_progress:
         report = import_table(
             config,
             Path(args.file),
@@ -644,7 +644,7 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _score(args: argparse.Namespace) -> int:
+def _score(args: argparse.Namespace, progress: Progress) -> int:
     """Exit 0 when every file was scored, 1 when some could not be (each is reported)."""
     from core.catalog import Catalog
     from core.registry import load_run
@@ -661,11 +661,11 @@ def _score(args: argparse.Namespace) -> int:
     items = score_many(scorer, [(path, path) for path in args.files])
     results = []
     for item in items:
-        if item.error:
+        if item.score is None:
             results.append({"file": item.file, "error": item.error})
             continue
         result = item.score.as_dict()
-        result.update(describe_song(item.score, neighbours, run.meta["threshold"]["value"]))
+        result.update(describe_song(item.score, neighbours, run.meta.threshold.value))
         if args.explain:
             explanation = scorer.explain_best_window(item.score, num_samples=args.samples)
             result["explanation_method"] = explanation.method
@@ -682,13 +682,13 @@ def _score(args: argparse.Namespace) -> int:
 
 def _print_scores(results: list[dict], run, scorer) -> None:
     auc = scorer.auc
-    data = catalog_label(run.meta["synthetic"], run.meta["catalog"]["source"])
+    data = catalog_label(run.meta.synthetic, run.meta.catalog.source)
     print(
         f"Scored with {scorer.model_name} of run {run.id} "
-        f"(holdout ROC-AUC {with_interval(auc['value'], [auc['low'], auc['high']], 2)}, "
-        f"{run.meta['split']} split), trained on {data}."
+        f"(holdout ROC-AUC {with_interval(auc.value, [auc.low, auc.high], 2)}, "
+        f"{run.meta.split} split), trained on {data}."
     )
-    if run.meta["synthetic"]:
+    if run.meta.synthetic:
         print(SYNTHETIC_VERDICTS)
     for rank, result in enumerate(results, 1):
         if "error" in result:
@@ -728,14 +728,14 @@ def _ordinal(number: int) -> str:
     return f"{number}{suffix}"
 
 
-def _collect(args: argparse.Namespace) -> int:
+def _collect(args: argparse.Namespace, progress: Progress) -> int:
     from core.collect.collection import YearRange, collect
     from core.collect.sources import build_source
 
     config = settings()
     years = YearRange.parse(args.years)
     source, downloader = build_source(config, args.source, years, market=args.market, seed=args.seed)
-    with args.progress.counter(f"collecting {args.source} {years}", unit="track") as on_progress:
+    with progress.counter(f"collecting {args.source} {years}", unit="track") as on_progress:
         report = collect(
             config,
             source,
@@ -743,7 +743,7 @@ def _collect(args: argparse.Namespace) -> int:
             args.tracks,
             replace_demo=args.replace_demo,
             on_progress=on_progress,
-            should_cancel=args.progress.should_cancel,
+            should_cancel=progress.should_cancel,
         )
     print(
         f"{args.source}: {report.tracks} tracks in the catalog ({report.with_audio} with a verified preview); "

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.calibration import calibration_curve
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
@@ -24,6 +25,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from core.registry import Estimate, RunMeta
+
 BOOTSTRAP_RESAMPLES = 1000
 CONFIDENCE = 0.95
 
@@ -34,16 +37,6 @@ STUDY_RESULTS = {  # the study's holdout (1,617 real Spotify tracks, random spli
     "cnn2": (0.552, 0.574),
     "cnn_gru": (0.598, 0.646),
 }
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A figure with its 95% interval; all None where the metric is undefined (an AUC on
-    rows of a single class)."""
-
-    value: float | None
-    low: float | None
-    high: float | None
 
 
 def bootstrap(
@@ -61,7 +54,7 @@ def bootstrap(
     if y_true.size == 0 or (needs_both_classes and np.unique(y_true).size < 2):
         return Estimate(None, None, None)
     rng = np.random.default_rng(seed)
-    values = []
+    values: list[float] = []
     while len(values) < resamples:
         rows = rng.integers(0, y_true.size, y_true.size)
         if needs_both_classes and np.unique(y_true[rows]).size < 2:
@@ -98,10 +91,10 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def evaluate_model(
-    y_holdout: np.ndarray,
-    p_holdout: np.ndarray,
-    y_test: np.ndarray,
-    p_test: np.ndarray,
+    y_holdout: ArrayLike,
+    p_holdout: ArrayLike,
+    y_test: ArrayLike,
+    p_test: ArrayLike,
     *,
     resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> dict:
@@ -130,25 +123,24 @@ def evaluate_model(
     }
 
 
-def holdout_table(run) -> list[dict]:
-    """One row per model, as ``python -m core evaluate --json`` prints it."""
-    meta = run.meta
+def holdout_table(meta: RunMeta) -> list[dict]:
+    """One row per model of the run, as ``python -m core evaluate --json`` prints it."""
     rows = []
-    for name in run.models:
-        m = meta["metrics"][name]
+    for name in meta.models:
+        m = meta.metrics[name]
         rows.append(
             {
                 "model": name,
-                "split": meta["split"],
-                "accuracy": m["accuracy"]["value"],
-                "accuracy_ci": [m["accuracy"]["low"], m["accuracy"]["high"]],
-                "roc_auc": m["roc_auc"]["value"],
-                "roc_auc_ci": [m["roc_auc"]["low"], m["roc_auc"]["high"]],
-                "n": m["n"],
-                "brier_calibrated": m["brier_calibrated"],
-                "run": run.id,
-                "catalog": meta["catalog"]["source"],
-                "synthetic": meta["synthetic"],
+                "split": meta.split,
+                "accuracy": m.accuracy.value,
+                "accuracy_ci": [m.accuracy.low, m.accuracy.high],
+                "roc_auc": m.roc_auc.value,
+                "roc_auc_ci": [m.roc_auc.low, m.roc_auc.high],
+                "n": m.n,
+                "brier_calibrated": m.brier_calibrated,
+                "run": meta.id,
+                "catalog": meta.catalog.source,
+                "synthetic": meta.synthetic,
             }
         )
     return rows

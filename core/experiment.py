@@ -4,14 +4,17 @@ left out) -> threshold -> scaling -> training -> holdout evaluation -> saved run
 
 from __future__ import annotations
 
+import subprocess
+import tomllib
 from collections.abc import Callable
 from dataclasses import asdict
+from importlib import metadata
 
 import numpy as np
 
 from core.architectures import PRETRAINED_MODEL
 from core.catalog import Catalog, utc_now
-from core.config import Settings, TrainingPreset
+from core.config import REPO_ROOT, Settings, TrainingPreset
 from core.dataset import (
     MinMaxScaling,
     choose_threshold,
@@ -102,6 +105,8 @@ def run_experiment(
             "history": {name: r.history for name, r in results.items()},
             "epochs_run": {name: r.epochs_run for name, r in results.items()},
             "seconds": {name: round(r.seconds, 2) for name, r in results.items()},
+            "version": project_version(),
+            "commit": git_commit(),
             "metrics": metrics,
             # Calibrated probabilities of the tracks no model trained on (test and holdout):
             # the reference a new song's percentile is read against.
@@ -115,3 +120,31 @@ def run_experiment(
         }
         fitted = {name: r.model for name, r in results.items() if name != "dummy"}
         return save_run(settings, catalog, meta, fitted, activate=activate, replacing=replacing)
+
+
+def project_version() -> str | None:
+    """Hitlens's version: pyproject.toml's in a checkout (an editable install's metadata can be
+    stale), else the installed package's; None when neither says."""
+    try:
+        return tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
+    except (OSError, tomllib.TOMLDecodeError, KeyError):
+        pass
+    try:
+        return metadata.version("hitlens")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def git_commit() -> str | None:
+    """The commit of the checkout this code runs from; None outside a git checkout or without
+    git. Never fails a run."""
+    if not (REPO_ROOT / ".git").exists():  # an installed copy: a repository above it is not its source
+        return None
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = result.stdout.strip()
+    return commit if result.returncode == 0 and commit else None

@@ -24,7 +24,7 @@ import pandas as pd
 from core.catalog import Catalog, utc_now
 from core.config import REPO_ROOT, Settings
 from core.files import process_alive
-from core.progress import describe_duration
+from core.progress import describe_duration, epoch_payload, training_fraction
 
 ACTIVE_STATUSES = ("queued", "running")
 COOPERATIVE_CANCEL = {"train", "collect"}  # kinds that stop between batches or pages; others are terminated
@@ -194,14 +194,10 @@ class JobReporter:
         """Training events -> overall progress, and one job event per model and epoch."""
 
         def update(event) -> None:
-            index = models.index(event.model)
             if event.batch is None:
-                self.event({"model": event.model, "epoch": event.epoch, "epochs": event.epochs, **event.metrics})
-                done_in_model = event.epoch / event.epochs
-            else:
-                done_in_model = (event.epoch - 1 + event.batch / event.batches) / event.epochs
+                self.event(epoch_payload(event))
             self.progress(
-                (index + done_in_model) / len(models),
+                training_fraction(models, event),
                 f"training {event.model}: epoch {event.epoch} of {event.epochs}",
                 force=event.batch is None,
             )

@@ -1,25 +1,55 @@
 """Progress reporting. Core functions take callbacks: ``on_progress(done, total)`` for
-counted work, ``on_progress(TrainingEvent)`` for training. ``TerminalProgress`` turns them
-into terminal progress bars with rate and ETA; ``core.jobs.JobReporter`` has the same two
-methods and writes them to the catalog for the dashboard."""
+counted work, ``on_progress(TrainingEvent)`` for training. A command gets a ``Progress`` that
+makes them: ``TerminalProgress`` draws terminal bars with rate and ETA,
+``core.jobs.JobReporter`` writes a background job's progress to the catalog for the
+dashboard, and ``core.setup.SetupProgress`` folds set-up's steps into one overall figure."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Protocol
 
 from tqdm import tqdm
 
+if TYPE_CHECKING:
+    from core.training import TrainingEvent
+
+
+class Progress(Protocol):
+    def counter(self, description: str, unit: str = "clip") -> AbstractContextManager[Callable[[int, int], None]]:
+        """A ``(done, total)`` callback for counted work, e.g. clips or songs."""
+        ...
+
+    def training(self, models: list[str]) -> AbstractContextManager[Callable[[TrainingEvent], None]]:
+        """A callback for the training events of ``models``, trained in that order."""
+        ...
+
+    def should_cancel(self) -> bool:
+        """Whether the user asked the work to stop (between batches or pages)."""
+        ...
+
 
 class TerminalProgress:
-    def counter(self, description: str, unit: str = "clip"):
+    def counter(self, description: str, unit: str = "clip") -> AbstractContextManager[Callable[[int, int], None]]:
         return progress_bar(description, unit)
 
-    def training(self, models: list[str]):
+    def training(self, models: list[str]) -> AbstractContextManager[Callable[[TrainingEvent], None]]:
         return training_progress()
 
     def should_cancel(self) -> bool:
         return False
+
+
+def training_fraction(models: list[str], event: TrainingEvent) -> float:
+    """How much of training ``models`` in turn is done at ``event``, from 0 to 1."""
+    epochs_done = event.epoch if event.batch is None else event.epoch - 1 + event.batch / event.batches
+    return (models.index(event.model) + epochs_done / event.epochs) / len(models)
+
+
+def epoch_payload(event: TrainingEvent) -> dict:
+    """An epoch's end as a job event: the model, the epoch and its metrics (the Train page's curves)."""
+    return {"model": event.model, "epoch": event.epoch, "epochs": event.epochs, **event.metrics}
 
 
 @contextmanager
@@ -44,11 +74,11 @@ def progress_bar(description: str, unit: str = "clip") -> Iterator[Callable[[int
 
 
 @contextmanager
-def training_progress() -> Iterator[Callable]:
+def training_progress() -> Iterator[Callable[[TrainingEvent], None]]:
     """A bar per model over all its batches; epoch ends show the validation AUC."""
     bars: dict[str, tqdm] = {}
 
-    def update(event) -> None:
+    def update(event: TrainingEvent) -> None:
         bar = bars.get(event.model)
         if bar is None:
             for other in bars.values():

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
@@ -27,6 +29,9 @@ from core.config import Settings
 from core.errors import HitlensError
 from core.files import PARTIAL_MARKER, atomic_write_text, remove_stale_partials
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 RUN_FILE = "run.json"
 ACTIVATION = ("if-none", "yes", "no")  # when a newly saved run becomes the active one
 # What the runs table repeats from run.json, to list runs without reading every run.
@@ -34,6 +39,10 @@ SUMMARY_KEYS = ("split", "training_preset", "models", "synthetic", "quick_start"
 
 
 class RunMissing(HitlensError):
+    pass
+
+
+class RunUnreadable(HitlensError):
     pass
 
 
@@ -49,14 +58,140 @@ def new_run_id() -> str:
 
 
 @dataclass(frozen=True)
+class Estimate:
+    """A figure with its 95% interval; all None where the metric is undefined (an AUC on
+    rows of a single class)."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+
+
+UNDEFINED = Estimate(None, None, None)
+
+
+@dataclass(frozen=True)
+class ModelMetrics:
+    """One model's holdout figures, as ``core.evaluate.evaluate_model`` measured them."""
+
+    n: int
+    roc_auc: Estimate
+    accuracy: Estimate = UNDEFINED
+    positives: int | None = None
+    precision: float | None = None
+    recall: float | None = None
+    brier: float | None = None
+    brier_calibrated: float | None = None
+    confusion: list[list[int]] = field(default_factory=list)
+    roc_curve: dict[str, list[float]] = field(default_factory=dict)  # fpr, tpr
+    reliability: dict[str, list[float]] = field(default_factory=dict)  # predicted, observed
+    calibration: dict[str, float] = field(default_factory=dict)  # core.evaluate.PlattCalibration's fields
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """The popularity at or above which a track counts as popular, and how it was chosen."""
+
+    rule: str
+    value: float
+    scale: str | None = None
+
+
+@dataclass(frozen=True)
+class CatalogInfo:
+    """The catalog a run was trained on."""
+
+    source: str
+    tracks: int = 0
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    """A run's ``run.json``, read by ``load_run``. Entries older runs lack read as their
+    defaults (no ``reference_probabilities``: no percentiles; no ``version`` or ``commit``:
+    unknown), as do the sections a hand-written run.json may leave out; entries this class
+    does not know are ignored."""
+
+    id: str
+    created_at: str
+    models: tuple[str, ...]
+    training_preset: str
+    split: str
+    synthetic: bool
+    dummy_positive_rate: float
+    metrics: dict[str, ModelMetrics]
+    threshold: Threshold = Threshold("unknown", math.nan)
+    catalog: CatalogInfo = CatalogInfo("unknown")
+    quick_start: bool = False  # set-up's provisional first run, on part of the demo
+    left_out: dict[str, int] = field(default_factory=dict)  # tracks left out, by what they lacked
+    feature_preset: dict[str, Any] = field(default_factory=dict)  # core.config.FeaturePreset's fields
+    scaling: dict[str, float] = field(default_factory=dict)  # core.dataset.MinMaxScaling's fields
+    seed: int | None = None
+    epochs_requested: int | None = None
+    split_sizes: dict[str, int] = field(default_factory=dict)
+    positive_rate: dict[str, float] = field(default_factory=dict)
+    split_members: dict[str, list[str]] = field(default_factory=dict)
+    history: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    epochs_run: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    reference_probabilities: dict[str, list[float]] = field(default_factory=dict)
+    version: str | None = None  # the project's version that trained the run
+    commit: str | None = None  # its git commit, when trained from a git checkout
+
+    @property
+    def best_model(self) -> str:
+        """The model with the highest holdout ROC-AUC (the dummy only if it is alone)."""
+        candidates = [m for m in self.models if m != "dummy"] or list(self.models)
+        return max(candidates, key=lambda m: self.metrics[m].roc_auc.value or 0.0)
+
+
+D = TypeVar("D", bound="DataclassInstance")
+
+
+def _known(cls: type[D], entries: dict, **parsed: Any) -> D:
+    """``cls`` from the ``entries`` named like its fields, ``parsed`` in place of raw ones."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{**{k: v for k, v in entries.items() if k in names}, **parsed})
+
+
+def _read_meta(path: Path) -> RunMeta:
+    """The ``RunMeta`` of the run saved in folder ``path``."""
+    try:
+        entries = json.loads((path / RUN_FILE).read_text())
+        metrics = {
+            name: _known(ModelMetrics, m, **{k: _known(Estimate, m[k]) for k in ("roc_auc", "accuracy") if k in m})
+            for name, m in entries["metrics"].items()
+        }
+        sections = {
+            k: _known(cls, entries[k])
+            for k, cls in (("threshold", Threshold), ("catalog", CatalogInfo))
+            if k in entries
+        }
+        return _known(
+            RunMeta,
+            entries,
+            models=tuple(entries["models"]),
+            metrics=metrics,
+            quick_start=bool(entries.get("quick_start")),
+            **sections,
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise RunUnreadable(
+            f"The run saved in {path} is incomplete or damaged ({error!r}).",
+            "Train a new run, or activate another with 'python -m core runs --activate ID'.",
+        ) from error
+
+
+@dataclass(frozen=True)
 class SavedRun:
     id: str
     path: Path
-    meta: dict
+    meta: RunMeta
 
     @property
     def models(self) -> list[str]:
-        return list(self.meta["models"])
+        return list(self.meta.models)
 
     def load_model(self, name: str):
         """The fitted model ``name``: a Keras model (safe mode), the musicnn head, or the
@@ -72,7 +207,7 @@ class SavedRun:
 
             # Refit on three rows whose majority is the training majority: it knows both
             # classes, so predict_proba's last column is always P(popular).
-            majority = 1.0 if self.meta["dummy_positive_rate"] >= 0.5 else 0.0
+            majority = 1.0 if self.meta.dummy_positive_rate >= 0.5 else 0.0
             return build_dummy().fit([[0]] * 3, [majority, majority, 1.0 - majority])
         import keras
 
@@ -176,12 +311,6 @@ def _require(conn, run_id: str) -> None:
         raise RunMissing(f"No run '{run_id}'.", "List the saved runs with 'python -m core runs'.")
 
 
-def best_model_of(meta: dict) -> str:
-    """The run's model with the highest holdout ROC-AUC (the dummy only if it is alone)."""
-    candidates = [m for m in meta["models"] if m != "dummy"] or meta["models"]
-    return max(candidates, key=lambda m: meta["metrics"][m]["roc_auc"]["value"] or 0.0)
-
-
 @dataclass(frozen=True)
 class RunSummary:
     """One line of ``python -m core runs``: what a user weighs when choosing the active run."""
@@ -219,21 +348,21 @@ def run_summaries(settings: Settings, catalog: Catalog) -> list[RunSummary]:
     """Every complete run, newest first, with its best model's holdout ROC-AUC."""
     summaries = []
     for row in list_runs(settings, catalog).itertuples(index=False):
-        meta = json.loads((settings.models_dir / row.path / RUN_FILE).read_text())
-        best = best_model_of(meta)
-        auc = meta["metrics"][best]["roc_auc"]
+        meta = _read_meta(settings.models_dir / row.path)
+        best = meta.best_model
+        auc = meta.metrics[best].roc_auc
         summaries.append(
             RunSummary(
                 id=row.id,
                 created=row.created_at,
-                split=meta["split"],
-                preset=meta["training_preset"],
+                split=meta.split,
+                preset=meta.training_preset,
                 best_model=best,
-                best_auc=auc["value"],
-                best_auc_ci=(auc["low"], auc["high"]),
-                holdout_tracks=meta["metrics"][best]["n"],
-                synthetic=bool(meta["synthetic"]),
-                quick_start=bool(meta.get("quick_start")),
+                best_auc=auc.value,
+                best_auc_ci=(auc.low, auc.high),
+                holdout_tracks=meta.metrics[best].n,
+                synthetic=meta.synthetic,
+                quick_start=meta.quick_start,
                 active=bool(row.active),
                 decided=bool(row.decided),
             )
@@ -253,4 +382,4 @@ def load_run(settings: Settings, catalog: Catalog, run_id: str | None = None) ->
     if match.empty:
         raise RunMissing(f"No complete run '{run_id}'.", "Pick one of the runs 'python -m core runs' lists.")
     path = settings.models_dir / match.iloc[0]["path"]
-    return SavedRun(run_id, path, json.loads((path / RUN_FILE).read_text()))
+    return SavedRun(run_id, path, _read_meta(path))

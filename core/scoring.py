@@ -38,7 +38,7 @@ from core.pretrained.musicnn import (
     pool,
 )
 from core.pretrained.similarity import CatalogEmbeddings, SongProfile
-from core.registry import SavedRun, best_model_of
+from core.registry import SavedRun
 
 
 @dataclass
@@ -67,14 +67,9 @@ class SongScore:
         }
 
 
-def best_model(run: SavedRun) -> str:
-    """The run's model with the highest holdout ROC-AUC (the dummy only if it is alone)."""
-    return best_model_of(run.meta)
-
-
 def scorer_for(run: SavedRun, model: str | None = None) -> Scorer:
     """A scorer for ``model`` of ``run`` (default: its best model)."""
-    name = model or best_model(run)
+    name = model or run.meta.best_model
     if name not in run.models:
         raise UsageError(f"Run {run.id} has no model '{name}'.", f"Choose one of: {', '.join(run.models)}.")
     return EmbeddingScorer(run) if name == PRETRAINED_MODEL else Scorer(run, name)
@@ -85,15 +80,15 @@ class Scorer:
 
     def __init__(self, run: SavedRun, model: str | None = None):
         self.run = run
-        self.model_name = model or best_model(run)
+        self.model_name = model or run.meta.best_model
         self.model = run.load_model(self.model_name)
         meta = run.meta
-        self.preset = FeaturePreset(**meta["feature_preset"])
-        self.scaling = MinMaxScaling(**meta["scaling"])
-        self.calibration = PlattCalibration(**meta["metrics"][self.model_name]["calibration"])
+        self.preset = FeaturePreset(**meta.feature_preset)
+        self.scaling = MinMaxScaling(**meta.scaling)
+        self.calibration = PlattCalibration(**meta.metrics[self.model_name].calibration)
         # Runs saved before percentiles existed have no reference: their percentile is None.
-        self.reference = np.sort(np.array(meta.get("reference_probabilities", {}).get(self.model_name, [])))
-        self.auc = meta["metrics"][self.model_name]["roc_auc"]
+        self.reference = np.sort(np.array(meta.reference_probabilities.get(self.model_name, [])))
+        self.auc = meta.metrics[self.model_name].roc_auc
 
     def spectrogram(self, samples: np.ndarray) -> np.ndarray:
         """The model's input for the 30 s window starting at ``samples[0]``."""
@@ -150,6 +145,7 @@ class Scorer:
     def explain_best_window(self, song: SongScore, num_samples: int = 1000):
         """Explanation of the song's best window; cell times are seconds of the song."""
         start = song.best_window[0]
+        assert song.samples is not None, "a scored song keeps its samples"
         return self.explain_window(song.samples[int(start * SAMPLE_RATE) :], start, num_samples)
 
     def explain_window(self, window: np.ndarray, start_s: float, num_samples: int = 1000):
@@ -221,7 +217,9 @@ class EmbeddingScorer(Scorer):
                 frames = slice(patch * PATCH_FRAMES, (patch + 1) * PATCH_FRAMES)
                 variant = np.where(hidden[:, frames], floor, mel[:, frames])
                 variants.append((cell, int(patch), variant.T))
-        embeddings = self.musicnn.run_patches(np.stack([v for _, _, v in variants])).embeddings if variants else []
+        embeddings: np.ndarray | list = (
+            self.musicnn.run_patches(np.stack([v for _, _, v in variants])).embeddings if variants else []
+        )
         changed = [base.embeddings.copy() for _ in range(cells)]
         for (cell, patch, _), embedding in zip(variants, embeddings, strict=True):
             changed[cell][patch] = embedding
@@ -241,9 +239,10 @@ def window_starts(duration_s: float, hop_s: float = SCORING_HOP_SECONDS) -> list
 
 def song_profile(song: SongScore) -> SongProfile:
     """What MSD musicnn hears in the whole song (reusing the scorer's pass when it made one)."""
-
-    outputs = song.patches if song.patches is not None else load_model(DEFAULT_MODEL).analyse(song.samples, song.file)
-    return SongProfile.of(outputs)
+    if song.patches is not None:
+        return SongProfile.of(song.patches)
+    assert song.samples is not None, "a scored song keeps its samples"
+    return SongProfile.of(load_model(DEFAULT_MODEL).analyse(song.samples, song.file))
 
 
 def describe_song(song: SongScore, catalog: CatalogEmbeddings, threshold: float) -> dict:
@@ -280,5 +279,5 @@ def score_many(scorer: Scorer, sources: Iterable[tuple[str, str | Path | bytes]]
             items.append(BatchItem(name, score=scorer.score(source, name)))
         except AudioError as error:
             items.append(BatchItem(name, error=str(error)))
-    scored = sorted((i for i in items if i.score), key=lambda i: -i.score.probability)
+    scored = sorted((i for i in items if i.score), key=lambda i: -(i.score.probability if i.score else 0.0))
     return scored + [i for i in items if i.error]

@@ -26,8 +26,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from core.progress import describe_duration
+from core.progress import describe_duration, epoch_payload, training_fraction
+
+if TYPE_CHECKING:
+    from core.training import TrainingEvent
 
 
 @dataclass(frozen=True)
@@ -73,9 +77,9 @@ def setup_steps(songs: int = 951, quick_songs: int = 238, *, run_active: bool = 
 
 
 class SetupProgress:
-    """The progress object the steps' commands receive (``counter``, ``training``,
-    ``should_cancel``), reporting one overall fraction and time left to ``report(fraction,
-    message)`` and training epochs to ``event(payload)`` (the Train page's curves).
+    """The ``core.progress.Progress`` the steps' commands receive, reporting one overall
+    fraction and time left to ``report(fraction, message)`` and training epochs to
+    ``event(payload)`` (the Train page's curves).
 
     Time left: each step's planned seconds times this machine's speed, measured as the time
     the work done so far took over the time it was planned to take (once 20 planned seconds
@@ -163,14 +167,12 @@ class SetupProgress:
         yield update
 
     @contextmanager
-    def training(self, models: list[str]) -> Iterator[Callable]:
-        def update(event) -> None:
+    def training(self, models: list[str]) -> Iterator[Callable[[TrainingEvent], None]]:
+        def update(event: TrainingEvent) -> None:
             self.worked = True
-            index = models.index(event.model)
-            epochs_done = event.epoch if event.batch is None else event.epoch - 1 + event.batch / event.batches
-            self.fraction_in_step = (index + epochs_done / event.epochs) / len(models)
+            self.fraction_in_step = training_fraction(models, event)
             if event.batch is None and self.event is not None:
-                self.event({"model": event.model, "epoch": event.epoch, "epochs": event.epochs, **event.metrics})
+                self.event(epoch_payload(event))
             self._report(f"training {event.model}: epoch {event.epoch} of {event.epochs}")
 
         yield update
@@ -208,7 +210,7 @@ def time_setup(
             with Catalog.open(settings) as catalog:
                 active = active_run_id(catalog)
                 clip = next(iter(catalog.audio_hashes()), None)
-            if active:
+            if active and clip is not None:
                 times["first_run"] = time.monotonic() - started
                 report(f"first run active after {describe_duration(times['first_run'])}")
                 subprocess.run(

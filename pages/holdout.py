@@ -20,16 +20,16 @@ default = int(runs.index[runs["active"]][0]) if runs["active"].any() else 0
 run_id = st.selectbox("Run", list(labels), index=default, format_func=labels.get)
 run_choice.activate_button(config, run_id, bool(runs.loc[runs["id"] == run_id, "active"].iloc[0]))
 meta = state.run_meta(home, token, run_id)
-ours = "this run (synthetic demo catalog)" if meta["synthetic"] else f"this run ({meta['catalog']['source']} catalog)"
-if meta["synthetic"]:
+ours = "this run (synthetic demo catalog)" if meta.synthetic else f"this run ({meta.catalog.source} catalog)"
+if meta.synthetic:
     st.warning(
         "These figures come from the **synthetic demo catalog**: they show the pipeline works, not how well "
         "any model predicts real popularity. The study's figures are on real Spotify data."
     )
-n = meta["metrics"][meta["models"][0]]["n"]
+n = meta.metrics[meta.models[0]].n
 st.caption(
-    f"Holdout split: {n} tracks never used for training or calibration · {meta['split']} split · threshold "
-    f"{meta['threshold']['value']:g} ({meta['threshold']['rule']}) · error bars: 95% bootstrap intervals "
+    f"Holdout split: {n} tracks never used for training or calibration · {meta.split} split · threshold "
+    f"{meta.threshold.value:g} ({meta.threshold.rule}) · error bars: 95% bootstrap intervals "
     "(1,000 resamples; hover a bar for its numbers)"
 )
 

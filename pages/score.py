@@ -7,7 +7,6 @@ import streamlit as st
 from core.architectures import DISPLAY_NAMES, PRETRAINED_MODEL
 from core.config import MAX_UPLOAD_MB
 from core.errors import HitlensError
-from core.registry import best_model_of
 from core.wording import SYNTHETIC_VERDICTS, holdout_auc
 from ui import charts, explanation, songs, state
 from ui.page import active_run_line, catalog_or_stop, runs_or_stop, through_app
@@ -19,10 +18,10 @@ runs = runs_or_stop(config, token, "there is nothing to score with")
 home = str(config.home)
 run_id = runs[runs["active"]].iloc[0]["id"]
 meta = state.run_meta(home, token, run_id)
-active_run_line(meta, run_id)
+active_run_line(meta)
 
-best = best_model_of(meta)
-choices = [m for m in meta["models"] if m != "dummy"] or meta["models"]
+best = meta.best_model
+choices = [m for m in meta.models if m != "dummy"] or list(meta.models)
 model = st.selectbox(
     "Model",
     choices,
@@ -32,10 +31,10 @@ model = st.selectbox(
 )
 scorer = songs.scorer(home, run_id, model)
 st.caption(
-    f"{DISPLAY_NAMES[model]}: {holdout_auc(scorer.auc)} on the {meta['split']} split's holdout. "
+    f"{DISPLAY_NAMES[model]}: {holdout_auc(scorer.auc)} on the {meta.split} split's holdout. "
     "0.5 is a coin toss; the study's best real-data model reached 0.65."
 )
-if meta["synthetic"]:
+if meta.synthetic:
     st.warning(f"**Trained on the synthetic demo catalog.** {SYNTHETIC_VERDICTS}")
 
 files = songs.session_uploads(
@@ -88,7 +87,7 @@ if result["note"]:
     st.warning(result["note"])
 st.markdown(
     f"Calibrated probability **{probability:.0%}** that its popularity would be at or above the run's threshold "
-    f"({meta['threshold']['value']:g}); higher than {result['percentile'] or 0:.0f}% of the catalog's held-out tracks. "
+    f"({meta.threshold.value:g}); higher than {result['percentile'] or 0:.0f}% of the catalog's held-out tracks. "
     f"Best 30 s to use as your preview clip: **{start:.0f}-{end:.0f} s**."
 )
 embeddings, catalog_map = state.catalog_embeddings(home, token, state.embeddings_stamp(home))
@@ -130,7 +129,7 @@ def what_it_sounds_like(profile, embeddings, catalog_map) -> None:
     if picked:
         right.plotly_chart(charts.tag_curves(profile.curves(picked)), width="stretch")
 
-    threshold = meta["threshold"]["value"]
+    threshold = meta.threshold.value
     if not len(embeddings):
         st.info(
             "The catalog's embeddings are not computed yet (the set-up job does it, or `python -m core embeddings`), "
@@ -203,7 +202,7 @@ st.caption(
     "the marks +1, +2, … and −1, −2, … match the lists below."
 )
 explanation.region_players(explained, window, start)
-warning = SYNTHETIC_VERDICTS if meta["synthetic"] else None
+warning = SYNTHETIC_VERDICTS if meta.synthetic else None
 png = explanation.explanation_png(
     explained,
     spectrogram,

@@ -9,7 +9,6 @@ from core.config import FEATURE_PRESETS, TRAINING_PRESETS
 from core.dataset import SPLITS, left_out_note
 from core.evaluate import holdout_table
 from core.jobs import latest_job, start_job
-from core.registry import SavedRun
 from core.wording import with_interval
 from ui import runs as run_choice
 from ui import state
@@ -88,18 +87,18 @@ if runs.empty:
 else:
     latest = runs.iloc[0]
     meta = state.run_meta(str(config.home), token, latest["id"])
-    table = pd.DataFrame(holdout_table(SavedRun(latest["id"], config.models_dir / latest["path"], meta)))
+    table = pd.DataFrame(holdout_table(meta))
     table["model"] = table["model"].map(DISPLAY_NAMES)
     for column in ("accuracy", "roc_auc"):
         table[f"{column} (95% CI)"] = [
             with_interval(value, interval) for value, interval in zip(table[column], table[f"{column}_ci"], strict=True)
         ]
-    quick = ", set-up's quick-start run (CNN 1 on a quarter of the demo)" if meta.get("quick_start") else ""
+    quick = ", set-up's quick-start run (CNN 1 on a quarter of the demo)" if meta.quick_start else ""
     st.caption(
-        f"Run {latest['id']}: {meta['split']} split, {meta['training_preset']} preset, holdout of "
-        f"{table['n'].iloc[0]} tracks{quick}" + (", **synthetic demo catalog**" if meta["synthetic"] else "")
+        f"Run {latest['id']}: {meta.split} split, {meta.training_preset} preset, holdout of "
+        f"{table['n'].iloc[0]} tracks{quick}" + (", **synthetic demo catalog**" if meta.synthetic else "")
     )
-    left_out = left_out_note(meta.get("left_out", {}))  # runs before this note was kept have none
+    left_out = left_out_note(meta.left_out)  # runs before this note was kept have none
     if left_out:
         st.warning(left_out)
     st.dataframe(

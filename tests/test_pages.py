@@ -1,6 +1,7 @@
 """Every page in the three states a user meets: no catalog, a catalog without a run, a
 catalog with a run."""
 
+import json
 import shutil
 import time
 
@@ -222,7 +223,8 @@ def test_a_finished_worse_run_waits_until_the_user_chooses_it(trained_home, tmp_
     with Catalog.open(settings) as catalog:
         active = load_run(settings, catalog)
         for run_id in ("29991231-000000-0001", "29991231-000000-0002"):
-            save_run(settings, catalog, {**active.meta, "id": run_id, "models": ["dummy"]}, {})
+            saved = json.loads((active.path / "run.json").read_text())
+            save_run(settings, catalog, {**saved, "id": run_id, "models": ["dummy"]}, {})
         assert load_run(settings, catalog).id == active.id  # finishing did not take over
     train = _open(PAGES[1])
     text = _text(train)
@@ -324,8 +326,8 @@ def _aucs(trained) -> list[str]:
     from core.registry import load_run
 
     with Catalog.open(trained) as catalog:
-        metrics = load_run(trained, catalog).meta["metrics"]
-    return [f"{metrics[m]['roc_auc']['value']:.2f}" for m in ("dummy", "cnn2", "musicnn")]
+        metrics = load_run(trained, catalog).meta.metrics
+    return [f"{metrics[m].roc_auc.value:.2f}" for m in ("dummy", "cnn2", "musicnn")]
 
 
 def test_dataset_artist_charts_share_one_x_scale_and_count_in_words(use_demo_home):

@@ -7,7 +7,16 @@ import pytest
 from core.catalog import Catalog
 from core.config import Settings
 from core.files import PARTIAL_MARKER
-from core.registry import RunMissing, keep_active, list_runs, load_run, run_summaries, save_run, set_active
+from core.registry import (
+    RunMissing,
+    RunUnreadable,
+    keep_active,
+    list_runs,
+    load_run,
+    run_summaries,
+    save_run,
+    set_active,
+)
 from tests.conftest import run_cli
 
 
@@ -150,3 +159,23 @@ def test_a_saved_dummy_predicts_the_training_majority(home, rate, expected):
     with Catalog.open(home, create=True) as catalog:
         run = save_run(home, catalog, {**_meta("run-d"), "dummy_positive_rate": rate}, {}, activate="yes")
     assert run.load_model("dummy").predict_proba([[0], [0]])[:, -1].tolist() == [expected, expected]
+
+
+def test_a_run_saved_by_older_code_loads_with_defaults_for_what_it_lacks(home):
+    # Before quick starts, left-out tracks, percentiles and provenance were recorded; a key
+    # this version does not know is ignored.
+    with Catalog.open(home, create=True) as catalog:
+        run = save_run(home, catalog, {**_meta("run-old"), "from_the_future": [1, 2]}, {}, activate="yes")
+        meta = load_run(home, catalog, "run-old").meta
+    assert meta == run.meta
+    assert (meta.quick_start, meta.left_out, meta.reference_probabilities) == (False, {}, {})
+    assert (meta.version, meta.commit) == (None, None)
+    assert meta.metrics["dummy"].roc_auc.value == 0.5 and meta.metrics["dummy"].accuracy.value is None
+
+
+def test_a_damaged_run_json_is_one_clear_error(home):
+    with Catalog.open(home, create=True) as catalog:
+        run = save_run(home, catalog, _meta("run-cut"), {}, activate="yes")
+        (run.path / "run.json").write_text('{"id": "run-cut", "models": ["dummy"]')
+        with pytest.raises(RunUnreadable, match="incomplete or damaged"):
+            load_run(home, catalog, "run-cut")

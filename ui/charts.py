@@ -17,6 +17,7 @@ from core.bands import BANDS, band_rows, mel_centres_hz
 from core.config import FeaturePreset
 from core.evaluate import STUDY_RESULTS
 from core.features import FLOOR_DB
+from core.registry import Estimate, RunMeta
 
 HEIGHT = 360
 MARGIN = dict(l=10, r=10, t=40, b=10)
@@ -343,10 +344,12 @@ def _panel_title(text: str, x: list[float], y: float) -> dict:
     )
 
 
-def _interval_bars(labels: list[str], estimates: list[dict], name: str, colour: str, axis: str = "", **extra) -> go.Bar:
+def _interval_bars(
+    labels: list[str], estimates: list[Estimate], name: str, colour: str, axis: str = "", **extra
+) -> go.Bar:
     """Bars with 95% error bars, the value written level at the foot of each bar (clear of
     the error bar); the interval is in the hover."""
-    values = [e["value"] for e in estimates]
+    values = [e.value for e in estimates]
     return go.Bar(
         x=labels,
         y=values,
@@ -356,12 +359,12 @@ def _interval_bars(labels: list[str], estimates: list[dict], name: str, colour: 
         yaxis=f"y{axis}",
         error_y=dict(
             type="data",
-            array=[e["high"] - e["value"] for e in estimates],
-            arrayminus=[e["value"] - e["low"] for e in estimates],
+            array=[e.high - e.value for e in estimates],
+            arrayminus=[e.value - e.low for e in estimates],
             color="#333333",
             thickness=1.5,
         ),
-        customdata=[[e["low"], e["high"]] for e in estimates],
+        customdata=[[e.low, e.high] for e in estimates],
         texttemplate="%{y:.2f}",
         textposition="inside",
         insidetextanchor="start",
@@ -400,20 +403,21 @@ def _chance(axis: str = "", label: str = "chance (0.5)", show: bool = True) -> l
     return [shape, legend]
 
 
-def holdout_metrics(meta: dict, ours: str) -> go.Figure:
+def holdout_metrics(meta: RunMeta, ours: str) -> go.Figure:
     """Accuracy and ROC-AUC of every model of a run, side by side with one legend: this run
     with its 95% bootstrap intervals, beside the study's own figures where it had the model."""
-    models = meta["models"]
+    models = meta.models
     order = [DISPLAY_NAMES[m] for m in models]
     study = [m for m in models if m in STUDY_RESULTS]  # the study had no pretrained model
     traces, shapes, layout = [], [], {}
     for column, (metric, key, index) in enumerate((("accuracy", "accuracy", 0), ("ROC-AUC", "roc_auc", 1))):
         first, axis = column == 0, "" if column == 0 else "2"
-        known = [m for m in models if meta["metrics"][m][key]["value"] is not None]
+        estimates = {m: getattr(meta.metrics[m], key) for m in models}
+        known = [m for m in models if estimates[m].value is not None]
         traces.append(
             _interval_bars(
                 [DISPLAY_NAMES[m] for m in known],
-                [meta["metrics"][m][key] for m in known],
+                [estimates[m] for m in known],
                 ours,
                 OURS,
                 axis,
@@ -452,15 +456,15 @@ def holdout_metrics(meta: dict, ours: str) -> go.Figure:
     )
 
 
-def roc_and_reliability(meta: dict) -> go.Figure:
+def roc_and_reliability(meta: RunMeta) -> go.Figure:
     """ROC curves and the reliability of the calibrated probabilities, one colour and one
     legend entry per model for both panels."""
     traces = []
-    for model in meta["models"]:
-        metrics, colour, name = meta["metrics"][model], MODEL_COLOURS.get(model), DISPLAY_NAMES[model]
-        auc = metrics["roc_auc"]["value"]
+    for model in meta.models:
+        metrics, colour, name = meta.metrics[model], MODEL_COLOURS.get(model), DISPLAY_NAMES[model]
+        auc = metrics.roc_auc.value
         label = f"{name} (AUC {auc:.2f})" if auc is not None else f"{name} (AUC n/a)"
-        curve = metrics["roc_curve"]
+        curve = metrics.roc_curve
         traces.append(
             go.Scatter(
                 x=curve["fpr"],
@@ -472,7 +476,7 @@ def roc_and_reliability(meta: dict) -> go.Figure:
                 hovertemplate=f"{name}: false positive rate %{{x:.2f}}, true positive rate %{{y:.2f}}<extra></extra>",
             )
         )
-        reliability = metrics["reliability"]
+        reliability = metrics.reliability
         traces.append(
             go.Scatter(
                 x=reliability["predicted"],
@@ -506,10 +510,10 @@ def roc_and_reliability(meta: dict) -> go.Figure:
     )
 
 
-def confusion_matrices(meta: dict, per_row: int = 3) -> go.Figure:
+def confusion_matrices(meta: RunMeta, per_row: int = 3) -> go.Figure:
     """One matrix per model, ``per_row`` to a row: actual class down, predicted across,
     counts in the cells; every matrix on the same colour scale (0 to the holdout's size)."""
-    models = meta["models"]
+    models = meta.models
     rows = -(-len(models) // per_row)
     classes = ["not popular", "popular"]
     row_height, title_px, axis_px = 190, 30, 55
@@ -520,7 +524,7 @@ def confusion_matrices(meta: dict, per_row: int = 3) -> go.Figure:
         top = 1 - (row * (row_height + title_px + axis_px) + title_px) / height
         y_domain = [top - row_height / height, top]
         axis = "" if i == 0 else str(i + 1)
-        matrix = meta["metrics"][model]["confusion"]
+        matrix = meta.metrics[model].confusion
         traces.append(
             go.Heatmap(
                 z=matrix,
@@ -531,7 +535,7 @@ def confusion_matrices(meta: dict, per_row: int = 3) -> go.Figure:
                 textfont=dict(size=18),
                 colorscale="Blues",
                 zmin=0,
-                zmax=meta["metrics"][model]["n"],
+                zmax=meta.metrics[model].n,
                 showscale=False,
                 xaxis=f"x{axis}",
                 yaxis=f"y{axis}",
@@ -552,17 +556,17 @@ def confusion_matrices(meta: dict, per_row: int = 3) -> go.Figure:
     return figure(traces, "", height=height, annotations=annotations, **layout)
 
 
-def split_comparison(metas: dict[str, dict]) -> go.Figure:
+def split_comparison(metas: dict[str, RunMeta]) -> go.Figure:
     """ROC-AUC of each model in the latest run of each split (split name -> run meta)."""
     colours = iter((BLUE, ORANGE, "#54A24B"))
     order = [DISPLAY_NAMES[m] for m in MODEL_NAMES]
     traces = []
     for split, meta in metas.items():
-        known = [m for m in meta["models"] if meta["metrics"][m]["roc_auc"]["value"] is not None]
+        known = [m for m in meta.models if meta.metrics[m].roc_auc.value is not None]
         traces.append(
             _interval_bars(
                 [DISPLAY_NAMES[m] for m in known],
-                [meta["metrics"][m]["roc_auc"] for m in known],
+                [meta.metrics[m].roc_auc for m in known],
                 f"{split} split",
                 next(colours),
             )

@@ -3,6 +3,8 @@ Each check shows what to do and stops the page when the answer is no."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import streamlit as st
 
@@ -11,6 +13,9 @@ from core.config import Settings
 from core.wording import holdout_auc
 from ui import state
 from ui.jobs import no_catalog_notice
+
+if TYPE_CHECKING:
+    from core.registry import RunMeta
 
 
 def through_app(page_file: str) -> None:
@@ -55,23 +60,21 @@ def runs_or_stop(config: Settings, token: str, why: str) -> pd.DataFrame:
     return runs
 
 
-def active_run_line(meta: dict, run_id: str) -> None:
+def active_run_line(meta: RunMeta) -> None:
     """Which run scores songs, how good its best model is, and where to choose another."""
-    from core.registry import best_model_of
-
-    best = best_model_of(meta)
+    best = meta.best_model
     quick = (
         (
             " This is set-up's **quick-start run** (CNN 1 on a quarter of the demo); the default run replaces it "
             "when set-up finishes, unless you choose another."
         )
-        if meta.get("quick_start")
+        if meta.quick_start
         else ""
     )
     left, right = st.columns([4, 1])
     left.caption(
-        f"Scoring with run **{run_id}** ({meta['split']} split, {meta['training_preset']} preset, trained "
-        f"{meta['created_at'][:16].replace('T', ' ')} UTC; best model {DISPLAY_NAMES[best]}, "
-        f"{holdout_auc(meta['metrics'][best]['roc_auc'])}).{quick}"
+        f"Scoring with run **{meta.id}** ({meta.split} split, {meta.training_preset} preset, trained "
+        f"{meta.created_at[:16].replace('T', ' ')} UTC; best model {DISPLAY_NAMES[best]}, "
+        f"{holdout_auc(meta.metrics[best].roc_auc)}).{quick}"
     )
     right.page_link("pages/holdout.py", label="Choose the run", icon="🎯")

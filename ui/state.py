@@ -5,12 +5,16 @@ changes the old entries are dropped."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
 
 from core.catalog import Catalog, CatalogSummary
 from core.config import Settings, settings
+
+if TYPE_CHECKING:
+    from core.registry import RunMeta
 
 _last_token: str | None = None
 
@@ -89,7 +93,7 @@ def runs(home: str, token: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False)
-def run_meta(home: str, token: str, run_id: str) -> dict:
+def run_meta(home: str, token: str, run_id: str) -> RunMeta:
     from core.registry import load_run
 
     config = _settings(home)
