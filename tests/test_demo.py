@@ -189,9 +189,9 @@ def test_replacing_the_demo_deletes_the_audio_only_the_old_one_used(tmp_path):
 
     # While another build holds the folder (its rendered files are not in the catalog yet),
     # a replacing build deletes nothing; the next clean-up does.
-    from core.demo import _audio_lock, remove_unreferenced_audio
+    from core.demo.audio import audio_lock, remove_unreferenced_audio
 
-    with _audio_lock(settings, exclusive=False):
+    with audio_lock(settings, exclusive=False):
         build_demo(settings, tracks=12, seed=1, workers=2, replace=True).close()
         assert second <= _demo_files(settings)
     assert remove_unreferenced_audio(settings) == len(second - first)

@@ -1,0 +1,105 @@
+"""Dashboard pages: seconds until each has run its script and drawn its charts."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+from core.bench.dashboard import CHROMIUM, free_port, require_chromium, settle, start_dashboard
+from core.catalog import Catalog
+from core.config import Settings
+
+DASHBOARD_PAGES = (("Dataset", ""), ("Train", "train"), ("Holdout results", "holdout"), ("Score a song", "score"))
+
+
+def bench_pages(settings: Settings, reloads: int = 3) -> str:
+    """Seconds until each dashboard page has run its script and drawn its charts in Chromium:
+    its first load in a freshly started server (imports, cold caches), then the median of
+    ``reloads`` browser reloads (a new session: the whole front end starts again), the median of
+    as many visits from the sidebar (how an artist moves between pages), and the Dataset page's
+    minimum-track slider moved one step (a new artist query and redraw)."""
+    require_chromium("page")
+    from playwright.sync_api import sync_playwright
+
+    with Catalog.open(settings) as catalog:
+        summary = catalog.summary()
+    port = free_port()
+    server = start_dashboard(settings, port)
+    rows: list[tuple[str, *tuple[float | None, ...]]] = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+
+            def load(path: str) -> tuple[float, float]:
+                start = time.perf_counter()
+                page.goto(f"http://127.0.0.1:{port}/{path}")
+                return settle(page, start)
+
+            def navigate(title: str) -> tuple[float, float]:
+                """Open another page, then ``title`` from the sidebar, as an artist moves around."""
+                other = next(t for t, _ in DASHBOARD_PAGES if t != title)
+                for target in (other, title):
+                    start = time.perf_counter()
+                    page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=target).first.click()
+                    timing = settle(
+                        page, start, extra=f"document.querySelector('h1')?.textContent.includes({target!r})"
+                    )
+                return timing
+
+            first = {title: load(path) for title, path in DASHBOARD_PAGES}  # "/" first: it registers the navigation
+            for title, path in DASHBOARD_PAGES:
+                reloaded = _medians([load(path) for _ in range(reloads)])
+                rows.append((title, *first[title], *reloaded, *_medians([navigate(title) for _ in range(reloads)])))
+            rows.append(
+                (
+                    "Dataset: minimum-track slider one step",
+                    None,
+                    None,
+                    *_medians(_slider_steps(page, port, reloads)),
+                    None,
+                    None,
+                )
+            )
+            version = browser.version
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    lines = [
+        f"Seconds from opening a page until its script finished / until every chart was drawn, headless Chromium "
+        f"{version}, {os.cpu_count()} CPU cores; catalog: {summary.tracks:,} tracks ({summary.source}); reloads, "
+        f"sidebar visits and slider steps: median of {reloads}.",
+        "",
+        "| page | first load: script | first load: charts | reload: script | reload: charts | from the sidebar: script "
+        "| from the sidebar: charts |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for title, *seconds in rows:
+        lines.append(f"| {title} | " + " | ".join("" if s is None else f"{s:.1f}" for s in seconds) + " |")
+    return "\n".join(lines)
+
+
+def _medians(timings: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(t[0] for t in timings), statistics.median(t[1] for t in timings)
+
+
+def _slider_steps(page, port: int, steps: int) -> list[tuple[float, float]]:
+    """Seconds to redraw the Dataset page's artist charts after moving the minimum-track
+    slider one step with the keyboard, ``steps`` times (each step a value not yet cached)."""
+    page.goto(f"http://127.0.0.1:{port}/")
+    settle(page, time.perf_counter())
+    thumb = page.locator('[data-testid="stSlider"]').filter(has_text="Minimum tracks per artist").locator("input")
+    timings = []
+    for _ in range(steps):
+        value = int(thumb.input_value()) + 1
+        start = time.perf_counter()
+        thumb.press("ArrowRight")
+        # The caption under the charts names the new minimum (textContent: innerText would lay the page out).
+        shown = (
+            "[...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
+            f".some(caption => caption.textContent.includes('at least {value} tracks'))"
+        )
+        timings.append(settle(page, start, extra=shown))
+    return timings

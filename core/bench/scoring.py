@@ -1,0 +1,72 @@
+"""Scoring: time to a verdict and to an explanation, at both presets."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from core.audio import load_audio
+from core.bench.clips import demo_clips
+from core.catalog import Catalog
+from core.config import FEATURE_PRESETS, Settings
+from core.dataset import MinMaxScaling
+from core.features import log_mel
+
+
+def bench_score(settings: Settings) -> str:
+    """Time to a verdict (decode, windows, spectrograms, model) for a 30 s clip and a 3.5 min
+    song, and of one LIME explanation at 1,000 samples, at both presets.
+
+    The model is the active run's best architecture with fresh weights at each preset (the
+    cost does not depend on the weights; a study-preset run takes hours to train here)."""
+    import soundfile as sf
+
+    from core.architectures import build_model
+    from core.evaluate import PlattCalibration
+    from core.explain import explain
+    from core.registry import load_run
+    from core.scoring import Scorer
+
+    with Catalog.open(settings) as catalog:
+        run = load_run(settings, catalog)
+    name = run.meta.best_model
+    clip_path = demo_clips(settings, 1)[0][1]
+    clip = load_audio(clip_path)
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        song_path = Path(scratch) / "song.mp3"
+        sf.write(song_path, np.tile(clip, 7), 22_050, format="MP3")  # 3.5 min
+        for preset in (FEATURE_PRESETS["fast"], FEATURE_PRESETS["study"]):
+            scorer = Scorer.__new__(Scorer)
+            scorer.run, scorer.model_name, scorer.preset = run, name, preset
+            scorer.model = build_model(name, (*preset.shape, 1))
+            scorer.scaling = MinMaxScaling(-80.0, 0.0)
+            scorer.calibration = PlattCalibration(1.0, 0.0)
+            scorer.reference = np.array([])
+            scorer.score(clip_path)  # warm-up: graph tracing
+            timings = {}
+            for label, path in (("30 s clip", clip_path), ("3.5 min song", song_path)):
+                start = time.perf_counter()
+                song = scorer.score(path)
+                timings[label] = time.perf_counter() - start
+            spectrogram = log_mel(clip, preset)
+            explain(spectrogram, clip, preset, scorer.predict, num_samples=20, seeds=(0,))  # warm-up
+            for seeds, label in (((0,), "explanation"), ((0, 1, 2), "explanation + stability")):
+                start = time.perf_counter()
+                explain(spectrogram, clip, preset, scorer.predict, num_samples=1000, seeds=seeds)
+                timings[label] = time.perf_counter() - start
+            rows.append((preset, timings, len(song.windows)))
+    header = list(rows[0][1])
+    lines = [
+        f"Scoring with the {name} architecture (fresh weights); the 3.5 min song has {rows[0][2]} windows of 30 s:",
+        "",
+        "| preset | " + " | ".join(f"{h} (s)" for h in header) + " |",
+        "|---|" + "---:|" * len(header),
+    ]
+    lines += [
+        f"| {p.name} {p.n_mels}x{p.frames} | " + " | ".join(f"{t[h]:.2f}" for h in header) + " |" for p, t, _ in rows
+    ]
+    return "\n".join(lines)
