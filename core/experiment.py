@@ -13,8 +13,9 @@ from importlib import metadata
 import numpy as np
 
 from core.architectures import PRETRAINED_MODEL
-from core.catalog import Catalog, utc_now
+from core.catalog import Catalog
 from core.config import REPO_ROOT, Settings, TrainingPreset
+from core.database import utc_now
 from core.dataset import (
     MinMaxScaling,
     choose_threshold,

@@ -1,5 +1,6 @@
-"""What the Dataset page shows that needs more than one catalog query: class balance per
-split, and a track's spectrogram."""
+"""What the Dataset page shows of the catalog: artist statistics and search, releases of one
+song, the tracks with and without a preview, class balance per split, and a track's
+spectrogram."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pandas as pd
 
 from core import wording
 from core.audio import load_audio
-from core.catalog import Catalog
+from core.catalog import Catalog, song_keys
 from core.config import FeaturePreset, Settings
 from core.dataset import SPLITS, choose_threshold, labels, modelling_tracks, split_tracks
 from core.features import FeatureCache, log_mel
@@ -46,3 +47,66 @@ def track_spectrogram(settings: Settings, sha256: str, audio_path: str, preset: 
         return cache.load(sha256, preset)
     with Catalog.open(settings) as catalog:
         return log_mel(load_audio(catalog.audio_file(audio_path)), preset)
+
+
+def artist_stats(catalog: Catalog, min_tracks: int = 1) -> pd.DataFrame:
+    """Mean and median popularity per credited artist, over artists with at least
+    ``min_tracks`` tracks, most popular first."""
+    credits = catalog.track_artists().dropna(subset=["popularity"])
+    if credits.empty:
+        return pd.DataFrame(columns=["artist", "tracks", "mean_popularity", "median_popularity"])
+    stats = (
+        credits.groupby("artist")["popularity"]
+        .agg(tracks="size", mean_popularity="mean", median_popularity="median")
+        .reset_index()
+    )
+    stats = stats[stats["tracks"] >= min_tracks]
+    return stats.sort_values(["mean_popularity", "tracks"], ascending=False).reset_index(drop=True)
+
+
+def search_artists(catalog: Catalog, query: str) -> pd.DataFrame:
+    """Artists whose name contains ``query`` (case-insensitive) with how much of them the
+    catalog holds: tracks, tracks with audio, release years covered."""
+    pattern = f"%{query.strip()}%"
+    return pd.read_sql_query(
+        """
+        SELECT a.name AS artist, count(*) AS tracks,
+               sum(t.audio_path IS NOT NULL) AS with_audio,
+               round(avg(t.popularity), 1) AS mean_popularity,
+               min(substr(t.release_date, 1, 4)) AS first_year,
+               max(substr(t.release_date, 1, 4)) AS last_year
+          FROM artists a
+          JOIN track_artists ta ON ta.artist_id = a.id
+          JOIN tracks t ON t.id = ta.track_id
+         WHERE a.name LIKE ?
+         GROUP BY a.id ORDER BY tracks DESC, a.name
+        """,
+        catalog.conn,
+        params=(pattern,),
+    )
+
+
+def duplicate_groups(catalog: Catalog) -> pd.DataFrame:
+    """The same song released several times (single, album, deluxe...): one row per
+    release of every song that has more than one, with a shared ``group`` number."""
+    tracks = catalog.tracks()
+    if tracks.empty:
+        return tracks.assign(group=pd.Series(dtype=int))
+    tracks["song_key"] = song_keys(tracks)
+    sizes = tracks.groupby("song_key")["id"].transform("size")
+    groups = tracks[sizes > 1].copy()
+    groups["group"] = groups.groupby("song_key", sort=False).ngroup() + 1
+    columns = ["group", "name", "primary_artist", "album", "album_type", "release_date", "popularity"]
+    return groups.sort_values(["group", "release_date"])[columns].reset_index(drop=True)
+
+
+def preview_breakdown(catalog: Catalog) -> pd.DataFrame:
+    """Tracks with and without a preview: count and popularity of each group."""
+    return pd.read_sql_query(
+        """
+        SELECT CASE WHEN preview_url IS NULL THEN 'no preview' ELSE 'with preview' END AS preview,
+               count(*) AS tracks, avg(popularity) AS mean_popularity
+          FROM tracks GROUP BY 1 ORDER BY 1 DESC
+        """,
+        catalog.conn,
+    )

@@ -12,7 +12,8 @@ import json
 
 import pandas as pd
 
-from core.catalog import Catalog, utc_now
+from core.catalog import Catalog
+from core.database import utc_now
 
 COLUMNS = ["file", "scored", "run", "model", "verdict", "probability", "percentile", "best_window", "sha256"]
 

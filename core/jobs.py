@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from core.catalog import Catalog, utc_now
+from core.catalog import Catalog
 from core.config import REPO_ROOT, Settings
+from core.database import utc_now
 from core.files import process_alive
 from core.progress import describe_duration, epoch_payload, training_fraction
 

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
-from core.catalog import Catalog, utc_now
+from core.catalog import Catalog
 from core.config import Settings
+from core.database import utc_now
 from core.errors import HitlensError
 from core.files import PARTIAL_MARKER, atomic_write_text, remove_stale_partials
 

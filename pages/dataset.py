@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from core.catalog import POPULARITY_SCALES
 from core.config import DEFAULT_PRESET, FEATURE_PRESETS
+from core.track_writer import POPULARITY_SCALES
 from ui import charts, state
 from ui.collect import collect_panel
 from ui.page import catalog_or_stop, through_app

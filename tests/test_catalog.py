@@ -3,8 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from core.catalog import SCHEMA_VERSION, ArtistRef, Catalog, TrackRecord
+from core import explore
+from core.catalog import Catalog
+from core.database import SCHEMA_VERSION
 from core.errors import CatalogMissing
+from core.track_writer import ArtistRef, TrackRecord
 
 
 def _track(source_id, name="Song", artists=("Ann",), popularity=40.0, preview="auto", **extra):
@@ -80,11 +83,11 @@ def test_every_credited_artist_is_counted_in_artist_statistics(catalog):
             _track("3", name="C", artists=("Cy",), popularity=50.0),
         ]
     )
-    stats = catalog.artist_stats().set_index("artist")
+    stats = explore.artist_stats(catalog).set_index("artist")
     assert stats.loc["Ann", "tracks"] == 2
     assert stats.loc["Ann", "mean_popularity"] == 40.0
     assert stats.loc["Bob", "tracks"] == 1
-    assert list(catalog.artist_stats(min_tracks=2)["artist"]) == ["Ann"]
+    assert list(explore.artist_stats(catalog, min_tracks=2)["artist"]) == ["Ann"]
     tracks = catalog.tracks().set_index("source_id")
     assert tracks.loc["1", "artists"] == "Ann; Bob"
     assert tracks.loc["1", "primary_artist"] == "Ann"
@@ -98,11 +101,11 @@ def test_artist_search_reports_completeness(catalog):
             _track("3", name="C", artists=("Kanye West",)),
         ]
     )
-    found = catalog.search_artists("drak").set_index("artist")
+    found = explore.search_artists(catalog, "drak").set_index("artist")
     assert found.loc["Drake", "tracks"] == 2
     assert found.loc["Drake", "with_audio"] == 1
     assert (found.loc["Drake", "first_year"], found.loc["Drake", "last_year"]) == ("2019", "2021")
-    assert catalog.search_artists("KC Makes Music").empty
+    assert explore.search_artists(catalog, "KC Makes Music").empty
 
 
 def test_duplicate_groups_collect_releases_of_one_song(catalog):
@@ -115,14 +118,14 @@ def test_duplicate_groups_collect_releases_of_one_song(catalog):
             _track("3", name="Alone", popularity=10.0),
         ]
     )
-    groups = catalog.duplicate_groups()
+    groups = explore.duplicate_groups(catalog)
     assert groups["group"].tolist() == [1, 1]
     assert groups["popularity"].tolist() == [30.0, 45.0]
 
 
 def test_preview_breakdown_and_summary(catalog):
     catalog.add_tracks([_track("1", popularity=10.0), _track("2", name="B", popularity=30.0, preview=None)])
-    breakdown = catalog.preview_breakdown().set_index("preview")
+    breakdown = explore.preview_breakdown(catalog).set_index("preview")
     assert breakdown.loc["with preview", "tracks"] == 1
     assert breakdown.loc["no preview", "mean_popularity"] == 30.0
     summary = catalog.summary()

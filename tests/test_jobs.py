@@ -3,8 +3,9 @@ import time
 
 import pytest
 
-from core.catalog import Catalog, utc_now
+from core.catalog import Catalog
 from core.config import Settings
+from core.database import utc_now
 from core.jobs import active_jobs, cancel_job, get_job, job_events, latest_job, start_job
 from core.registry import list_runs
 

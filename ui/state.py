@@ -48,14 +48,18 @@ def tracks(home: str, token: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False)
 def artist_stats(home: str, token: str, min_tracks: int) -> pd.DataFrame:
+    from core import explore
+
     with Catalog.open(_settings(home)) as catalog:
-        return catalog.artist_stats(min_tracks)
+        return explore.artist_stats(catalog, min_tracks)
 
 
 @st.cache_data(show_spinner=False)
 def search_artists(home: str, token: str, query: str) -> pd.DataFrame:
+    from core import explore
+
     with Catalog.open(_settings(home)) as catalog:
-        return catalog.search_artists(query)
+        return explore.search_artists(catalog, query)
 
 
 def audio_file(home: str, audio_path: str) -> str:
@@ -65,14 +69,18 @@ def audio_file(home: str, audio_path: str) -> str:
 
 @st.cache_data(show_spinner=False)
 def preview_breakdown(home: str, token: str) -> pd.DataFrame:
+    from core import explore
+
     with Catalog.open(_settings(home)) as catalog:
-        return catalog.preview_breakdown()
+        return explore.preview_breakdown(catalog)
 
 
 @st.cache_data(show_spinner=False)
 def duplicate_groups(home: str, token: str) -> pd.DataFrame:
+    from core import explore
+
     with Catalog.open(_settings(home)) as catalog:
-        return catalog.duplicate_groups()
+        return explore.duplicate_groups(catalog)
 
 
 @st.cache_data(show_spinner=False)

@@ -39,13 +39,14 @@ from pathlib import Path
 import pandas as pd
 
 from core.audio import load_audio
-from core.catalog import POPULARITY_SCALES, ArtistRef, Catalog, InsertReport, TrackRecord
+from core.catalog import Catalog
 from core.collect.collection import must_replace_demo
 from core.collect.downloads import PreviewDownloader
 from core.collect.resolve import DeezerResolver
 from core.config import Settings
 from core.errors import AudioError, CollectError, TableError, UsageError
 from core.files import atomic_write_bytes
+from core.track_writer import POPULARITY_SCALES, ArtistRef, InsertReport, TrackRecord
 
 FIELDS = (
     "source_id",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from core.catalog import ArtistRef, Catalog, TrackRecord
+from core.catalog import Catalog
 from core.config import Settings
 from core.demo.audio import audio_lock, audio_relative_path, remove_unreferenced_audio, render_audio
 from core.demo.plan import DEFAULT_SEED, DEFAULT_TRACKS, SOURCE, DemoPlan, plan_catalog
 from core.errors import UsageError
+from core.track_writer import ArtistRef, TrackRecord
 
 # The quick-start part of the catalog: every fourth song, so every artist style is there and a
 # first model can be trained on it in about a minute while the rest is rendered.
