@@ -123,10 +123,6 @@ class Settings:
         return self.data_dir / "catalog.sqlite"
 
     @property
-    def audio_dir(self) -> Path:
-        return self.data_dir / "audio"
-
-    @property
     def features_dir(self) -> Path:
         return self.data_dir / "features"
 
