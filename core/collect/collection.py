@@ -48,7 +48,9 @@ class YearRange:
         return cls(first, last)
 
     def contains(self, release_date: str | None) -> bool:
-        return bool(release_date) and self.first <= int(release_date[:4]) <= self.last
+        if not release_date:
+            return False
+        return self.first <= int(release_date[:4]) <= self.last
 
     def __str__(self) -> str:
         return f"{self.first}-{self.last}"
