@@ -44,14 +44,14 @@ def free_port() -> int:
 
 
 def start_dashboard(settings: Settings, port: int) -> subprocess.Popen:
-    """``streamlit run app.py`` headless against ``settings.home``, once it answers its health check."""
+    """The dashboard as ``make run`` serves it (``python -m ui.server``: ``streamlit run app.py``
+    after compiling librosa's beat tracker), headless against ``settings.home``, once it answers
+    its health check."""
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "streamlit",
-            "run",
-            "app.py",
+            "ui.server",
             "--server.headless",
             "true",
             "--server.port",
@@ -76,7 +76,7 @@ def start_dashboard(settings: Settings, port: int) -> subprocess.Popen:
         except OSError:
             time.sleep(0.25)
     process.kill()
-    raise UsageError("The dashboard did not start within 60 s.", "Run 'streamlit run app.py' to see why.")
+    raise UsageError("The dashboard did not start within 60 s.", "Run 'python -m ui.server' to see why.")
 
 
 def settle(page, since: float, extra: str = "true", hold: float = 0.5, timeout: float = 180.0) -> tuple[float, float]:

@@ -87,6 +87,7 @@ def fit_head(
         auc = roc_auc_score(y_test, model.predict_proba(test)[:, 1]) if np.unique(y_test).size == 2 else 0.0
         if best is None or auc > best[0]:
             best = (auc, model)
+    assert best is not None  # C_GRID is not empty
     model = best[1]
     scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
     return EmbeddingHead(
