@@ -105,12 +105,15 @@ class Catalog(Database):
     # --- reading --------------------------------------------------------------------
 
     def tracks(self) -> pd.DataFrame:
-        """Every track with its artists: ``primary_artist`` and ``artists`` ("A; B")."""
+        """Every track with its artists: ``primary_artist``, ``artists`` ("A; B") and
+        ``primary_artist_fans`` (the primary artist's fans as last read, NULL when unknown)."""
         return pd.read_sql_query(
             """
             SELECT t.*,
                    (SELECT a.name FROM track_artists ta JOIN artists a ON a.id = ta.artist_id
                      WHERE ta.track_id = t.id ORDER BY ta.position LIMIT 1) AS primary_artist,
+                   (SELECT a.fans FROM track_artists ta JOIN artists a ON a.id = ta.artist_id
+                     WHERE ta.track_id = t.id ORDER BY ta.position LIMIT 1) AS primary_artist_fans,
                    (SELECT group_concat(name, '; ') FROM (
                         SELECT a.name FROM track_artists ta JOIN artists a ON a.id = ta.artist_id
                          WHERE ta.track_id = t.id ORDER BY ta.position)) AS artists

@@ -23,8 +23,14 @@ POPULARITY_SCALES = {
 
 @dataclass(frozen=True)
 class ArtistRef:
+    """A credited artist, and what the source said about them when read (``read_at``, ISO
+    UTC): their fan or follower count and number of albums, None where it said nothing."""
+
     source_id: str
     name: str
+    fans: int | None = None
+    albums: int | None = None
+    read_at: str | None = None
 
 
 @dataclass
@@ -127,6 +133,8 @@ def _add_track(conn: sqlite3.Connection, record: TrackRecord, report: InsertRepo
     if existing:
         assignments = ", ".join(f"{column} = COALESCE(?, {column})" for column in values)
         conn.execute(f"UPDATE tracks SET {assignments} WHERE id = ?", [*values.values(), existing[0]])
+        for artist in record.artists:  # a fresher reading of an already credited artist
+            _store_reading(conn, record.source, artist)
         report.updated += 1
         return
     if (
@@ -162,6 +170,26 @@ def _artist_id(conn: sqlite3.Connection, source: str, artist: ArtistRef) -> int:
         "ON CONFLICT (source, source_id) DO UPDATE SET name = excluded.name",
         (source, artist.source_id, artist.name),
     )
+    _store_reading(conn, source, artist)
     return conn.execute(
         "SELECT id FROM artists WHERE source = ? AND source_id = ?", (source, artist.source_id)
     ).fetchone()[0]
+
+
+def _store_reading(conn: sqlite3.Connection, source: str, artist: ArtistRef) -> None:
+    """Keep the newest reading of the artist's context: one that knows fans or albums replaces
+    the stored one unless that was read later; a value the new reading lacks stays as it was."""
+    if artist.fans is None and artist.albums is None:
+        return
+    conn.execute(
+        "UPDATE artists SET fans = coalesce(:fans, fans), albums = coalesce(:albums, albums), "
+        "context_read_at = :read_at WHERE source = :source AND source_id = :source_id "
+        "AND (context_read_at IS NULL OR context_read_at <= :read_at)",
+        {
+            "fans": artist.fans,
+            "albums": artist.albums,
+            "read_at": artist.read_at or utc_now(),
+            "source": source,
+            "source_id": artist.source_id,
+        },
+    )

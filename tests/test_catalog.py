@@ -49,6 +49,48 @@ def test_reopening_an_old_version_applies_missing_migrations(home):
         assert catalog.schema_version == SCHEMA_VERSION
 
 
+def test_a_catalog_at_the_previous_version_gains_the_artist_context_columns(home):
+    """A catalog written before artists had fans keeps its rows and gains the columns, empty."""
+    from core.database import MIGRATIONS
+
+    home.data_dir.mkdir(parents=True)
+    old = sqlite3.connect(home.catalog_path)
+    previous = next(version for version, script in enumerate(MIGRATIONS) if "ADD COLUMN fans" in script)
+    for script in MIGRATIONS[:previous]:
+        old.executescript(script)
+    old.execute(f"PRAGMA user_version = {previous}")
+    old.execute("INSERT INTO artists (source, source_id, name) VALUES ('test', 'ann', 'Ann')")
+    old.commit()
+    old.close()
+    with Catalog.open(home) as catalog:
+        assert catalog.schema_version == SCHEMA_VERSION
+        row = catalog.conn.execute("SELECT name, fans, albums, context_read_at FROM artists").fetchone()
+        assert tuple(row) == ("Ann", None, None, None)
+        catalog.add_tracks([_track("1", artists=("Ann",))])
+        assert catalog.tracks()["primary_artist_fans"].isna().all()
+
+
+def test_artist_context_keeps_the_newest_reading(catalog):
+    def credited(source_id, fans=None, albums=None, read_at=None, name="Song"):
+        record = _track(source_id, name=name, preview=None, popularity=float(source_id))
+        record.artists = [ArtistRef("ann", "Ann", fans, albums, read_at), ArtistRef("bob", "Bob")]
+        return record
+
+    catalog.add_tracks([credited("1", fans=100, albums=3, read_at="2025-01-01T00:00:00+00:00")])
+    catalog.add_tracks([credited("2", name="Two")])  # nothing read: the reading stays
+    catalog.add_tracks([credited("3", name="Three", fans=90, read_at="2024-06-01T00:00:00+00:00")])  # older
+    artists = catalog.conn.execute("SELECT name, fans, albums, context_read_at FROM artists ORDER BY name")
+    assert [tuple(row) for row in artists] == [
+        ("Ann", 100, 3, "2025-01-01T00:00:00+00:00"),
+        ("Bob", None, None, None),
+    ]
+    catalog.add_tracks([credited("1", fans=150, read_at="2025-03-01T00:00:00+00:00")])  # an update, newer
+    ann = catalog.conn.execute("SELECT fans, albums, context_read_at FROM artists WHERE name = 'Ann'").fetchone()
+    assert tuple(ann) == (150, 3, "2025-03-01T00:00:00+00:00")  # albums not read again: kept
+    tracks = catalog.tracks().set_index("source_id")
+    assert tracks["primary_artist_fans"].tolist() == [150, 150, 150]
+
+
 def test_insert_rules(catalog):
     report = catalog.add_tracks(
         [
