@@ -58,15 +58,8 @@ def artist_charts() -> None:
     if stats.empty:
         st.info(f"No artist has {charts.plural(min_tracks, 'track')} or more.")
         return
-    count = min(15, len(stats))
-    x_max = 1.05 * float(stats["mean_popularity"].max())  # one x scale for both charts
-    left, right = st.columns(2)
-    left.plotly_chart(
-        charts.artist_bars(stats.head(count), f"Top {count} artists by mean popularity", x_max), width="stretch"
-    )
-    right.plotly_chart(
-        charts.artist_bars(stats.tail(count).iloc[::-1], f"Bottom {count} artists", x_max), width="stretch"
-    )
+    for column, chart in zip(st.columns(2), charts.top_and_bottom_artists(stats), strict=True):
+        column.plotly_chart(chart, width="stretch")
     st.caption(
         f"{charts.plural(len(stats), 'artist')} with at least {charts.plural(min_tracks, 'track')}; "
         "every credited artist counts a track."

@@ -113,7 +113,7 @@ if len(result["windows"]) == 1:
         f"({probability:.0%}). Longer songs get one probability per window, every 5 s."
     )
 else:
-    st.plotly_chart(explanation.window_probabilities(result), width="stretch")
+    st.plotly_chart(charts.window_probabilities(result), width="stretch")
 
 
 def what_it_sounds_like(profile, embeddings, catalog_map) -> None:

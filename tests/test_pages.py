@@ -378,3 +378,28 @@ def test_spectrogram_names_bands_and_keeps_silence_dark():
         # The floor is Magma's black, written as rgb(): Streamlit's theme recolours #000001-#000040.
         assert heatmap.colorscale[0][1] == "rgb(0, 0, 4)"
         assert heatmap.x[0] == 30.0  # song time: the window's start
+
+
+def test_training_curves_draw_each_model_in_its_colour_with_the_legend_below():
+    import pandas as pd
+
+    from ui import charts
+
+    events = pd.DataFrame(
+        [
+            {"model": model, "epoch": epoch, "loss": 1 / epoch, "val_loss": 1.1 / epoch, "auc": 0.6, "val_auc": 0.55}
+            for model in ("cnn1", "cnn_gru")
+            for epoch in (1, 2, 3)
+        ]
+    )
+    figure = charts.training_curves(events, "AUC")
+    assert [t.name for t in figure.data] == [
+        "CNN 1, training",
+        "CNN 1, validation (test split)",
+        "CNN-GRU, training",
+        "CNN-GRU, validation (test split)",
+    ]
+    assert [t.line.color for t in figure.data[::2]] == [charts.MODEL_COLOURS["cnn1"], charts.MODEL_COLOURS["cnn_gru"]]
+    assert [t.line.dash for t in figure.data[:2]] == ["solid", "dot"]
+    assert figure.layout.legend.orientation == "h" and figure.layout.legend.y < 0
+    assert figure.layout.xaxis.dtick == 1 and figure.layout.title.text == "AUC per epoch"

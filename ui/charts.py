@@ -47,15 +47,18 @@ def plural(count: int, word: str) -> str:
     return f"{count:,} {word}" + ("" if count == 1 else "s")
 
 
-def figure(traces: list, title: str, height: int = HEIGHT, legend: dict | None = None, **layout) -> go.Figure:
-    """A figure with the look every chart shares: its title, a fixed height, tight margins,
-    and a horizontal legend under the plot where there is one."""
+def figure(
+    traces: list, title: str, height: int = HEIGHT, legend: dict | None = None, margin: dict | None = None, **layout
+) -> go.Figure:
+    """A figure with the look every chart of the app shares: its title, a fixed height, tight
+    margins (``margin`` changes some sides of ``MARGIN``), and a horizontal legend under the
+    plot where there is one. ``layout`` is the rest of the chart's own layout."""
     return go.Figure(
         data=traces,
         layout=dict(
             title=dict(text=title),
             height=height,
-            margin=MARGIN,
+            margin={**MARGIN, **(margin or {})},
             font=FONT,
             showlegend=legend is not None,
             legend=legend or {},
@@ -165,6 +168,17 @@ def artist_bars(stats: pd.DataFrame, title: str, x_max: float | None = None) -> 
     return figure([trace], title, height=max(HEIGHT, 24 * len(stats) + 80), xaxis=xaxis, yaxis_title="")
 
 
+def top_and_bottom_artists(stats: pd.DataFrame, count: int = 15) -> tuple[go.Figure, go.Figure]:
+    """The ``count`` artists of ``stats`` (best first) with the highest and the lowest mean
+    popularity, on one x scale so the two charts compare side by side."""
+    count = min(count, len(stats))
+    x_max = 1.05 * float(stats["mean_popularity"].max())
+    return (
+        artist_bars(stats.head(count), f"Top {count} artists by mean popularity", x_max),
+        artist_bars(stats.tail(count).iloc[::-1], f"Bottom {count} artists", x_max),
+    )
+
+
 def band_ticks(preset: FeaturePreset, rows_per_label: float) -> tuple[list[float], list[str], list[float]]:
     """Where each band's name goes on a spectrogram's mel-row axis, and the rows between
     bands. A name sits at its band's middle row, moved up (never past its band's top row) to
@@ -212,31 +226,6 @@ def spectrogram(
         xaxis_title="time in the song (s)",
         yaxis=dict(title="frequency band", tickvals=ticks, ticktext=labels, ticks=""),
     )
-
-
-def explanation_png(spectrogram: np.ndarray, weights: np.ndarray, times: np.ndarray, title: str) -> bytes:
-    """The highlighted spectrogram as a PNG (matplotlib: plotly's image export needs a
-    browser engine this app does not ship)."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(11, 4), dpi=120)
-    extent = [times[0], times[-1], 0, spectrogram.shape[0]]
-    axes.imshow(spectrogram, origin="lower", aspect="auto", cmap="Greys", extent=extent)
-    limit = float(np.abs(weights).max() or 1.0)
-    image = axes.imshow(
-        weights, origin="lower", aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, alpha=0.55, extent=extent
-    )
-    figure.colorbar(image, ax=axes, label="LIME weight (+ toward popular)")
-    axes.set(title=title, xlabel="time in the song (s)", ylabel="mel band (low → high)")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(figure)
-    return buffer.getvalue()
 
 
 def catalog_map(
@@ -313,6 +302,68 @@ def tag_curves(curves: pd.DataFrame) -> go.Figure:
         legend=LEGEND_BELOW,
         xaxis_title="time in the song (s)",
         yaxis=dict(title="probability", tickformat=".0%", range=[0, 1]),
+    )
+
+
+def window_probabilities(result: dict) -> go.Figure:
+    """Each 30 s window's probability (``SongScore.as_dict()``), drawn from where it starts:
+    the best window is shaded from its start, so its shading begins at its own point."""
+    windows = result["windows"]
+    best_start, best_end = result["best_window"]
+    trace = go.Scatter(
+        x=[w["start_s"] for w in windows],
+        y=[w["probability"] for w in windows],
+        mode="lines+markers",
+        name="window",
+        hovertemplate="window %{x:.0f}-%{customdata:.0f} s: %{y:.0%}<extra></extra>",
+        customdata=[w["end_s"] for w in windows],
+    )
+    best = dict(type="rect", xref="x", yref="paper", x0=best_start, x1=best_end, y0=0, y1=1)
+    coin_toss = dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=0.5, y1=0.5)
+    label = dict(xref="x", yref="paper", x=best_start, y=1, xanchor="left", yanchor="top", showarrow=False)
+    return figure(
+        [trace],
+        "Probability of each 30 s window",
+        height=300,
+        shapes=[
+            dict(**best, fillcolor="green", opacity=0.12, line=dict(width=0)),
+            dict(**coin_toss, line=dict(color="grey", dash="dot")),
+        ],
+        annotations=[dict(**label, text="best 30 s")],
+        xaxis_title="window start in the song (s)",
+        yaxis=dict(title="probability of popular", range=[0, 1], tickformat=".0%"),
+    )
+
+
+TRAINING_METRICS = {"loss": "loss", "AUC": "auc"}
+"""What the training curves show: a title's name for each metric -> its column in a job's
+events (``val_`` + the column: the same metric on the test split)."""
+
+
+def training_curves(events: pd.DataFrame, metric: str) -> go.Figure:
+    """``metric`` (a key of ``TRAINING_METRICS``) per epoch for every model of a training
+    job's ``events`` (one row per model and epoch): training solid, validation dotted."""
+    column = TRAINING_METRICS[metric]
+    traces = [
+        go.Scatter(
+            x=rows["epoch"],
+            y=rows[name],
+            mode="lines+markers",
+            name=f"{DISPLAY_NAMES[model]}, {data}",
+            line=dict(color=MODEL_COLOURS.get(model), dash=dash),
+            hovertemplate=f"{DISPLAY_NAMES[model]}, {data}, epoch %{{x}}: %{{y:.3f}}<extra></extra>",
+        )
+        for model, rows in events.groupby("model", sort=False)
+        for name, data, dash in ((column, "training", "solid"), (f"val_{column}", "validation (test split)", "dot"))
+        if name in rows
+    ]
+    return figure(
+        traces,
+        f"{metric} per epoch",
+        height=320,
+        legend=LEGEND_BELOW,
+        xaxis=dict(title="epoch", dtick=1 if events["epoch"].max() <= 20 else None, tickformat="d"),
+        yaxis_title=metric,
     )
 
 

@@ -14,6 +14,7 @@ from core.bands import BANDS
 from core.config import SAMPLE_RATE, FeaturePreset
 from core.explain import Explanation, audible_seconds, describe, region_audio
 from core.features import log_mel
+from ui import charts
 
 WEIGHT_COLOURS = "RdBu_r"  # red: toward popular, blue: away, white: no effect
 
@@ -52,28 +53,27 @@ def grid_figure(explanation: Explanation, title: str) -> go.Figure:
     ]
     unit = "bar" if explanation.time_unit == "bar" else "time"
     start = explanation.cells[0].start_s
-    figure = go.Figure(
-        go.Heatmap(
-            z=weights,
-            x=times,
-            y=bands,
-            colorscale=WEIGHT_COLOURS,
-            zmin=-limit,
-            zmax=limit,
-            xgap=2,
-            ygap=2,
-            text=text,
-            texttemplate="%{text}",
-            textfont=dict(size=14),
-            customdata=spans,
-            colorbar=dict(title=dict(text="weight<br>(+ toward<br>popular)")),
-            hovertemplate=f"{unit} %{{x}} (%{{customdata}})<br>%{{y}}<br>weight %{{z:.3f}}<extra></extra>",
-        )
+    trace = go.Heatmap(
+        z=weights,
+        x=times,
+        y=bands,
+        colorscale=WEIGHT_COLOURS,
+        zmin=-limit,
+        zmax=limit,
+        xgap=2,
+        ygap=2,
+        text=text,
+        texttemplate="%{text}",
+        textfont=dict(size=14),
+        customdata=spans,
+        colorbar=dict(title=dict(text="weight<br>(+ toward<br>popular)")),
+        hovertemplate=f"{unit} %{{x}} (%{{customdata}})<br>%{{y}}<br>weight %{{z:.3f}}<extra></extra>",
     )
-    figure.update_layout(
-        title=title,
+    return charts.figure(
+        [trace],
+        title,
         height=330,
-        margin=dict(l=10, r=10, t=50, b=10),
+        margin=dict(t=50),
         xaxis=dict(
             title=f"{'bar' if unit == 'bar' else 'time cell'} of the best 30 s "
             f"(which starts {start:.0f} s into the song)",
@@ -82,7 +82,6 @@ def grid_figure(explanation: Explanation, title: str) -> go.Figure:
         ),
         yaxis=dict(title="", type="category"),
     )
-    return figure
 
 
 def region_lines(explanation: Explanation, count: int = 3) -> dict[int, list[str]]:
@@ -110,8 +109,6 @@ def explanation_png(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ui.charts import SPECTROGRAM_COLOURS, SPECTROGRAM_DB, band_ticks
-
     weights, time_labels, bands = weight_grid(explanation)
     lines = region_lines(explanation)
     figure, (top, bottom, notes) = plt.subplots(
@@ -136,12 +133,12 @@ def explanation_png(
         spectrogram,
         origin="lower",
         aspect="auto",
-        cmap=SPECTROGRAM_COLOURS.lower(),
+        cmap=charts.SPECTROGRAM_COLOURS.lower(),
         extent=extent,
-        vmin=SPECTROGRAM_DB[0],
-        vmax=SPECTROGRAM_DB[1],
+        vmin=charts.SPECTROGRAM_DB[0],
+        vmax=charts.SPECTROGRAM_DB[1],
     )
-    rows, names, _ = band_ticks(preset, rows_per_label=preset.n_mels / 14)
+    rows, names, _ = charts.band_ticks(preset, rows_per_label=preset.n_mels / 14)
     bottom.set_yticks(rows, names)
     bottom.set(xlabel="time in the song (s)", title="Spectrogram of the same window")
     figure.colorbar(picture, ax=bottom, label="dB")
@@ -174,44 +171,6 @@ def audible_spectrogram(window: np.ndarray, start_s: float) -> tuple[np.ndarray,
     seconds_per_frame = DISPLAY.hop_length / DISPLAY.sample_rate
     frames = min(values.shape[1], int(np.ceil(audible_seconds(window, DISPLAY) / seconds_per_frame)) + 1)
     return values[:, :frames], start_s + np.arange(frames) * seconds_per_frame, DISPLAY
-
-
-def window_probabilities(result: dict) -> go.Figure:
-    """Each 30 s window's probability, drawn from where it starts: the best window is shaded
-    from its start, so its shading begins at its own point."""
-    starts = [w["start_s"] for w in result["windows"]]
-    values = [w["probability"] for w in result["windows"]]
-    best_start, best_end = result["best_window"]
-    figure = go.Figure(
-        go.Scatter(
-            x=starts,
-            y=values,
-            mode="lines+markers",
-            name="window",
-            hovertemplate="window %{x:.0f}-%{customdata:.0f} s: %{y:.0%}<extra></extra>",
-            customdata=[w["end_s"] for w in result["windows"]],
-        )
-    )
-    figure.add_vrect(
-        x0=best_start,
-        x1=best_end,
-        fillcolor="green",
-        opacity=0.12,
-        line_width=0,
-        annotation_text="best 30 s",
-        annotation_position="top left",
-    )
-    figure.add_hline(y=0.5, line_dash="dot", line_color="grey")
-    figure.update_layout(
-        height=300,
-        margin=dict(l=10, r=10, t=40, b=10),
-        title="Probability of each 30 s window",
-        xaxis_title="window start in the song (s)",
-        yaxis_title="probability of popular",
-        yaxis=dict(range=[0, 1], tickformat=".0%"),
-        showlegend=False,
-    )
-    return figure
 
 
 def region_players(explanation: Explanation, window: np.ndarray, start_s: float, count: int = 3) -> None:

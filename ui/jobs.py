@@ -5,14 +5,13 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
-import plotly.express as px
 import streamlit as st
 
-from core.architectures import DISPLAY_NAMES, MODEL_NAMES
+from core.architectures import MODEL_NAMES
 from core.config import DEFAULT_TRAINING_PRESET, Settings
 from core.jobs import Job, active_jobs, cancel_job, job_events, latest_job, start_job
 from core.progress import describe_duration
-from ui import state
+from ui import charts, state
 
 SETUP_ARGS = ["setup"]
 KIND_LABELS = {
@@ -136,23 +135,8 @@ def _curves(config: Settings, job: Job) -> None:
     if events.empty or "epoch" not in events:
         st.caption("Curves appear after the first epoch.")
         return
-    events = events.dropna(subset=["epoch"]).assign(model=lambda e: e["model"].map(DISPLAY_NAMES))
-    values = [c for c in ("loss", "val_loss", "auc", "val_auc") if c in events]
-    long = events.melt(id_vars=["model", "epoch"], value_vars=values)
-    long["metric"] = long["variable"].map({"loss": "loss", "val_loss": "loss", "auc": "AUC", "val_auc": "AUC"})
-    long["data"] = long["variable"].map(lambda v: "validation (test split)" if v.startswith("val_") else "training")
-    left, right = st.columns(2)
-    for column, metric in ((left, "loss"), (right, "AUC")):
-        figure = px.line(
-            long[long["metric"] == metric], x="epoch", y="value", color="model", line_dash="data", markers=True
+    events = events.dropna(subset=["epoch"])
+    for column, metric in zip(st.columns(2), charts.TRAINING_METRICS, strict=True):
+        column.plotly_chart(
+            charts.training_curves(events, metric), width="stretch", key=f"{metric}-{job.id}-{len(events)}"
         )
-        figure.update_xaxes(dtick=1 if events["epoch"].max() <= 20 else None, tickformat="d")
-        figure.update_layout(
-            height=320,
-            margin=dict(l=10, r=10, t=40, b=10),
-            title=f"{metric} per epoch",
-            xaxis_title="epoch",
-            yaxis_title=metric,
-            legend=dict(orientation="h", y=-0.25, title=""),
-        )
-        column.plotly_chart(figure, width="stretch", key=f"{metric}-{job.id}-{len(events)}")
