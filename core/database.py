@@ -111,8 +111,8 @@ MIGRATIONS: list[str] = [
     ALTER TABLE runs ADD COLUMN decided INTEGER NOT NULL DEFAULT 1;
     """,
     # What the source said about an artist when it was read (Deezer's nb_fan and nb_album,
-    # Spotify's followers, an import column), and when (ISO UTC): context known before a
-    # song's release, see core.context.
+    # Spotify's followers, an import column), and when (ISO UTC): the artist context of
+    # core.context.
     """
     ALTER TABLE artists ADD COLUMN fans INTEGER;
     ALTER TABLE artists ADD COLUMN albums INTEGER;

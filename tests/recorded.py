@@ -132,9 +132,10 @@ CDN = "cdns-preview-e.dzcdn.net"
 
 class FakeDeezer:
     """A small Deezer with ``artists`` rap artists, each with albums in and out of the year
-    range, top tracks, related artists, and previews served as mp3 bytes.
+    range, top tracks, related artists, a fan count (``fans``), and previews served as mp3 bytes.
 
     Faults: ``quota_errors[path] = n`` answers the quota error n times first;
+    ``unknown_artists`` holds artist ids whose ``artist/{id}`` answers "no data";
     ``expired`` holds track ids whose first preview URL answers 403; ``cdn_down`` makes the
     preview host unreachable; ``fail_after`` raises
     ``interrupt`` once that many requests were served (a Ctrl-C or a dropped connection).
@@ -143,6 +144,8 @@ class FakeDeezer:
     def __init__(self, clips: list[bytes], artists: int = 8):
         self.clips = clips
         self.artist_ids = [1000 + i for i in range(artists)]
+        self.fans = {artist_id: 2_500 * (i + 1) ** 3 for i, artist_id in enumerate(self.artist_ids)}
+        self.unknown_artists: set[int] = set()
         self.quota_errors: dict[str, int] = {}
         self.expired: set[int] = set()
         self.fail_after: int | None = None
@@ -275,6 +278,18 @@ class FakeDeezer:
             index = self.artist_ids.index(artist_id)
             related = self.artist_ids[index + 1 : index + 3] + self.artist_ids[max(index - 1, 0) : index]
             return {"data": [self.artist(a) for a in related], "total": len(related)}
+        if match := re.fullmatch(r"artist/(\d+)", path):
+            artist_id = int(match[1])
+            if artist_id not in self.fans or artist_id in self.unknown_artists:
+                return None
+            return self.artist(artist_id) | {  # the fields of ../shared/data/api-samples/deezer/artist.json
+                "share": f"https://www.deezer.com/artist/{artist_id}?utm_source=deezer",
+                "picture_small": f"https://e-cdns-images.dzcdn.net/images/artist/{artist_id:x}/56x56-000000-80-0-0.jpg",
+                "nb_album": len(self.artist_albums(artist_id)),
+                "nb_fan": self.fans[artist_id],
+                "radio": True,
+                "tracklist": f"https://api.deezer.com/artist/{artist_id}/top?limit=50",
+            }
         if match := re.fullmatch(r"album/(\d+)", path):
             album = self.albums.get(int(match[1]))
             if album is None:

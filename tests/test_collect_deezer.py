@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -14,7 +16,7 @@ from core.catalog import Catalog
 from core.collect import deezer as deezer_module
 from core.collect import sources
 from core.collect.collection import YearRange, collect
-from core.collect.deezer import DeezerClient, track_record
+from core.collect.deezer import DeezerClient, artist_reading, track_record
 from core.collect.http import HttpClient, TokenBucket
 from core.errors import Cancelled, CollectError, NetworkUnavailable, RateLimited, UsageError
 
@@ -54,6 +56,7 @@ def catalog_rows(settings) -> list[tuple]:
     with Catalog.open(settings) as catalog:
         tracks = catalog.tracks()
     columns = ["source_id", "name", "artists", "album", "album_type", "release_date", "popularity", "audio_sha256"]
+    columns.append("primary_artist_fans")
     return [tuple(row) for row in tracks[columns].itertuples(index=False)]
 
 
@@ -122,6 +125,14 @@ def test_real_track_response_becomes_a_catalog_row():
     assert [a.name for a in record.artists] == ["Daft Punk"] and record.album == "Discovery"
 
 
+def test_real_artist_response_gives_fans_and_albums_with_the_time_read():
+    reading = artist_reading(27, recorded_client("artist.json").artist(27))
+    assert (reading["fans"], reading["albums"]) == (3_677_952, 32)
+    assert datetime.fromisoformat(reading["read_at"]).utcoffset() == timedelta(0)
+    record = track_record(recorded_client("track.json").track(3135556), reading=reading)
+    assert [(a.name, a.fans, a.albums) for a in record.artists] == [("Daft Punk", 3_677_952, 32)]
+
+
 def test_real_no_data_error_means_not_found():
     assert recorded_client("not_found_track.json").track(-1) is None
 
@@ -172,6 +183,40 @@ def test_collection_fills_the_catalog_with_recent_tracks_and_verified_previews(h
     assert all((home.data_dir / path).stat().st_size > 1000 for path in tracks["audio_path"])
     assert progress[0] == (0, 20) and progress[-1] == (20, 20)
     assert [done for done, _ in progress] == sorted(done for done, _ in progress)
+
+
+def test_each_visited_artists_fans_land_in_the_catalog_with_the_date_read(home, served, world, clock):
+    world.unknown_artists = {world.artist_ids[1]}  # Deezer has no page for this one: fans unknown
+    started = datetime.now(UTC).replace(microsecond=0)
+    run_collection(home, 500, clock)
+    with Catalog.open(home) as catalog:
+        artists = catalog.conn.execute("SELECT source_id, fans, albums, context_read_at FROM artists").fetchall()
+        tracks = catalog.tracks()
+    assert len(artists) == len(world.artist_ids)
+    for source_id, fans, albums, read_at in artists:
+        if int(source_id) in world.unknown_artists:
+            assert (fans, albums, read_at) == (None, None, None)
+            continue
+        assert (fans, albums) == (world.fans[int(source_id)], len(world.artist_albums(int(source_id))))
+        assert started <= datetime.fromisoformat(read_at) <= datetime.now(UTC)
+    by_artist = tracks.groupby("primary_artist")["primary_artist_fans"]
+    assert by_artist.nunique(dropna=False).eq(1).all()  # top tracks and album tracks alike
+    assert tracks["primary_artist_fans"].isna().sum() == (tracks["primary_artist"] == "MC 1001").sum() > 0
+    visits = [url for url in served.requests if re.search(r"/artist/\d+$", url)]
+    assert len(visits) == len(set(visits)) == len(world.artist_ids)  # one read per artist visited
+
+
+def test_a_queued_album_carries_its_artists_reading_and_an_older_cursor_still_resumes(world, clock):
+    source = deezer_module.DeezerSource(sources.deezer_client(ReplaySession(world), clock), YEARS)
+    artist_id = world.artist_ids[0]
+    cursor = {"queue": [["artist", artist_id]], "seen_artists": [artist_id], "seen_albums": [], "pages": 0}
+    source.next_page(cursor)
+    album_entries = [entry for entry in cursor["queue"] if entry[0] == "album"]
+    assert album_entries and all(entry[2]["fans"] == world.fans[artist_id] for entry in album_entries)
+    tracks = source.next_page(cursor)
+    assert tracks and {c.record.artists[0].fans for c in tracks} == {world.fans[artist_id]}
+    older = {**cursor, "queue": [entry[:2] for entry in album_entries[1:]]}  # written before readings
+    assert {c.record.artists[0].fans for c in source.next_page(older)} == {None}
 
 
 def test_pages_follow_the_rate_limit(home, clips, clock, monkeypatch):

@@ -6,7 +6,9 @@ Deezer sends with HTTP 200 (``{"error": {"code": 4}}``) answered with a back-off
 it starts from the Rap/Hip Hop (genre 116) chart and genre artists, walks to their related
 artists, and takes each artist's top tracks and a few of their albums released in the chosen
 years. A track's ``rank`` (0 to about 1,000,000, refreshed from streams) is kept as its
-popularity on its own scale, ``deezer_rank``.
+popularity on its own scale, ``deezer_rank``. Each visited artist's ``nb_fan`` and
+``nb_album`` (``artist/{id}``) are kept with the time they were read, for the tracks of that
+visit and of the albums it queues.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from core.collect.collection import Candidate, YearRange
 from core.collect.downloads import PreviewRequest
 from core.collect.http import HttpClient
+from core.database import utc_now
 from core.errors import CollectError, RateLimited
 from core.track_writer import ArtistRef, TrackRecord
 
@@ -57,6 +60,9 @@ class DeezerClient:
     def items(self, path: str, **params) -> list[dict]:
         body = self.get(path, **params)
         return body.get("data", []) if body else []
+
+    def artist(self, artist_id: int | str) -> dict | None:
+        return self.get(f"artist/{artist_id}")
 
     def track(self, track_id: int | str) -> dict | None:
         return self.get(f"track/{track_id}")
@@ -124,7 +130,7 @@ class DeezerSource:
             return []
         if kind == "artist":
             return self._visit_artist(cursor, args[0], rng)
-        return self._visit_album(args[0])
+        return self._visit_album(*args)
 
     def _seed_artists(self) -> list[dict]:
         chart = self.client.get(f"chart/{HIP_HOP_GENRE}") or {}
@@ -150,31 +156,45 @@ class DeezerSource:
         unseen = [album_id for album_id in albums if album_id not in cursor["seen_albums"]]
         rng.shuffle(unseen)
         chosen = unseen[:ALBUMS_PER_ARTIST]
+        # Only an artist whose tracks are collected is worth a request for their fans. The
+        # reading travels with the queued albums, so their tracks have it on a resumed run too.
+        reading = artist_reading(artist_id, self.client.artist(artist_id)) if top or chosen else None
         cursor["seen_albums"] += chosen
-        cursor["queue"][:0] = [["album", album_id] for album_id in chosen]  # this artist's albums first
+        cursor["queue"][:0] = [["album", album_id, reading] for album_id in chosen]  # this artist's albums first
         self._add_artists(cursor, self.client.items(f"artist/{artist_id}/related"), rng)
-        return [self.candidate(track, albums[track["album"]["id"]]) for track in top]
+        return [self.candidate(track, albums[track["album"]["id"]], reading) for track in top]
 
-    def _visit_album(self, album_id: int) -> list[Candidate]:
+    def _visit_album(self, album_id: int, reading: dict | None = None) -> list[Candidate]:
         album = self.client.get(f"album/{album_id}")
         if not album or not self.years.contains(album.get("release_date")):
             return []
-        return [self.candidate(track, AlbumInfo.of(album)) for track in album.get("tracks", {}).get("data", [])]
+        info = AlbumInfo.of(album)
+        return [self.candidate(track, info, reading) for track in album.get("tracks", {}).get("data", [])]
 
-    def candidate(self, track: dict, album: AlbumInfo) -> Candidate:
-        return Candidate(track_record(track, album), self.client.preview_request(track))
+    def candidate(self, track: dict, album: AlbumInfo, reading: dict | None = None) -> Candidate:
+        return Candidate(track_record(track, album, reading), self.client.preview_request(track))
 
 
-def track_record(track: dict, album: AlbumInfo | None = None) -> TrackRecord:
+def artist_reading(artist_id: int, artist: dict | None) -> dict | None:
+    """What Deezer's artist object says about the artist now (``nb_fan``, ``nb_album``) and
+    when it was read, as a JSON-able dict for the cursor; None when Deezer has no such artist."""
+    if not artist:
+        return None
+    return {"id": artist_id, "fans": artist.get("nb_fan"), "albums": artist.get("nb_album"), "read_at": utc_now()}
+
+
+def track_record(track: dict, album: AlbumInfo | None = None, reading: dict | None = None) -> TrackRecord:
     """A Deezer track object (from any endpoint) as a catalog row; ``album`` fills in what
-    list endpoints leave out (release date, record type)."""
+    list endpoints leave out (release date, record type), ``reading`` (see
+    :func:`artist_reading`) the fans of the artist it names; other contributors' fans stay
+    unknown."""
     credited = track.get("contributors") or [track["artist"]]
     album_data = track.get("album", {})
     return TrackRecord(
         source="deezer",
         source_id=str(track["id"]),
         name=track["title"],
-        artists=[ArtistRef(str(a["id"]), a["name"]) for a in credited],
+        artists=[artist_ref(a, reading) for a in credited],
         popularity=float(track["rank"]) if track.get("rank") is not None else None,
         popularity_scale="deezer_rank",
         isrc=track.get("isrc"),
@@ -184,3 +204,9 @@ def track_record(track: dict, album: AlbumInfo | None = None) -> TrackRecord:
         duration_ms=int(track["duration"]) * 1000 if track.get("duration") else None,
         preview_url=track.get("preview") or None,
     )
+
+
+def artist_ref(artist: dict, reading: dict | None) -> ArtistRef:
+    if reading is None or reading["id"] != artist["id"]:
+        return ArtistRef(str(artist["id"]), artist["name"])
+    return ArtistRef(str(artist["id"]), artist["name"], reading["fans"], reading["albums"], reading["read_at"])
