@@ -74,9 +74,9 @@ def test_a_full_disk_is_one_clear_line_and_keeps_what_was_stored(demo_home, tmp_
 
 
 def test_ordinals_read_as_english():
-    from core.cli import _ordinal
+    from core.cli.scoring import ordinal
 
-    assert [_ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 73, 100)] == [
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 73, 100)] == [
         "1st",
         "2nd",
         "3rd",

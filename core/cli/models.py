@@ -1,0 +1,134 @@
+"""Training and judging runs: ``train``, ``runs`` and ``evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING
+
+from core.config import settings, training_preset
+from core.progress import Progress
+from core.wording import catalog_label, default_threshold_rule, with_interval
+
+if TYPE_CHECKING:
+    from core.registry import RunMeta
+
+
+def train(args: argparse.Namespace, progress: Progress) -> int:
+    from core.catalog import Catalog
+    from core.dataset import left_out_note
+    from core.registry import list_runs, load_run
+    from core.training import parse_models
+
+    config = settings()
+    models = parse_models(args.models)
+    preset = training_preset(args.preset)
+    with Catalog.open(config) as catalog:
+        runs = list_runs(config, catalog)
+        if args.if_missing and not (runs if args.quick_start else runs[~runs["quick_start"]]).empty:
+            print("a trained run exists; nothing to do")
+            return 0
+        active = runs[runs["active"] & runs["quick_start"]]
+        replacing = active.iloc[0]["id"] if args.replace_quick_start and not active.empty else None
+        scale = catalog.summary().popularity_scale
+    from core.evaluate import holdout_table
+    from core.experiment import run_experiment  # loads TensorFlow: only now
+
+    threshold = args.threshold or default_threshold_rule(scale)
+    with (
+        progress.counter(f"spectrograms ({preset.features})") as on_features,
+        progress.counter("musicnn embeddings") as on_embeddings,
+        progress.training(models) as on_progress,
+    ):
+        run = run_experiment(
+            config,
+            models=models,
+            preset=preset,
+            split=args.split,
+            threshold_rule=threshold,
+            epochs=args.epochs,
+            activate=args.activate,
+            replacing=replacing,
+            quick_start=args.quick_start,
+            on_features=on_features,
+            on_embeddings=on_embeddings,
+            on_progress=on_progress,
+            should_cancel=progress.should_cancel,
+        )
+    with Catalog.open(config) as catalog:
+        active = load_run(config, catalog).id
+    if active == run.id:
+        print(f"run {run.id} saved to {run.path}; it is the active run: songs are scored with it")
+    else:
+        print(
+            f"run {run.id} saved to {run.path}; songs are still scored with run {active} "
+            f"(switch with 'python -m core runs --activate {run.id}')"
+        )
+    left_out = left_out_note(run.meta.left_out)
+    if left_out:
+        print(left_out)
+    _print_table(holdout_table(run.meta), run.meta)
+    return 0
+
+
+def runs(args: argparse.Namespace, progress: Progress) -> int:
+    from core.catalog import Catalog
+    from core.registry import run_summaries, set_active
+
+    config = settings()
+    with Catalog.open(config) as catalog:
+        if args.activate:
+            set_active(catalog, args.activate)
+            print(f"run {args.activate} is now active: songs are scored with it")
+            return 0
+        summaries = run_summaries(config, catalog)
+    if args.json:
+        print(json.dumps([s.as_dict() for s in summaries], indent=2))
+        return 0
+    if not summaries:
+        print("no saved runs yet: train one with 'python -m core train' or on the Train page")
+        return 0
+    print(f"{'':2}{'id':<22} {'created (UTC)':<20} {'split':<7} {'preset':<6} {'best model':<10} best holdout ROC-AUC")
+    for s in summaries:
+        created = s.created[:19].replace("T", " ")
+        auc = with_interval(s.best_auc, s.best_auc_ci, digits=2)
+        print(
+            f"{'*' if s.active else ' ':2}{s.id:<22} {created:<20} {s.split:<7} {s.preset:<6} {s.best_model:<10} {auc}"
+        )
+    print("* active: songs are scored with it. Switch with 'python -m core runs --activate ID'.")
+    return 0
+
+
+def evaluate(args: argparse.Namespace, progress: Progress) -> int:
+    from core.catalog import Catalog
+    from core.evaluate import holdout_table
+    from core.registry import list_runs, load_run
+
+    config = settings()
+    with Catalog.open(config) as catalog:
+        if args.list:
+            runs = list_runs(config, catalog)
+            print(runs.to_json(orient="records") if args.json else runs.to_string(index=False))
+            return 0
+        run = load_run(config, catalog, args.run)
+    table = holdout_table(run.meta)
+    if args.json:
+        print(json.dumps(table, indent=2))
+    else:
+        _print_table(table, run.meta)
+    return 0
+
+
+def _print_table(table: list[dict], meta: RunMeta) -> None:
+    from core.architectures import DISPLAY_NAMES
+
+    data = catalog_label(meta.synthetic, meta.catalog.source)
+    print(
+        f"Holdout results, run {meta.id}: {meta.split} split, {table[0]['n']} holdout tracks, "
+        f"threshold {meta.threshold.value:g}, {data}. Brackets: 95% bootstrap intervals."
+    )
+    print(f"{'model':<9} {'accuracy':<22} {'ROC-AUC':<22} {'Brier (calibrated)':>18}")
+    for row in table:
+        accuracy = with_interval(row["accuracy"], row["accuracy_ci"])
+        auc = with_interval(row["roc_auc"], row["roc_auc_ci"])
+        print(f"{DISPLAY_NAMES[row['model']]:<9} {accuracy:<22} {auc:<22} {row['brier_calibrated']:>18.3f}")

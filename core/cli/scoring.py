@@ -1,0 +1,94 @@
+"""``score``: verdicts for songs from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from core.config import settings
+from core.progress import Progress
+from core.wording import SYNTHETIC_VERDICTS, catalog_label, with_interval
+
+
+def score(args: argparse.Namespace, progress: Progress) -> int:
+    """Exit 0 when every file was scored, 1 when some could not be (each is reported)."""
+    from core.catalog import Catalog
+    from core.registry import load_run
+
+    config = settings()
+    with Catalog.open(config) as catalog:
+        run = load_run(config, catalog, args.run)
+    from core.explain import describe
+    from core.pretrained.similarity import CatalogEmbeddings
+    from core.scoring import describe_song, score_many, scorer_for  # loads TensorFlow: only now
+
+    scorer = scorer_for(run, args.model)
+    neighbours = CatalogEmbeddings.load(config)
+    items = score_many(scorer, [(path, path) for path in args.files])
+    results = []
+    for item in items:
+        if item.score is None:
+            results.append({"file": item.file, "error": item.error})
+            continue
+        result = item.score.as_dict()
+        result.update(describe_song(item.score, neighbours, run.meta.threshold.value))
+        if args.explain:
+            explanation = scorer.explain_best_window(item.score, num_samples=args.samples)
+            result["explanation_method"] = explanation.method
+            result["regions"] = explanation.regions
+            result["stability"] = explanation.stability
+            result["summary"] = [describe(c, w) for c, w in explanation.top(+1, 3) + explanation.top(-1, 3)]
+        results.append(result)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        _print_scores(results, run, scorer)
+    return 1 if any("error" in r for r in results) else 0
+
+
+def _print_scores(results: list[dict], run, scorer) -> None:
+    auc = scorer.auc
+    data = catalog_label(run.meta.synthetic, run.meta.catalog.source)
+    print(
+        f"Scored with {scorer.model_name} of run {run.id} "
+        f"(holdout ROC-AUC {with_interval(auc.value, [auc.low, auc.high], 2)}, "
+        f"{run.meta.split} split), trained on {data}."
+    )
+    if run.meta.synthetic:
+        print(SYNTHETIC_VERDICTS)
+    for rank, result in enumerate(results, 1):
+        if "error" in result:
+            print(f"  -  {result['file']}: {result['error']}")
+            continue
+        percentile = "" if result["percentile"] is None else f", {ordinal(round(result['percentile']))} percentile"
+        start, end = result["best_window"]
+        print(
+            f"{rank:>3}. {result['file']}: {result['verdict']} ({result['probability']:.0%}{percentile}); "
+            f"best 30 s: {start:.0f}-{end:.0f} s"
+        )
+        if result["note"]:
+            print(f"       {result['note']}")
+        if result["unlike_catalog"]:
+            print(
+                f"       unlike anything in the catalog (nearest similarity {result['nearest_similarity']:.2f}): "
+                "this verdict extrapolates; treat it as a guess"
+            )
+        print("       sounds like: " + ", ".join(f"{t['tag']} {t['probability']:.0%}" for t in result["tags"][:5]))
+        if result["unlike_catalog"] is None:
+            print("       no catalog embeddings yet ('python -m core embeddings'): no similar catalog tracks to show")
+        if result["sounds_like"]:
+            share = result["sounds_like_popular_share"]
+            nearest = result["sounds_like"][0]
+            synthetic = " (synthetic demo)" if nearest["synthetic"] else ""
+            print(
+                f"       nearest catalog track{synthetic}: {nearest['track']} by {nearest['artist']} "
+                f"(similarity {nearest['similarity']:.2f}); "
+                f"{share:.0%} of the {len(result['sounds_like'])} nearest are popular"
+            )
+        for line in result.get("summary", []):
+            print(f"       {line}")
+
+
+def ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"

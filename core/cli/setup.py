@@ -1,0 +1,52 @@
+"""``setup``: what a fresh install needs, each step the command of the same name."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core.config import settings
+from core.progress import Progress
+
+
+def setup(args: argparse.Namespace, progress: Progress) -> int:
+    """Each step does nothing when its result exists, so this is cheap once set up."""
+    from core.catalog import Catalog
+    from core.cli import build_parser
+    from core.demo import render_counts
+    from core.jobs import JobReporter
+    from core.registry import active_run_id
+    from core.setup import SetupProgress, setup_steps
+
+    if args.detach:
+        from core.jobs import start_job
+
+        job, started = start_job(settings(), "setup", ["setup"])
+        print(f"set-up job {job.id} {'started' if started else 'already running'}; the dashboard shows its progress")
+        return 0
+    run_active = False
+    if Catalog.exists(settings()):
+        with Catalog.open(settings()) as catalog:
+            run_active = active_run_id(catalog) is not None
+    steps = setup_steps(*render_counts(), run_active=run_active)
+    if isinstance(progress, JobReporter):  # a background job: one overall bar, epochs for the Train page's curves
+        overall = SetupProgress(steps, progress.progress, progress.event, progress.should_cancel)
+    else:
+        overall = SetupProgress(steps, _print_setup_line)
+    for index, step in enumerate(steps):
+        overall.start(index)
+        step_args = build_parser().parse_args(step.argv)
+        status = step_args.handler(step_args, overall)
+        if status:
+            return status
+        overall.finish()
+    return 0
+
+
+def _print_setup_line(fraction: float, message: str, _last: list[float] = [0.0]) -> None:  # noqa: B006 (a throttle)
+    """Set-up's overall progress in a terminal: a line every 10 s beside the steps' own bars."""
+    import time
+
+    if time.monotonic() - _last[0] >= 10:
+        _last[0] = time.monotonic()
+        print(f"[set-up {fraction:.0%}] {message}", file=sys.stderr)
