@@ -330,7 +330,9 @@ class FakeSpotify:
     """Spotify's token and search endpoints over ``tracks`` hip-hop tracks whose ISRCs are
     those of a ``FakeDeezer`` (so missing previews can be resolved there). Switches model what
     an app may get in 2026: ``popularity`` (absent for development-mode apps since 2026),
-    ``previews`` (null since November 2024), ``max_limit`` (10 for development-mode apps);
+    ``previews`` (null since November 2024), ``max_limit`` (10 for development-mode apps),
+    ``followers`` (artists' follower counts, absent for apps registered since 2026),
+    ``artists_status`` (an error status for ``GET /artists``, as for an app without it);
     ``retry_after`` answers the next search with a 429; ``token_error`` rejects the credentials."""
 
     def __init__(self, deezer: FakeDeezer, tracks: int = 60):
@@ -339,6 +341,9 @@ class FakeSpotify:
         self.popularity = True
         self.previews = False
         self.max_limit = 50
+        self.followers = True
+        self.artists_status: int | None = None
+        self.artist_lookups: list[list[str]] = []
         self.retry_after: str | None = None
         self.token_error: str | None = None
         self.search_status: int | None = None
@@ -384,6 +389,8 @@ class FakeSpotify:
         if parts.netloc == "p.scdn.co":
             return Reply(200, self.deezer.clips[0], {"Content-Type": "audio/mpeg"})
         path, query = route(request.url)
+        if path == "v1/artists":
+            return self.artists(query["ids"].split(","))
         assert path == "v1/search", path
         self.searches.append(query)
         if self.retry_after is not None:
@@ -418,3 +425,29 @@ class FakeSpotify:
                 }
             },
         )
+
+    def artists(self, ids: list[str]) -> Reply:
+        """``GET /artists?ids=...``: full artist objects, with ``followers`` when the app gets them."""
+        self.artist_lookups.append(ids)
+        if len(ids) > 50:
+            return Reply(400, {"error": {"status": 400, "message": "Too many ids requested"}})
+        if self.artists_status:
+            return Reply(self.artists_status, {"error": {"status": self.artists_status, "message": "Forbidden"}})
+        found = []
+        for artist_id in ids:
+            artist = {
+                "external_urls": {"spotify": f"https://open.spotify.com/artist/{artist_id}"},
+                "genres": ["hip hop", "rap"],
+                "href": f"https://api.spotify.com/v1/artists/{artist_id}",
+                "id": artist_id,
+                "images": [],
+                "name": f"MC {int(artist_id[2:])}",
+                "type": "artist",
+                "uri": f"spotify:artist:{artist_id}",
+            }
+            if self.followers:
+                artist["followers"] = {"href": None, "total": self.deezer.fans.get(int(artist_id[2:]), 0)}
+            if self.popularity:
+                artist["popularity"] = int(artist_id[-2:]) + 10
+            found.append(artist)
+        return Reply(200, {"artists": found})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from recorded import FakeClock, FakeDeezer, FakeSpotify, ReplaySession, mp3_clips
@@ -51,6 +52,42 @@ def test_sampler_asks_the_studys_random_queries_within_the_paging_limit(home, sp
         tracks = catalog.tracks()
     assert set(tracks["popularity_scale"]) == {"spotify"}
     assert tracks["isrc"].str.startswith("USRC1").all() and tracks["album_type"].notna().all()
+
+
+def test_artists_followers_land_in_the_catalog_with_the_date_read(home, spotify):
+    spotify.previews = True
+    started = datetime.now(UTC).replace(microsecond=0)
+    run_collection(home, 60)
+    with Catalog.open(home) as catalog:
+        artists = catalog.conn.execute("SELECT source_id, fans, context_read_at FROM artists").fetchall()
+        tracks = catalog.tracks()
+    assert artists and tracks["primary_artist_fans"].notna().all()
+    for source_id, fans, read_at in artists:
+        assert fans == spotify.deezer.fans[int(source_id[2:])]
+        assert started <= datetime.fromisoformat(read_at) <= datetime.now(UTC)
+    assert 0 < len(spotify.artist_lookups) <= len(spotify.searches)  # one batch a page at most: 50 artists or fewer
+
+
+@pytest.mark.parametrize("app", ["no followers field", "no artists endpoint"])
+def test_artists_without_followers_are_stored_as_unknown(home, spotify, app):
+    """What an app registered since 2024-2026 may get: the collection goes on, fans are NULL."""
+    spotify.previews = True
+    if app == "no followers field":
+        spotify.followers = False
+    else:
+        spotify.artists_status = 403
+    assert run_collection(home, 20).tracks == 20
+    with Catalog.open(home) as catalog:
+        readings = catalog.conn.execute("SELECT fans, albums, context_read_at FROM artists").fetchall()
+        assert catalog.tracks()["primary_artist_fans"].isna().all()
+    assert readings and {tuple(row) for row in readings} == {(None, None, None)}
+
+
+def test_artists_are_looked_up_50_at_a_time(home, spotify):
+    source, _ = sources.build_source(home, "spotify", YEARS, clock=FakeClock())
+    found = source._artists({f"ar{n:020d}" for n in range(1000, 1120)})
+    assert [len(ids) for ids in spotify.artist_lookups] == [50, 50, 20]
+    assert len(found) == 120 and found[f"ar{1000:020d}"].fans == spotify.deezer.fans[1000]
 
 
 def test_same_seed_asks_the_same_questions(tmp_path, spotify):

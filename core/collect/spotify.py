@@ -9,7 +9,9 @@ What Spotify gives in 2026 (see the README's "Collect real data"): since Novembe
 and development-mode apps get ``preview_url: null``; since February/March 2026 they also get
 no ``popularity`` and at most 10 search results a page. The sampler asks for 50 a page and
 falls back to 10 when refused; it stops with an explanation when ``popularity`` is absent;
-a missing preview is resolved through Deezer by ISRC.
+a missing preview is resolved through Deezer by ISRC. Each page's artists are looked up in
+batches (``GET /artists``) for their ``followers``, kept with the time they were read; an app
+that gets no followers, or no such endpoint, stores them as unknown and goes on.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from __future__ import annotations
 import os
 import random
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import requests
 import spotipy
@@ -29,15 +34,19 @@ from core.collect.collection import Candidate, YearRange
 from core.collect.http import LONGEST_WAIT_SECONDS, MAX_ATTEMPTS, Clock, retry_after_seconds, wait_for
 from core.collect.resolve import DeezerResolver
 from core.config import REPO_ROOT
+from core.database import utc_now
 from core.errors import AccessDenied, CollectError, CredentialsMissing, NetworkUnavailable, RateLimited
 from core.track_writer import ArtistRef, TrackRecord
 
 FULL_PAGE = 50
 DEVELOPMENT_MODE_PAGE = 10
+ARTISTS_PER_CALL = 50
+"""Spotify's limit for one ``GET /artists``."""
 PAGING_LIMIT = 1000
 """Spotify's search stops near offset 1000: offset + limit must not pass it."""
 WILDCARD_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
 SECRETS_FILE = REPO_ROOT / ".streamlit" / "secrets.toml"
+T = TypeVar("T")
 
 NO_POPULARITY = (
     "This Spotify app receives no 'popularity' field: since February 2026 (all development-mode "
@@ -85,6 +94,10 @@ def spotify_client(credentials: Credentials, session: requests.Session | None = 
     )
 
 
+def _never(error: spotipy.SpotifyException) -> bool:
+    return False
+
+
 class SpotifySource:
     name = "spotify"
     popularity_scale = "spotify"
@@ -121,22 +134,64 @@ class SpotifySource:
         if not page["items"] and page["total"]:
             # The offset passed the last match: sample again below the total.
             page = self._search(query, cursor, position, total=page["total"])
-        return [self.candidate(item) for item in page["items"] if item]
+        items = [item for item in page["items"] if item]
+        if any("popularity" not in item for item in items):
+            raise AccessDenied(*NO_POPULARITY)
+        artists = self._artists({a["id"] for item in items for a in item.get("artists", []) if a.get("id")})
+        return [self.candidate(item, artists) for item in items]
 
     def _search(self, query: str, cursor: dict, position: float, total: int | None = None) -> dict:
         """One search page at relative ``position`` of the reachable results, with the
         largest page size the app is allowed."""
-        for _ in range(MAX_ATTEMPTS):
+
+        def search() -> dict:
             limit = cursor["limit"]
             reachable = min(total, PAGING_LIMIT) if total else PAGING_LIMIT
             offset = int(position * max(reachable - limit, 1))
+            return self.client.search(q=query, type="track", limit=limit, offset=offset, market=self.market)["tracks"]
+
+        def smaller_page(error: spotipy.SpotifyException) -> bool:
+            if (
+                error.http_status == 400
+                and "limit" in str(error.msg).lower()
+                and cursor["limit"] > DEVELOPMENT_MODE_PAGE
+            ):
+                cursor["limit"] = DEVELOPMENT_MODE_PAGE  # development-mode apps: 10 a page
+                return True
+            return False
+
+        return self._call(search, retry=smaller_page)
+
+    def _artists(self, ids: set[str]) -> dict[str, ArtistRef]:
+        """The artists ``ids`` with their followers as Spotify gives them now, 50 a request.
+        Since 2024-2026 an app may get no ``followers`` or no such endpoint (400, 403, 404):
+        then those artists' followers are unknown, never an error."""
+        ordered, read_at, found = sorted(ids), utc_now(), {}
+
+        def batch(chunk: list[str]) -> list[dict]:
             try:
-                return self.client.search(q=query, type="track", limit=limit, offset=offset, market=self.market)[
-                    "tracks"
-                ]
+                return self.client.artists(chunk).get("artists") or []
             except spotipy.SpotifyException as error:
-                if error.http_status == 400 and "limit" in str(error.msg).lower() and limit > DEVELOPMENT_MODE_PAGE:
-                    cursor["limit"] = DEVELOPMENT_MODE_PAGE  # development-mode apps: 10 a page
+                if error.http_status in (400, 403, 404):
+                    return []
+                raise
+
+        for start in range(0, len(ordered), ARTISTS_PER_CALL):
+            for artist in self._call(partial(batch, ordered[start : start + ARTISTS_PER_CALL])):
+                followers = (artist or {}).get("followers") or {}
+                if followers.get("total") is not None:
+                    fans = int(followers["total"])
+                    found[artist["id"]] = ArtistRef(artist["id"], artist["name"], fans=fans, read_at=read_at)
+        return found
+
+    def _call(self, request: Callable[[], T], retry: Callable[[spotipy.SpotifyException], bool] = _never) -> T:
+        """``request()``, with 429s waited out (or reported when long) and Spotify's failures
+        as ``CollectError``s; ``retry`` may fix the request and ask for another attempt."""
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return request()
+            except spotipy.SpotifyException as error:
+                if retry(error):
                     continue
                 if error.http_status == 429:
                     retry_after = (error.headers or {}).get("Retry-After")
@@ -158,10 +213,8 @@ class SpotifySource:
             "Wait a few minutes and run the same command again; finished pages are kept.",
         )
 
-    def candidate(self, item: dict) -> Candidate:
-        if "popularity" not in item:
-            raise AccessDenied(*NO_POPULARITY)
-        record = track_record(item)
+    def candidate(self, item: dict, artists: dict[str, ArtistRef] | None = None) -> Candidate:
+        record = track_record(item, artists)
         # No preview from Spotify: Deezer's, for the same recording (ISRC) or a close match.
         preview = self.resolver.find(record) if self.resolver else None
         if preview is not None:
@@ -175,13 +228,16 @@ def wildcard(rng: random.Random) -> str:
     return rng.choice([f"%{character}", f"{character}%", f"%{character}%"])
 
 
-def track_record(item: dict) -> TrackRecord:
+def track_record(item: dict, artists: dict[str, ArtistRef] | None = None) -> TrackRecord:
+    """A Spotify track object as a catalog row; ``artists`` holds the credited artists as
+    looked up (with their followers), others have none."""
     album = item.get("album") or {}
+    known = artists or {}
     return TrackRecord(
         source="spotify",
         source_id=item["id"],
         name=item["name"],
-        artists=[ArtistRef(a["id"], a["name"]) for a in item.get("artists", [])],
+        artists=[known.get(a["id"]) or ArtistRef(a["id"], a["name"]) for a in item.get("artists", [])],
         popularity=float(item["popularity"]),
         popularity_scale="spotify",
         isrc=(item.get("external_ids") or {}).get("isrc"),
