@@ -342,14 +342,17 @@ events (``val_`` + the column: the same metric on the test split)."""
 
 def training_curves(events: pd.DataFrame, metric: str) -> go.Figure:
     """``metric`` (a key of ``TRAINING_METRICS``) per epoch for every model of a training
-    job's ``events`` (one row per model and epoch): training solid, validation dotted."""
+    job's ``events`` (one row per model and epoch): training solid, validation dotted, one
+    legend entry per model for both."""
     column = TRAINING_METRICS[metric]
     traces = [
         go.Scatter(
             x=rows["epoch"],
             y=rows[name],
             mode="lines+markers",
-            name=f"{DISPLAY_NAMES[model]}, {data}",
+            name=DISPLAY_NAMES[model],
+            legendgroup=model,
+            showlegend=data == "training",
             line=dict(color=MODEL_COLOURS.get(model), dash=dash),
             hovertemplate=f"{DISPLAY_NAMES[model]}, {data}, epoch %{{x}}: %{{y:.3f}}<extra></extra>",
         )
@@ -359,8 +362,7 @@ def training_curves(events: pd.DataFrame, metric: str) -> go.Figure:
     ]
     return figure(
         traces,
-        f"{metric} per epoch",
-        height=320,
+        f"{metric} per epoch (dotted: validation on the test split)",
         legend=LEGEND_BELOW,
         xaxis=dict(title="epoch", dtick=1 if events["epoch"].max() <= 20 else None, tickformat="d"),
         yaxis_title=metric,
