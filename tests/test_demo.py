@@ -6,7 +6,7 @@ import pytest
 from core.bands import BANDS_BY_NAME, band_rows
 from core.catalog import Catalog
 from core.config import FEATURE_PRESETS, Settings
-from core.demo import SIGNAL_REGIONS, build_demo, plan_catalog
+from core.demo import FAN_RULE, FANS_READ_AT, SIGNAL_REGIONS, build_demo, plan_catalog
 from core.errors import UsageError
 from core.features import log_mel
 from core.synth import SongTraits, render
@@ -60,6 +60,45 @@ def test_popularity_depends_on_the_documented_audio_traits(full_plan):
     artist_auc = roc_auc_score(labels, [r.song.artist.effect for r in releases])
     assert 0.8 <= audio_auc <= 0.95
     assert 0.55 <= artist_auc <= 0.8  # the artist matters, less than the audio
+
+
+def test_fans_depend_partly_on_the_hidden_artist_effect_by_the_documented_rule(full_plan):
+    from scipy.stats import spearmanr
+
+    effects = np.array([artist.effect for artist in full_plan.artists])
+    log_fans = np.log([artist.fans for artist in full_plan.artists])
+    correlation = spearmanr(log_fans, effects).statistic
+    assert 0.5 < correlation < 0.95, correlation
+    noise = log_fans - FAN_RULE.log_median - FAN_RULE.effect_weight * effects
+    assert abs(noise.mean()) < 0.3 and 0.7 * FAN_RULE.noise_sd < noise.std() < 1.3 * FAN_RULE.noise_sd
+
+
+def test_fans_are_metadata_only_and_releases_leave_room_for_a_history(full_plan):
+    import dataclasses
+
+    from core.demo import render_key
+
+    song = full_plan.songs[0]
+    other_fans = dataclasses.replace(song, artist=dataclasses.replace(song.artist, fans=song.artist.fans + 1))
+    assert render_key(other_fans) == render_key(song)  # a rendered song is reused whatever its fans
+    dates: dict[int, set] = {}
+    for release in full_plan.releases:
+        dates.setdefault(release.song.artist.index, set()).add(release.release_date)
+    assert np.mean([len(days) >= 2 for days in dates.values()]) >= 0.85
+    assert np.median([len(days) for days in dates.values()]) >= 4
+
+
+def test_fans_are_stored_for_every_demo_artist(use_demo_home):
+    from conftest import SMALL_DEMO_TRACKS
+
+    with Catalog.open(use_demo_home) as catalog:
+        stored = catalog.conn.execute("SELECT source_id, fans, context_read_at FROM artists").fetchall()
+        tracks = catalog.tracks()
+    plan = {artist.source_id: artist.fans for artist in plan_catalog(SMALL_DEMO_TRACKS, seed=7).artists}
+    assert stored and all(fans is not None and fans > 0 for _, fans, _ in stored)
+    assert {source_id: fans for source_id, fans, _ in stored} == {s: plan[s] for s, _, _ in stored}
+    assert {read_at for _, _, read_at in stored} == {FANS_READ_AT}
+    assert tracks["primary_artist_fans"].notna().all()
 
 
 @pytest.mark.parametrize("region", SIGNAL_REGIONS, ids=lambda r: r.trait)

@@ -29,6 +29,17 @@ trimodal like the study's (spike at 0, peaks near 28 and 45) with about half the
 above the study's threshold of 39. Audio alone predicts the label with a ROC-AUC of about
 0.83 (audio plus the artist, about 0.87), so a good model lands near 0.75-0.85.
 
+Artist context (``FAN_RULE``, beside ``SIGNAL_REGIONS``). Each artist has a fan count, stored
+as if read the day after the last release (``FANS_READ_AT``):
+
+    fans = round(exp(ln 50,000 + 3.0 * artist effect + noise)),   noise ~ N(0, 0.9)
+
+drawn from a generator of its own (seeded with the demo's seed), so no other draw moves and
+the audio is unchanged. Log fans correlate with the hidden artist effect (Spearman about
+0.7-0.85) but not perfectly: fans carry part of the artist's pull, as a real fan count would.
+Most artists release on several dates (74 of 80 at the default size), so each release has a
+history of earlier ones for ``core.context``.
+
 Layout: ``core.demo.plan`` decides the artists, songs and releases and holds the rule's
 constants; ``core.demo.audio`` renders, stores and cleans up the songs' audio;
 ``core.demo.build`` writes the demo catalog (whole, or its quick-start part first).
@@ -55,6 +66,8 @@ from core.demo.plan import (
     ARTIST_EFFECT_SD,
     DEFAULT_SEED,
     DEFAULT_TRACKS,
+    FAN_RULE,
+    FANS_READ_AT,
     FIRST_DAY,
     LAST_DAY,
     NO_PREVIEW_PROBABILITY,
@@ -74,6 +87,7 @@ from core.demo.plan import (
     DemoPlan,
     DemoRelease,
     DemoSong,
+    FanRule,
     SignalRegion,
     plan_catalog,
 )
@@ -82,6 +96,8 @@ __all__ = [
     "ARTIST_EFFECT_SD",
     "DEFAULT_SEED",
     "DEFAULT_TRACKS",
+    "FANS_READ_AT",
+    "FAN_RULE",
     "FIRST_DAY",
     "LAST_DAY",
     "NO_PREVIEW_PROBABILITY",
@@ -102,6 +118,7 @@ __all__ = [
     "DemoPlan",
     "DemoRelease",
     "DemoSong",
+    "FanRule",
     "SignalRegion",
     "audio_relative_path",
     "build_demo",

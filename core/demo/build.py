@@ -7,7 +7,7 @@ from collections.abc import Callable
 from core.catalog import Catalog
 from core.config import Settings
 from core.demo.audio import audio_lock, audio_relative_path, remove_unreferenced_audio, render_audio
-from core.demo.plan import DEFAULT_SEED, DEFAULT_TRACKS, SOURCE, DemoPlan, plan_catalog
+from core.demo.plan import DEFAULT_SEED, DEFAULT_TRACKS, FANS_READ_AT, SOURCE, DemoArtist, DemoPlan, plan_catalog
 from core.errors import UsageError
 from core.track_writer import ArtistRef, TrackRecord
 
@@ -25,10 +25,10 @@ def track_records(plan: DemoPlan, hashes: dict[int, str], songs: set[int] | None
         if songs is not None and song.index not in songs:
             continue
         source_id = f"demo{plan.seed}-{row:05d}"
-        artists = [ArtistRef(song.artist.source_id, song.artist.name)]
+        artists = [_artist_ref(song.artist)]
         title = song.title
         if song.featuring is not None:
-            artists.append(ArtistRef(song.featuring.source_id, song.featuring.name))
+            artists.append(_artist_ref(song.featuring))
             title = f"{song.title} (feat. {song.featuring.name})"
         sha256 = hashes.get(song.index) if release.has_preview else None
         records.append(
@@ -50,6 +50,10 @@ def track_records(plan: DemoPlan, hashes: dict[int, str], songs: set[int] | None
             )
         )
     return records
+
+
+def _artist_ref(artist: DemoArtist) -> ArtistRef:
+    return ArtistRef(artist.source_id, artist.name, fans=artist.fans, read_at=FANS_READ_AT)
 
 
 def render_counts(tracks: int = DEFAULT_TRACKS, seed: int = DEFAULT_SEED) -> tuple[int, int]:

@@ -3,6 +3,7 @@ audio exists, and the constants of the popularity rule that ``core.demo`` descri
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -32,6 +33,23 @@ SIGNAL_REGIONS: tuple[SignalRegion, ...] = (
     SignalRegion("drop", "bass", 20.0, 30.0, +1.2, "sustained 808 notes"),
     SignalRegion("hiss", "highs/air", 0.0, 10.0, -1.1, "tape hiss and vinyl crackle"),
 )
+
+
+@dataclass(frozen=True)
+class FanRule:
+    """The demo artists' fan counts, the companion of ``SIGNAL_REGIONS`` for the artist
+    context: ``fans = round(exp(log_median + effect_weight * artist effect + noise))`` with
+    noise ~ N(0, ``noise_sd``) drawn per artist from its own generator (seeded with the demo's
+    seed and ``stream``, so no other draw of the demo moves). The fans thus depend partly on the
+    hidden artist effect: with the effect's sd of 0.4, log fans correlate about 0.8 with it."""
+
+    log_median: float
+    effect_weight: float
+    noise_sd: float
+    stream: int = 1
+
+
+FAN_RULE = FanRule(log_median=math.log(50_000), effect_weight=3.0, noise_sd=0.9)
 ARTIST_EFFECT_SD = 0.4
 RELEASE_NOISE_SD = 0.25
 SIGMOID_SLOPE = 6.0
@@ -42,6 +60,8 @@ UNPOPULAR_MEAN, UNPOPULAR_SD = 27.0, 5.5
 ZERO_PROBABILITY = {"compilation": 0.5, "other": 0.08}
 NO_PREVIEW_PROBABILITY = 0.08
 FIRST_DAY, LAST_DAY = date(2019, 1, 1), date(2021, 12, 31)
+FANS_READ_AT = f"{LAST_DAY + timedelta(days=1)}T00:00:00+00:00"
+"""When the demo's fan counts were "read": the day after its last release, as if collected then."""
 
 _PREFIXES = ["Lil", "Young", "MC", "DJ", "Big", "Yung", "Kid", "Lady", "King", "Saint", "", "", ""]
 _NAMES = [
@@ -135,6 +155,8 @@ class DemoArtist:
     name: str
     style: ArtistStyle
     effect: float
+    fans: int = 0
+    """Set by ``FAN_RULE`` once every artist is drawn."""
 
     @property
     def source_id(self) -> str:
@@ -180,6 +202,7 @@ def plan_catalog(tracks: int = DEFAULT_TRACKS, seed: int = DEFAULT_SEED) -> Demo
         raise ValueError("the demo catalog needs at least 10 tracks")
     rng = np.random.default_rng(seed)
     artists = _make_artists(max(4, round(tracks / TRACKS_PER_ARTIST)), rng)
+    _draw_fans(artists, seed)
     productivity = rng.gamma(2.0, 1.0, size=len(artists))
     productivity /= productivity.sum()
     plan = DemoPlan(seed=seed, artists=artists, songs=[])
@@ -226,6 +249,12 @@ def _make_artists(count: int, rng: np.random.Generator) -> list[DemoArtist]:
         effect = float(rng.normal(0.0, ARTIST_EFFECT_SD))
         artists.append(DemoArtist(index, name, style, effect))
     return artists
+
+
+def _draw_fans(artists: list[DemoArtist], seed: int, rule: FanRule = FAN_RULE) -> None:
+    noise = np.random.default_rng([seed, rule.stream]).normal(0.0, rule.noise_sd, size=len(artists))
+    for artist, drawn in zip(artists, noise, strict=True):
+        artist.fans = round(math.exp(rule.log_median + rule.effect_weight * artist.effect + drawn))
 
 
 def _new_song(plan: DemoPlan, artist: DemoArtist, rng, titles: set[tuple[str, int]]) -> DemoSong:
