@@ -302,3 +302,41 @@ def test_audio_paths_stay_inside_the_tables_folder_unless_allowed(home, tmp_path
         import_table(home, folder / "t.csv")
     report = import_table(home, folder / "t.csv", allow_outside=True)
     assert report.rows_kept == 2 and report.with_audio == 2 and not report.rejected
+
+
+@pytest.mark.parametrize("column", ["artist_followers", "followers", "artist_fans", "nb_fan"])
+def test_an_artist_followers_column_is_stored_with_the_import_date(home, tmp_path, column):
+    from datetime import UTC, datetime
+
+    (tmp_path / "t.csv").write_text(
+        f"track_name,track_artist,track_popularity,{column}\n"
+        "One,Lead; Guest,50,120000\n"  # row 2: the first artist's fans
+        "Two,Quiet,40,\n"  # row 3: none given
+        "Three,Lead,45,1.5\n"  # row 4
+        "Four,Lead,45,-3\n"  # row 5
+        "Five,Lead,45,many\n"  # row 6
+        "Six,Other,45,0\n"  # row 7
+    )
+    started = datetime.now(UTC).replace(microsecond=0)
+    report = import_table(home, tmp_path / "t.csv")
+    assert [(r.row, r.column, r.value) for r in report.rejected] == [
+        (4, column, "1.5"),
+        (5, column, "-3"),
+        (6, column, "many"),
+    ]
+    assert str(report.rejected[0]) == f"row 4, {column} '1.5': not a whole number of 0 or more"
+    assert report.rejected[2].reason == "not a number"
+    with Catalog.open(home) as catalog:
+        artists = {
+            row[0]: tuple(row[1:]) for row in catalog.conn.execute("SELECT name, fans, context_read_at FROM artists")
+        }
+        tracks = catalog.tracks().set_index("name")
+    assert {name: fans for name, (fans, _) in artists.items()} == {
+        "Lead": 120000,
+        "Guest": None,
+        "Quiet": None,
+        "Other": 0,
+    }
+    assert started <= datetime.fromisoformat(artists["Lead"][1]) <= datetime.now(UTC)
+    assert tracks.loc[["One", "Six"], "primary_artist_fans"].tolist() == [120000, 0]
+    assert pd.isna(tracks.loc["Two", "primary_artist_fans"]) and len(tracks) == 3

@@ -3,23 +3,26 @@ collected earlier, a chart export, a playlist dump.
 
 Columns are recognised by their usual names (``track_id``/``Track ID``, ``track_name``,
 ``track_artist``/``Artist``, ``track_popularity``/``Popularity``, ...) or mapped explicitly
-with ``--map column=field``. Rows can be filtered (``--where playlist_genre=rap``). Several
-artists in one cell are split on ";" or "|" (never on commas: "Tyler, The Creator" is one
-artist). The study's dedup rules apply on insert. Audio comes from a local path column
-when there is one (each file verified: it must decode and be at least 5 s long); rows
-without usable audio are kept and counted. With a ``resolver`` (the CLI's default) the rows
-still without audio get a preview from their preview URL column, or through Deezer by ISRC or
-by artist and title (``core.collect.resolve``), committed batch by batch so an interrupted
-import resumes; without network the rows simply stay without audio.
+with ``--map column=field``. An ``artist_followers`` column (or ``followers``,
+``artist_fans``, ``nb_fan``) gives the first artist's fans, stored as read on the day of the
+import. Rows can be filtered (``--where playlist_genre=rap``). Several artists in one cell are
+split on ";" or "|" (never on commas: "Tyler, The Creator" is one artist). The study's dedup
+rules apply on insert. Audio comes from a local path column when there is one (each file
+verified: it must decode and be at least 5 s long); rows without usable audio are kept and
+counted. With a ``resolver`` (the CLI's default) the rows still without audio get a preview
+from their preview URL column, or through Deezer by ISRC or by artist and title
+(``core.collect.resolve``), committed batch by batch so an interrupted import resumes; without
+network the rows simply stay without audio.
 
-Nothing goes in unchecked. A table that cannot be read (empty, binary, badly quoted, a
-damaged Parquet file) stops the import with one line. CSV is read as UTF-8, as UTF-16 with a
+Nothing goes in unchecked. A table that cannot be read (empty, binary, badly quoted, a damaged
+Parquet file) stops the import with one line. CSV is read as UTF-8, as UTF-16 with a
 byte-order mark, or in the Windows-1252 / Latin-1 code pages spreadsheets export. Each row
 must have a name, an artist and a finite popularity on the table's scale; a duration, when
-given, of 1 s to 1 h; a release date, when given, that exists; a local audio file, when named,
-inside the table's folder (unless ``allow_outside``). Rows that fail are counted and left
-out, the rest go in. The scale is never guessed from stray values: a table whose popularity
-fits neither Spotify's 0-100 nor Deezer ranks alone needs ``--scale``.
+given, of 1 s to 1 h; a release date, when given, that exists; a follower count, when given,
+that is a whole number of 0 or more; a local audio file, when named, inside the table's folder
+(unless ``allow_outside``). Rows that fail are counted and left out, the rest go in. The scale
+is never guessed from stray values: a table whose popularity fits neither Spotify's 0-100 nor
+Deezer ranks alone needs ``--scale``.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from core.collect.downloads import PreviewDownloader
 from core.collect.resolve import DeezerResolver
 from core.collect.table import Rejection, column_mapping, read_table
 from core.config import Settings
+from core.database import utc_now
 from core.errors import AudioError, CollectError, TableError, UsageError
 from core.files import atomic_write_bytes
 from core.track_writer import POPULARITY_SCALES, ArtistRef, InsertReport, TrackRecord
@@ -197,9 +201,10 @@ def _check_rows(
     first bad value."""
     folder = path.parent.resolve()
     accepted, rejected = [], []
+    read_at = utc_now()  # what the table says about artists, as of this import
     for number, row in zip(frame.index, frame.to_dict("records"), strict=True):
         try:
-            record = _record(row, scale, path.stem)
+            record = _record(row, scale, path.stem, read_at)
             accepted.append((record, _audio_source(row.get("audio_path", ""), folder, allow_outside)))
         except _Invalid as invalid:
             rejected.append(Rejection(int(number), mapping[invalid.field], row[invalid.field], invalid.reason))
@@ -248,17 +253,21 @@ def _resolve_previews(
     return resolved, None
 
 
-def _record(row: dict, scale: str, table_name: str) -> TrackRecord:
-    """The row as a catalog record; raises _Invalid at its first value that cannot be stored."""
+def _record(row: dict, scale: str, table_name: str, read_at: str) -> TrackRecord:
+    """The row as a catalog record; raises _Invalid at its first value that cannot be stored.
+    The row's follower count, if any, is its first artist's, read at ``read_at``."""
     name = row["name"].strip()
     if not name:
         raise _Invalid("name", "empty")
-    artists = [a.strip() for a in re.split(r"[;|]", row["artists"]) if a.strip()]
+    artists = [ArtistRef(a.strip().casefold(), a.strip()) for a in re.split(r"[;|]", row["artists"]) if a.strip()]
     if not artists:
         raise _Invalid("artists", "empty")
     popularity = _popularity(row["popularity"], scale)
     duration_ms = _duration_ms(row.get("duration_ms", ""))
     release_date = _release_date(row.get("release_date", ""))
+    fans = _followers(row.get("artist_followers", ""))
+    if fans is not None:
+        artists[0] = ArtistRef(artists[0].source_id, artists[0].name, fans=fans, read_at=read_at)
     source_id = (row.get("source_id") or "").strip()
     spotify = bool(SPOTIFY_ID.match(source_id))
     if not source_id:  # no id column: the row's content is its identity
@@ -267,7 +276,7 @@ def _record(row: dict, scale: str, table_name: str) -> TrackRecord:
         source="spotify" if spotify else f"import:{table_name}",
         source_id=source_id,
         name=name,
-        artists=[ArtistRef(a.casefold(), a) for a in artists],  # no artist ids in such tables: the name is the id
+        artists=artists,  # no artist ids in such tables: the name is the id
         popularity=popularity,
         popularity_scale=scale,
         isrc=row.get("isrc") or None,
@@ -306,6 +315,17 @@ def _duration_ms(text: str) -> int | None:
     if not DURATION_MS[0] <= value <= DURATION_MS[1]:
         raise _Invalid("duration_ms", "not between 1 s and 1 h in milliseconds")
     return round(value)
+
+
+def _followers(text: str) -> int | None:
+    if not text.strip():
+        return None
+    value = _number(text)
+    if value is None or not math.isfinite(value):
+        raise _Invalid("artist_followers", "not a number")
+    if value < 0 or value != int(value):
+        raise _Invalid("artist_followers", "not a whole number of 0 or more")
+    return int(value)
 
 
 def _release_date(text: str) -> str | None:

@@ -32,6 +32,7 @@ FIELDS = (
     "isrc",
     "preview_url",
     "audio_path",
+    "artist_followers",
 )
 ALIASES = {
     "source_id": ["track_id", "track id", "id", "spotify_id", "uri"],
@@ -45,6 +46,7 @@ ALIASES = {
     "isrc": ["isrc", "external_ids.isrc"],
     "preview_url": ["preview_url", "preview"],
     "audio_path": ["audio_path", "path", "file", "audio"],
+    "artist_followers": ["artist_followers", "followers", "artist_fans", "nb_fan"],
 }
 ENCODINGS = {"utf-8-sig": "UTF-8", "cp1252": "Windows-1252", "latin-1": "Latin-1"}
 """Tried in this order: accented letters in a code page are invalid UTF-8, and Latin-1
