@@ -21,7 +21,7 @@ scale_label = POPULARITY_SCALES.get(summary.popularity_scale or "", "popularity"
 if summary.synthetic:
     st.warning(
         "**Synthetic demo catalog.** Artists, songs and audio are generated; popularity follows the "
-        "rule documented in `core/demo.py`. Nothing here describes real artists or real music."
+        "rule documented in `core/demo/__init__.py`. Nothing here describes real artists or real music."
     )
 
 columns = st.columns(4)
@@ -31,23 +31,27 @@ columns[2].metric("With audio", f"{summary.with_audio:,}")
 columns[3].metric("Median popularity", f"{summary.popularity_median:,g}")
 
 threshold, balance = state.class_balance(home, token)
-left, right = st.columns(2)
-left.plotly_chart(charts.popularity_histogram(tracks, threshold, scale_label), width="stretch")
-right.plotly_chart(charts.class_balance(balance), width="stretch")
-st.caption(
-    f"Threshold {threshold:g}, chosen on each split's training part only. "
-    "Splits: random (as in the study), grouped by song, grouped by artist."
-)
 
-left, right = st.columns(2)
-breakdown = state.preview_breakdown(home, token)
-left.plotly_chart(charts.preview_comparison(tracks), width="stretch")
-left.dataframe(
-    breakdown, hide_index=True, column_config={"mean_popularity": st.column_config.NumberColumn(format="%.1f")}
-)
-right.plotly_chart(charts.release_dates(tracks), width="stretch")
 
-st.header("Artists")
+def popularity() -> None:
+    left, right = st.columns(2)
+    left.plotly_chart(charts.popularity_histogram(tracks, threshold, scale_label), width="stretch")
+    right.plotly_chart(charts.class_balance(balance), width="stretch")
+    st.caption(
+        f"Threshold {threshold:g}, chosen on each split's training part only. "
+        "Splits: random (as in the study), grouped by song, grouped by artist."
+    )
+
+
+def previews_and_dates() -> None:
+    left, right = st.columns(2)
+    left.plotly_chart(charts.preview_comparison(tracks), width="stretch")
+    left.dataframe(
+        state.preview_breakdown(home, token),
+        hide_index=True,
+        column_config={"mean_popularity": st.column_config.NumberColumn(format="%.1f")},
+    )
+    right.plotly_chart(charts.release_dates(tracks), width="stretch")
 
 
 @st.fragment
@@ -66,42 +70,46 @@ def artist_charts() -> None:
     )
 
 
-artist_charts()
+def artists() -> None:
+    artist_charts()
+    st.subheader("Is an artist in the catalog?")
+    query = st.text_input("Artist name", placeholder="e.g. Lil Nebula")
+    if query.strip():
+        found = state.search_artists(home, token, query.strip())
+        if found.empty:
+            st.error(
+                f"No artist matching '{query}'. The catalog is a sample, not every release: collect more to add them."
+            )
+        else:
+            st.dataframe(found, hide_index=True)
+            st.caption(
+                "Tracks counts releases credited to the artist; compare with their discography to judge completeness."
+            )
 
-st.subheader("Is an artist in the catalog?")
-query = st.text_input("Artist name", placeholder="e.g. Lil Nebula")
-if query.strip():
-    found = state.search_artists(home, token, query.strip())
-    if found.empty:
-        st.error(f"No artist matching '{query}'. The catalog is a sample, not every release: collect more to add them.")
-    else:
-        st.dataframe(found, hide_index=True)
-        st.caption(
-            "Tracks counts releases credited to the artist; compare with their discography to judge completeness."
-        )
 
-st.header("Same song, several releases")
-groups = state.duplicate_groups(home, token)
-st.caption(
-    f"{groups['group'].nunique() if not groups.empty else 0} songs appear on more than one release "
-    "(single, album, deluxe, compilation), each with its own popularity."
-)
-st.dataframe(groups, hide_index=True, height=260)
-
-st.header("Map of the catalog")
-embeddings, catalog_map = state.catalog_embeddings(home, token, state.embeddings_stamp(home))
-if catalog_map is None:
-    st.info(
-        "The map appears once the catalog's musicnn embeddings are computed (the set-up job does it, "
-        "or `python -m core embeddings`)."
+def same_song() -> None:
+    groups = state.duplicate_groups(home, token)
+    st.caption(
+        f"{groups['group'].nunique() if not groups.empty else 0} songs appear on more than one release "
+        "(single, album, deluxe, compilation), each with its own popularity."
     )
-else:
+    st.dataframe(groups, hide_index=True, height=260)
+
+
+def catalog_map() -> None:
+    embeddings, placed = state.catalog_embeddings(home, token, state.embeddings_stamp(home))
+    if placed is None:
+        st.info(
+            "The map appears once the catalog's musicnn embeddings are computed (the set-up job does it, "
+            "or `python -m core embeddings`)."
+        )
+        return
     synthetic = " (synthetic demo)" if embeddings.synthetic else ""
     st.plotly_chart(
         charts.catalog_map(
-            catalog_map.points,
+            placed.points,
             threshold,
-            catalog_map.explained,
+            placed.explained,
             f"{len(embeddings):,} tracks placed by what musicnn hears{synthetic}",
         ),
         width="stretch",
@@ -110,8 +118,6 @@ else:
         "Each dot is a track with audio, placed by a PCA of its musicnn embedding (pretrained on real recordings): "
         f"nearby tracks sound alike. Colour: popularity at or above {threshold:g}. Releases that share audio overlap."
     )
-
-st.header("Tracks")
 
 
 @st.fragment
@@ -161,4 +167,19 @@ def track_table() -> None:
     )
 
 
-track_table()
+# One section at a time: a tab's charts are built and drawn only while it is open, so the
+# page settles in the time of two charts, not of the eight and the map together.
+SECTIONS = {
+    "Popularity": popularity,
+    "Previews and release dates": previews_and_dates,
+    "Artists": artists,
+    "Same song, several releases": same_song,
+    "Map": catalog_map,
+    "Tracks": track_table,
+}
+for tab, section in zip(
+    st.tabs(list(SECTIONS), on_change="rerun", key="dataset_section"), SECTIONS.values(), strict=True
+):
+    if tab.open:
+        with tab:
+            section()

@@ -19,7 +19,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = REPO / "artifacts" / "screenshots"
 # path -> (title, text the page shows only once its script has run to the end)
 PAGES = {
-    "": ("Dataset", "Select a row to play its preview"),
+    "": ("Dataset", "chosen on each split's training part only"),
     "train": ("Train", "Latest run"),
     "holdout": ("Holdout results", "Confusion matrices"),
     "score": ("Score a song", "Upload songs"),

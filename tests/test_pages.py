@@ -103,15 +103,40 @@ def test_collect_panel_explains_missing_spotify_credentials(home, monkeypatch):
     assert "No Spotify credentials" in _text(app) and "Deezer, which needs no key" in _text(app)
 
 
+DATASET_SECTIONS = [
+    "Popularity",
+    "Previews and release dates",
+    "Artists",
+    "Same song, several releases",
+    "Map",
+    "Tracks",
+]
+
+
+def _dataset_section(app: AppTest, section: str) -> AppTest:
+    """Open one tab of the Dataset page: only the open tab's section runs."""
+    app.session_state["dataset_section"] = section
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
 def test_dataset_page_on_the_demo_catalog(use_demo_home):
     app = _open(PAGES[0])
+    assert [t.label for t in app.tabs] == DATASET_SECTIONS
     text = _text(app)
     assert "Synthetic demo catalog" in text
-    assert len(app.get("plotly_chart")) >= 5  # histogram, class balance, previews, dates, artists
-    assert len(app.dataframe) >= 3  # previews, duplicate groups, tracks
-    assert any(s.label == "Minimum tracks per artist" for s in app.slider)
-    next(t for t in app.text_input if t.label == "Artist name").input("zzz-nobody").run()
-    assert "No artist matching 'zzz-nobody'" in _text(app)
+    charts, tables = [], []
+    for section in DATASET_SECTIONS:
+        _dataset_section(app, section)
+        charts += app.get("plotly_chart")
+        tables += app.dataframe
+        if section == "Artists":
+            assert any(s.label == "Minimum tracks per artist" for s in app.slider)
+            next(t for t in app.text_input if t.label == "Artist name").input("zzz-nobody").run()
+            assert "No artist matching 'zzz-nobody'" in _text(app)
+    assert len(charts) >= 5  # histogram, class balance, previews, dates, artists
+    assert len(tables) >= 3  # previews, duplicate groups, tracks
 
 
 def test_train_holdout_and_score_pages_before_any_run(use_demo_home):
@@ -331,7 +356,7 @@ def _aucs(trained) -> list[str]:
 
 
 def test_dataset_artist_charts_share_one_x_scale_and_count_in_words(use_demo_home):
-    app = _open(PAGES[0])
+    app = _dataset_section(_open(PAGES[0]), "Artists")
     next(s for s in app.slider if s.label == "Minimum tracks per artist").set_value(1).run()
     assert not app.exception, app.exception
     top, bottom = (f for f in _figures(app) if "artists" in (f.layout.title.text or ""))
@@ -340,6 +365,7 @@ def test_dataset_artist_charts_share_one_x_scale_and_count_in_words(use_demo_hom
     labels = [text for f in (top, bottom) for text in f.data[0].text]
     assert all(text == "1 track" or (text.endswith(" tracks") and text != "1 tracks") for text in labels)
     assert "with at least 1 track;" in _text(app)
+    _dataset_section(app, "Tracks")
     low, high = next(s for s in app.slider if s.label == "Popularity").value
     assert isinstance(low, int) and isinstance(high, int)  # the demo's Spotify scale is whole numbers
 
