@@ -14,7 +14,15 @@ from sklearn.dummy import DummyClassifier
 KERAS_MODELS = ("mlp", "cnn1", "cnn2", "cnn_gru")
 PRETRAINED_MODEL = "musicnn"
 """The sixth model: a head on pretrained musicnn embeddings (``core.pretrained.head``)."""
-MODEL_NAMES = ("dummy", *KERAS_MODELS, PRETRAINED_MODEL)
+AUDIO_MODELS = ("dummy", *KERAS_MODELS, PRETRAINED_MODEL)
+CONTEXT_MODEL, REGRESSION_MODEL = "context", "regression"
+CONTEXT_MODELS = (CONTEXT_MODEL, REGRESSION_MODEL)
+"""Fitted on top of the run's best audio model and the artist's context (``core.popularity``):
+P(popular), and the popularity figure with an interval."""
+MODEL_NAMES = (*AUDIO_MODELS, *CONTEXT_MODELS)
+FEEDING_MODELS = tuple(m for m in AUDIO_MODELS if m != "dummy")
+"""The audio models whose probability can feed ``context`` and ``regression`` (the dummy's is
+the same for every song)."""
 DISPLAY_NAMES = {
     "dummy": "Dummy",
     "mlp": "MLP",
@@ -22,12 +30,28 @@ DISPLAY_NAMES = {
     "cnn2": "CNN 2",
     "cnn_gru": "CNN-GRU",
     "musicnn": "musicnn",
+    "context": "audio + context",
+    "regression": "popularity regression",
 }
 STUDY_PARAMETERS = {"mlp": 21_176_577, "cnn1": 2_727_041, "cnn2": 2_718_849, "cnn_gru": 391_585}
 
 _CNN_FILTERS = (16, 32, 64, 128)
 _CNN_POOLS = ((2, 4), (2, 4), (2, 2), (2, 2))
 _GRU_POOLS = ((2, 2), (4, 2), (4, 2), (4, 2))
+
+
+def require_feeding_model(models: list[str]) -> None:
+    """A ``UsageError`` when ``models`` has ``context`` or ``regression`` but no audio model
+    to feed them (the Train page checks this before starting a job, as ``train`` does)."""
+    from core.errors import UsageError
+
+    on_top = [m for m in CONTEXT_MODELS if m in models]
+    if on_top and not set(models) & set(FEEDING_MODELS):
+        raise UsageError(
+            f"{' and '.join(on_top)} {'are' if len(on_top) > 1 else 'is'} fitted on an audio model's "
+            "verdict, and none is in this run.",
+            f"Add one of {', '.join(FEEDING_MODELS)} (e.g. --models cnn2,{','.join(on_top)}).",
+        )
 
 
 def build_dummy() -> DummyClassifier:

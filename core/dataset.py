@@ -24,6 +24,7 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from core.catalog import Catalog, song_keys
+from core.context import artist_groups
 from core.dedup import study_dedup
 from core.errors import UsageError
 
@@ -41,7 +42,7 @@ def modelling_tracks(catalog: Catalog) -> pd.DataFrame:
     tracks = study_dedup(catalog.tracks()).kept
     tracks = tracks[tracks["audio_sha256"].notna() & tracks["popularity"].notna()].reset_index(drop=True)
     tracks["song_group"] = song_groups(tracks)
-    tracks["artist_group"] = tracks["primary_artist"].fillna("").str.casefold()
+    tracks["artist_group"] = artist_groups(tracks["primary_artist"])
     return tracks
 
 

@@ -123,10 +123,31 @@ def evaluate_model(
     }
 
 
+def paired_auc_gain(
+    y_true: ArrayLike, baseline: ArrayLike, candidate: ArrayLike, *, resamples: int = BOOTSTRAP_RESAMPLES
+) -> Estimate:
+    """``candidate``'s ROC-AUC minus ``baseline``'s on the same rows, with a paired bootstrap
+    interval: both are measured on each resample, so what the two share (which songs happen to
+    be in the holdout) cancels out. Separate intervals would overlap long after the gain is
+    clear."""
+    scores = np.column_stack([np.asarray(baseline, dtype=float), np.asarray(candidate, dtype=float)])
+
+    def gain(y: np.ndarray, both: np.ndarray) -> float:
+        return float(roc_auc_score(y, both[:, 1]) - roc_auc_score(y, both[:, 0]))
+
+    return bootstrap(gain, np.asarray(y_true).astype(int), scores, needs_both_classes=True, resamples=resamples)
+
+
 def holdout_table(meta: RunMeta) -> list[dict]:
-    """One row per model of the run, as ``python -m core evaluate --json`` prints it."""
+    """One row per model of the run, as ``python -m core evaluate --json`` prints it: the
+    audio models, then, where the run has them, the audio + context model (``context``: the
+    same fields, and ``audio_model``, the model that fed it, with ``roc_auc_gain`` over it and
+    its paired interval ``roc_auc_gain_ci``) and the popularity regression (``regression``:
+    ``mae``, ``spearman`` and their intervals, the prediction interval's ``coverage`` and
+    ``nominal_coverage``)."""
+    about = {"split": meta.split, "run": meta.id, "catalog": meta.catalog.source, "synthetic": meta.synthetic}
     rows = []
-    for name in meta.models:
+    for name in [*meta.models, *(["context"] if "context" in meta.metrics else [])]:
         m = meta.metrics[name]
         rows.append(
             {
@@ -138,9 +159,19 @@ def holdout_table(meta: RunMeta) -> list[dict]:
                 "roc_auc_ci": [m.roc_auc.low, m.roc_auc.high],
                 "n": m.n,
                 "brier_calibrated": m.brier_calibrated,
-                "run": meta.id,
-                "catalog": meta.catalog.source,
-                "synthetic": meta.synthetic,
+                **{k: v for k, v in about.items() if k != "split"},
             }
         )
+    if "context" in meta.metrics:  # what the audio + context model adds to the audio model that fed it
+        gain = meta.context_gain or Estimate(None, None, None)
+        rows[-1].update(
+            {
+                "audio_model": meta.context_audio_model,
+                "roc_auc_gain": gain.value,
+                "roc_auc_gain_ci": [gain.low, gain.high],
+            }
+        )
+    if meta.regression_metrics is not None:
+        figures = {k: v for k, v in meta.regression_metrics.items() if k != "points"}  # the plot's, not a figure
+        rows.append({**figures, **about, "audio_model": meta.context_audio_model})
     return rows

@@ -1,5 +1,6 @@
 """One training run end to end: catalog -> split -> features (tracks whose audio gave none are
-left out) -> threshold -> scaling -> training -> holdout evaluation -> saved run. The CLI's
+left out) -> threshold -> scaling -> training -> holdout evaluation -> the models on top of the
+best audio model (audio + context, the popularity regression) -> saved run. The CLI's
 ``train`` and the dashboard's Retrain job both call ``run_experiment``."""
 
 from __future__ import annotations
@@ -11,25 +12,29 @@ from dataclasses import asdict
 from importlib import metadata
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
-from core.architectures import PRETRAINED_MODEL
+from core.architectures import CONTEXT_MODEL, FEEDING_MODELS, PRETRAINED_MODEL, REGRESSION_MODEL
 from core.catalog import Catalog
 from core.config import REPO_ROOT, Settings, TrainingPreset
+from core.context import CatalogContext
 from core.database import utc_now
 from core.dataset import (
     MinMaxScaling,
+    Split,
     choose_threshold,
     labels,
     leave_out_missing,
     modelling_tracks,
     split_tracks,
 )
-from core.evaluate import PlattCalibration, evaluate_model
+from core.evaluate import BOOTSTRAP_RESAMPLES, PlattCalibration, evaluate_model, paired_auc_gain
 from core.features import FeatureCache, FeatureJob, compute_missing
+from core.popularity import ContextModels, SplitInputs, regression_metrics
 from core.pretrained.cache import EmbeddingCache, compute_missing_embeddings
 from core.pretrained.musicnn import DEFAULT_MODEL
 from core.registry import SavedRun, catalog_fingerprint, new_run_id, save_run
-from core.training import SEED, TrainingData, TrainingEvent, train_models
+from core.training import SEED, ModelResult, TrainingData, TrainingEvent, audio_models, train_models
 
 
 def run_experiment(
@@ -78,16 +83,27 @@ def run_experiment(
             embeddings=embeddings,
         )
         results = train_models(
-            models, data, preset, epochs=epochs, on_progress=on_progress, should_cancel=should_cancel
+            audio_models(models), data, preset, epochs=epochs, on_progress=on_progress, should_cancel=should_cancel
         )
         metrics = {
             name: evaluate_model(data.holdout[1], r.holdout_probabilities, data.test[1], r.test_probabilities)
             for name, r in results.items()
         }
+        # Calibrated probabilities of the tracks no model trained on (test and holdout): the
+        # reference a new song's percentile is read against.
+        reference = {
+            name: _reference(metrics[name], r.test_probabilities + r.holdout_probabilities)
+            for name, r in results.items()
+        }
+        on_top = {}
+        if CONTEXT_MODEL in models or REGRESSION_MODEL in models:
+            context = CatalogContext.read(catalog)
+            split_labels = {part: getattr(data, part)[1] for part in ("train", "test", "holdout")}
+            on_top = fit_models_on_top(models, results, metrics, reference, parts, split_labels, context)
         meta = {
             "id": new_run_id(),
             "created_at": utc_now(),
-            "models": models,
+            "models": list(results),  # the audio models; those fitted on top are on_top's entries
             "training_preset": preset.name,
             "feature_preset": asdict(features),
             "split": split,
@@ -109,18 +125,81 @@ def run_experiment(
             "version": project_version(),
             "commit": git_commit(),
             "metrics": metrics,
-            # Calibrated probabilities of the tracks no model trained on (test and holdout):
-            # the reference a new song's percentile is read against.
-            "reference_probabilities": {
-                name: PlattCalibration(**metrics[name]["calibration"])
-                .apply(np.array(r.test_probabilities + r.holdout_probabilities))
-                .round(4)
-                .tolist()
-                for name, r in results.items()
-            },
+            "reference_probabilities": reference,
+            **on_top,
         }
         fitted = {name: r.model for name, r in results.items() if name != "dummy"}
         return save_run(settings, catalog, meta, fitted, activate=activate, replacing=replacing)
+
+
+def _reference(metrics: dict, probabilities: list[float] | np.ndarray) -> list[float]:
+    """``probabilities`` calibrated as ``metrics`` (``evaluate_model``'s) says, rounded to keep run.json small."""
+    return PlattCalibration(**metrics["calibration"]).apply(np.asarray(probabilities)).round(4).tolist()
+
+
+def fit_models_on_top(
+    models: list[str],
+    results: dict[str, ModelResult],
+    metrics: dict[str, dict],
+    reference: dict[str, list[float]],
+    parts: Split,
+    split_labels: dict[str, np.ndarray],
+    context: CatalogContext,
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> dict:
+    """Fit ``context`` and ``regression`` (those of ``models``) on the training split, fed by the
+    audio model with the highest test-split ROC-AUC (never chosen by the holdout) through its
+    test-split calibration, and measure them on the holdout: the classifier's figures go into
+    ``metrics`` and ``reference`` like any model's; the run.json entries are returned.
+    ``results`` hold each audio model's probabilities of ``parts``' rows, in order, and
+    ``split_labels`` those rows' labels; every interval is over ``resamples`` bootstrap resamples.
+
+    The artist split's holdout artists are new, so no history is known for them: that split's
+    models use the fans only; the random and song splits use the history too."""
+    test_labels = split_labels["test"]
+    feed = max(
+        (name for name in results if name in FEEDING_MODELS),
+        key=lambda name: _auc_or_zero(test_labels, results[name].test_probabilities),
+    )
+    calibration = PlattCalibration(**metrics[feed]["calibration"])
+    with_history = parts.name != "artist"
+    inputs = {
+        part: SplitInputs(
+            audio=calibration.apply(np.asarray(getattr(results[feed], f"{part}_probabilities"))),
+            context=context.features(tracks["id"], with_history=with_history),
+            labels=split_labels[part],
+            popularity=context.popularity(tracks["id"]),
+        )
+        for part, tracks in parts.parts().items()
+    }
+    fitted = ContextModels.fit(
+        feed,
+        inputs,
+        classifier=CONTEXT_MODEL in models,
+        regression=REGRESSION_MODEL in models,
+        with_history=with_history,
+        scale=context.scale,
+    )
+    test, holdout = inputs["test"], inputs["holdout"]
+    entries = fitted.saved()
+    if fitted.classifier is not None:
+        p_test, p_holdout = (fitted.classifier.predict_proba(s.with_context()) for s in (test, holdout))
+        metrics[CONTEXT_MODEL] = evaluate_model(holdout.labels, p_holdout, test.labels, p_test, resamples=resamples)
+        reference[CONTEXT_MODEL] = _reference(metrics[CONTEXT_MODEL], np.concatenate([p_test, p_holdout]))
+        gain = paired_auc_gain(holdout.labels, holdout.audio, p_holdout, resamples=resamples)
+        entries["context_gain"] = asdict(gain)
+    for key, model, x in (
+        ("regression_metrics", fitted.regressor, holdout.with_context()),
+        ("regression_metrics_audio", fitted.audio_regressor, holdout.audio_only()),
+    ):
+        if model is not None:
+            entries[key] = regression_metrics(holdout.popularity, *model.predict(x), model.level, resamples=resamples)
+    return entries
+
+
+def _auc_or_zero(labels: np.ndarray, probabilities: list[float]) -> float:
+    return float(roc_auc_score(labels, probabilities)) if np.unique(labels).size == 2 else 0.0
 
 
 def project_version() -> str | None:

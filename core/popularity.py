@@ -29,8 +29,12 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from core.evaluate import BOOTSTRAP_RESAMPLES, bootstrap
+from core.context import FEATURES_FANS_ONLY, FEATURES_WITH_HISTORY, ArtistContext
+from core.errors import UsageError
+from core.evaluate import BOOTSTRAP_RESAMPLES, PlattCalibration, bootstrap
+from core.registry import RunMeta
 
+AUDIO_FEATURE = "audio"
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 ALPHA_GRID = (0.1, 1.0, 10.0, 100.0, 1000.0)
 INTERVAL_LEVEL = 0.8
@@ -197,3 +201,143 @@ def _spearman(actual: np.ndarray, predicted: np.ndarray) -> float:
     if np.unique(actual).size < 2 or np.unique(predicted).size < 2:
         return 0.0
     return float(spearmanr(actual, predicted).statistic)
+
+
+def feature_names(*, with_history: bool) -> list[str]:
+    """The inputs' names: the audio logit, then the context features (history only where the
+    split keeps an artist's songs on both sides: never for the artist split)."""
+    return [AUDIO_FEATURE, *(FEATURES_WITH_HISTORY if with_history else FEATURES_FANS_ONLY)]
+
+
+@dataclass(frozen=True)
+class SplitInputs:
+    """One split's songs as the models on top see them: the feeding audio model's calibrated
+    probability, the context features, the labels and the popularity (0-100)."""
+
+    audio: np.ndarray
+    context: np.ndarray
+    labels: np.ndarray
+    popularity: np.ndarray
+
+    def with_context(self) -> np.ndarray:
+        return model_inputs(self.audio, self.context)
+
+    def audio_only(self) -> np.ndarray:
+        return model_inputs(self.audio, None)
+
+
+@dataclass(frozen=True)
+class ContextModels:
+    """A run's models on top of its audio verdict, fed by ``audio_model``'s calibrated
+    probability: the audio + context classifier (``classifier``, with the Platt calibration
+    its holdout evaluation fitted on the test split), the popularity regression with context
+    (``regressor``) and the same on audio alone (``audio_regressor``: the prediction for a song
+    whose artist is unknown, with its own, wider interval). Any may be absent: a run trains
+    what its ``--models`` asked for, and runs from before these models have none."""
+
+    audio_model: str
+    classifier: ContextClassifier | None = None
+    calibration: PlattCalibration | None = None
+    regressor: PopularityRegressor | None = None
+    audio_regressor: PopularityRegressor | None = None
+
+    @classmethod
+    def fit(
+        cls,
+        audio_model: str,
+        parts: dict[str, SplitInputs],
+        *,
+        classifier: bool,
+        regression: bool,
+        with_history: bool,
+        scale: str,
+    ) -> ContextModels:
+        """Fit what is asked on ``parts["train"]``, choosing regularisation (and the interval's
+        width) on ``parts["test"]``; the holdout is not looked at."""
+        train, test = parts["train"], parts["test"]
+        names = feature_names(with_history=with_history)
+        return cls(
+            audio_model,
+            classifier=ContextClassifier.fit(
+                names, train.with_context(), train.labels, test.with_context(), test.labels
+            )
+            if classifier
+            else None,
+            regressor=PopularityRegressor.fit(
+                names, train.with_context(), train.popularity, test.with_context(), test.popularity, scale=scale
+            )
+            if regression
+            else None,
+            audio_regressor=PopularityRegressor.fit(
+                [AUDIO_FEATURE], train.audio_only(), train.popularity, test.audio_only(), test.popularity, scale=scale
+            )
+            if regression
+            else None,
+        )
+
+    @classmethod
+    def of(cls, meta: RunMeta) -> ContextModels | None:
+        """The models a saved run holds; None when it has neither (a run from before them)."""
+        if meta.context_audio_model is None:
+            return None
+        context = meta.metrics.get("context")
+        return cls(
+            meta.context_audio_model,
+            classifier=None if meta.context_model is None else ContextClassifier.from_dict(meta.context_model),
+            calibration=PlattCalibration(**context.calibration) if context and context.calibration else None,
+            regressor=None if meta.popularity_model is None else PopularityRegressor.from_dict(meta.popularity_model),
+            audio_regressor=None
+            if meta.popularity_model_audio is None
+            else PopularityRegressor.from_dict(meta.popularity_model_audio),
+        )
+
+    def saved(self) -> dict:
+        """The run.json entries that ``of`` reads back (the classifier's calibration is in its metrics)."""
+        return {
+            "context_audio_model": self.audio_model,
+            "context_model": None if self.classifier is None else self.classifier.as_dict(),
+            "popularity_model": None if self.regressor is None else self.regressor.as_dict(),
+            "popularity_model_audio": None if self.audio_regressor is None else self.audio_regressor.as_dict(),
+        }
+
+    def probability(self, audio_probability: float, artist: ArtistContext) -> float | None:
+        """P(popular) of a song of ``artist`` whose audio model gave ``audio_probability``;
+        None without a classifier or without anything known about the artist."""
+        if self.classifier is None or not artist.known:
+            return None
+        raw = self.classifier.predict_proba(_inputs(self.classifier, audio_probability, artist))
+        calibrated = raw if self.calibration is None else self.calibration.apply(raw)
+        return float(calibrated[0])
+
+    def predicted_popularity(self, audio_probability: float, artist: ArtistContext) -> dict | None:
+        """``{value, low, high, scale, level, with_context}``: the regression with the artist's
+        context when anything is known about them, else the audio-only regression; None
+        without a regression. ``scale``: ``spotify`` (Spotify's 0-100) or ``catalog_percentile``
+        (a Deezer rank's percentile within the catalog)."""
+        model = self.regressor if artist.known else self.audio_regressor
+        if model is None:
+            return None
+        value, low, high = model.predict(_inputs(model, audio_probability, artist))
+        return {
+            "value": round(float(value[0]), 1),
+            "low": round(float(low[0]), 1),
+            "high": round(float(high[0]), 1),
+            "scale": "spotify" if model.scale == "spotify" else "catalog_percentile",
+            "level": model.level,
+            "with_context": artist.known,
+        }
+
+
+def _inputs(model: ContextClassifier | PopularityRegressor, audio_probability: float, artist: ArtistContext):
+    """The one input row of ``model`` for a song of ``artist``. An artist whose fan count is
+    unknown is refused by a model that never met one: it would extrapolate far off its data."""
+    audio = np.array([audio_probability])
+    if model.features == [AUDIO_FEATURE]:
+        return model_inputs(audio, None)
+    has_fans = model.features.index("has_fans")
+    if artist.fans is None and model.linear.mean[has_fans] == 1.0:
+        raise UsageError(
+            f"The catalog has no fan count for {artist.name}, and every artist this run learned from had one.",
+            "Give their fan count with --fans N (or in the fan count box).",
+        )
+    return model_inputs(audio, artist.features(with_history="has_history" in model.features))

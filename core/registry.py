@@ -111,8 +111,9 @@ class CatalogInfo:
 class RunMeta:
     """A run's ``run.json``, read by ``load_run``. Entries older runs lack read as their
     defaults (no ``reference_probabilities``: no percentiles; no ``version`` or ``commit``:
-    unknown), as do the sections a hand-written run.json may leave out; entries this class
-    does not know are ignored."""
+    unknown; no ``context_audio_model``: no audio + context model and no regression), as do
+    the sections a hand-written run.json may leave out; entries this class does not know are
+    ignored. ``models`` are the run's audio models, those a scorer loads."""
 
     id: str
     created_at: str
@@ -139,6 +140,16 @@ class RunMeta:
     reference_probabilities: dict[str, list[float]] = field(default_factory=dict)
     version: str | None = None  # the project's version that trained the run
     commit: str | None = None  # its git commit, when trained from a git checkout
+    # The models on top of the audio verdict (core.popularity.ContextModels); None in runs
+    # that did not train them. The audio + context classifier's holdout figures are
+    # metrics["context"], like every model's; the regressions' are below.
+    context_audio_model: str | None = None  # the audio model whose probability fed them
+    context_gain: Estimate | None = None  # audio + context's holdout ROC-AUC minus that audio model's (paired)
+    context_model: dict[str, Any] | None = None  # core.popularity.ContextClassifier.as_dict()
+    popularity_model: dict[str, Any] | None = None  # PopularityRegressor.as_dict(), with context
+    popularity_model_audio: dict[str, Any] | None = None  # the same on audio alone (artist unknown)
+    regression_metrics: dict[str, Any] | None = None  # core.popularity.regression_metrics, with context
+    regression_metrics_audio: dict[str, Any] | None = None  # the same for the audio-only regression
 
     @property
     def best_model(self) -> str:
@@ -166,8 +177,8 @@ def _read_meta(path: Path) -> RunMeta:
         }
         sections = {
             k: _known(cls, entries[k])
-            for k, cls in (("threshold", Threshold), ("catalog", CatalogInfo))
-            if k in entries
+            for k, cls in (("threshold", Threshold), ("catalog", CatalogInfo), ("context_gain", Estimate))
+            if entries.get(k) is not None
         }
         return _known(
             RunMeta,

@@ -9,6 +9,10 @@ this as your preview clip". The verdict is "popular" when the calibrated probabi
 least 0.5, i.e. when the model judges a popularity at or above the run's threshold more
 likely than not. The percentile places the song among the calibrated probabilities of the
 run's test and holdout tracks (catalog tracks no model trained on).
+
+With a run's models on top of the audio verdict (``core.popularity.ContextModels``), a song
+also gets a predicted popularity with its interval and, when its artist is given, the
+verdict with the artist's context (``song_in_context``).
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ import numpy as np
 from core.architectures import PRETRAINED_MODEL
 from core.audio import decode
 from core.config import CLIP_SECONDS, SAMPLE_RATE, SCORING_HOP_SECONDS, FeaturePreset
+from core.context import ArtistContext
 from core.dataset import MinMaxScaling
 from core.errors import AudioError, UsageError
 from core.evaluate import PlattCalibration
 from core.features import log_mel
+from core.popularity import ContextModels
 from core.pretrained.musicnn import (
     DEFAULT_MODEL,
     INPUT,
@@ -39,6 +45,7 @@ from core.pretrained.musicnn import (
 )
 from core.pretrained.similarity import CatalogEmbeddings, SongProfile
 from core.registry import SavedRun
+from core.wording import context_difference
 
 
 @dataclass
@@ -261,6 +268,28 @@ def describe_song(song: SongScore, catalog: CatalogEmbeddings, threshold: float)
         "sounds_like": nearest,
         "sounds_like_popular_share": round(float(np.mean([n["popular"] for n in nearest])), 3) if nearest else None,
     }
+
+
+def song_in_context(models: ContextModels, audio_probability: float, artist: ArtistContext) -> dict:
+    """What ``score --json`` adds from a run's models on top of the audio verdict, for a song
+    whose feeding audio model (``models.audio_model``) gave ``audio_probability``:
+    ``predicted_popularity`` (with the artist's context when anything is known about them,
+    else from the audio alone: fans missing, no history), ``context`` (what was known, in
+    words) and, when the artist is known and the run has the audio + context model,
+    ``probability_with_context`` and ``verdict_with_context``."""
+    result: dict = {
+        "context_audio_model": models.audio_model,
+        "context": artist.describe()
+        if artist.known
+        else "none: audio only (no artist given, so no fans and no history)",
+        "predicted_popularity": models.predicted_popularity(audio_probability, artist),
+    }
+    with_context = models.probability(audio_probability, artist)
+    if with_context is not None:
+        result["probability_with_context"] = round(with_context, 4)
+        result["verdict_with_context"] = "popular" if with_context >= 0.5 else "not popular"
+        result["context_difference"] = context_difference(audio_probability, with_context, artist.describe())
+    return result
 
 
 @dataclass

@@ -62,8 +62,8 @@ def setup_steps(songs: int = 951, quick_songs: int = 238, *, run_active: bool = 
         ),
         SetupStep("Spectrograms of the quick-start quarter", ("features",), quick_songs * SPECTROGRAM_S_PER_CLIP),
         SetupStep(
-            "Training a quick-start model (CNN 1)",
-            ("train", "--models", "cnn1", "--if-missing", "--quick-start"),
+            "Training a quick-start model (CNN 1, with audio + context and the regression on top)",
+            ("train", "--models", "cnn1,context,regression", "--if-missing", "--quick-start"),
             QUICK_TRAINING_S,
             first_verdict=not run_active,
         ),
@@ -71,7 +71,9 @@ def setup_steps(songs: int = 951, quick_songs: int = 238, *, run_active: bool = 
         SetupStep("Spectrograms of the rest", ("features",), rest * SPECTROGRAM_S_PER_CLIP),
         SetupStep("musicnn embeddings of every clip", ("embeddings",), songs * EMBEDDING_S_PER_CLIP),
         SetupStep(
-            "Training the default run (six models)", ("train", "--if-missing", "--replace-quick-start"), FULL_TRAINING_S
+            "Training the default run (six audio models, audio + context and the regression)",
+            ("train", "--if-missing", "--replace-quick-start"),
+            FULL_TRAINING_S,
         ),
     ]
 

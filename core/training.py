@@ -12,7 +12,9 @@ Presets:
   restored.
 
 The sixth model, ``musicnn``, is a logistic regression on pooled pretrained embeddings
-(``core.pretrained.head``): it trains in a second and reports no epochs.
+(``core.pretrained.head``): it trains in a second and reports no epochs. ``context`` and
+``regression`` are fitted afterwards on the best audio model's probability and the artist's
+context (``core.experiment``, ``core.popularity``); ``train_models`` trains the audio models.
 
 Each Keras model is built right after ``keras.utils.set_random_seed(seed)``, so training a
 model alone or among others gives the same weights and the same metrics.
@@ -28,7 +30,14 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
-from core.architectures import MODEL_NAMES, PRETRAINED_MODEL, build_dummy, build_model
+from core.architectures import (
+    AUDIO_MODELS,
+    MODEL_NAMES,
+    PRETRAINED_MODEL,
+    build_dummy,
+    build_model,
+    require_feeding_model,
+)
 from core.config import FeaturePreset, TrainingPreset
 from core.dataset import MinMaxScaling
 from core.errors import Cancelled, UsageError
@@ -45,7 +54,8 @@ logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 def parse_models(text: str) -> list[str]:
-    """``all`` or a comma-separated subset of the six, in the study's order (musicnn last)."""
+    """``all`` or a comma-separated subset of the eight, in the study's order (musicnn, then
+    the models fitted on top of an audio model: ``context`` and ``regression``)."""
     wanted = MODEL_NAMES if text.strip() == "all" else [m.strip() for m in text.split(",") if m.strip()]
     unknown = sorted(set(wanted) - set(MODEL_NAMES))
     if unknown or not wanted:
@@ -53,7 +63,13 @@ def parse_models(text: str) -> list[str]:
             f"Unknown model(s): {', '.join(unknown) or '(none given)'}.",
             f"Choose 'all' or some of: {', '.join(MODEL_NAMES)}.",
         )
+    require_feeding_model(list(wanted))
     return [m for m in MODEL_NAMES if m in wanted]
+
+
+def audio_models(models: list[str]) -> list[str]:
+    """The models of ``models`` that ``train_models`` trains (all but those fitted on top)."""
+    return [m for m in models if m in AUDIO_MODELS]
 
 
 @dataclass(frozen=True)
@@ -93,11 +109,32 @@ class TrainingData:
 class ModelResult:
     name: str
     history: dict[str, list[float]] = field(default_factory=dict)
+    train_probabilities: list[float] = field(default_factory=list)  # in-sample: what it trained on
     test_probabilities: list[float] = field(default_factory=list)
     holdout_probabilities: list[float] = field(default_factory=list)
     epochs_run: int = 0
     seconds: float = 0.0
     model: object = None  # the fitted Keras model or DummyClassifier
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        model: object,
+        predict: Callable[[str], list[float]],
+        history: dict[str, list[float]] | None = None,
+        epochs_run: int = 0,
+    ) -> ModelResult:
+        """The result of fitted ``model``, with ``predict(split name)``'s probabilities of every split."""
+        return cls(
+            name,
+            history=history or {},
+            train_probabilities=predict("train"),
+            test_probabilities=predict("test"),
+            holdout_probabilities=predict("holdout"),
+            epochs_run=epochs_run,
+            model=model,
+        )
 
 
 def spectrogram_batches(data: TrainingData, part: str, batch_size: int, *, shuffle: bool, seed: int = SEED):
@@ -137,8 +174,8 @@ def train_models(
     on_progress: Callable[[TrainingEvent], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> dict[str, ModelResult]:
-    """Fit each of ``models`` on the training split, validating on the test split, and
-    predict test and holdout probabilities with the final (or best) weights."""
+    """Fit each of ``models`` (audio models) on the training split, validating on the test
+    split, and predict every split's probabilities with the final (or best) weights."""
     results = {}
     for name in models:
         start = time.perf_counter()
@@ -161,9 +198,7 @@ def _train_dummy(data: TrainingData) -> ModelResult:
         count = len(getattr(data, part)[0])
         return dummy.predict_proba(np.zeros((count, 1)))[:, -1].tolist() if 1.0 in dummy.classes_ else [0.0] * count
 
-    return ModelResult(
-        "dummy", test_probabilities=predict("test"), holdout_probabilities=predict("holdout"), model=dummy
-    )
+    return ModelResult.of("dummy", dummy, predict)
 
 
 def _train_head(data: TrainingData) -> ModelResult:
@@ -173,9 +208,7 @@ def _train_head(data: TrainingData) -> ModelResult:
     def predict(part) -> list[float]:
         return head.predict_proba(pooled[part]).astype(float).tolist() if len(pooled[part]) else []
 
-    return ModelResult(
-        PRETRAINED_MODEL, test_probabilities=predict("test"), holdout_probabilities=predict("holdout"), model=head
-    )
+    return ModelResult.of(PRETRAINED_MODEL, head, predict)
 
 
 def _train_keras(name, data, preset, epochs, on_progress, should_cancel) -> ModelResult:
@@ -201,13 +234,12 @@ def _train_keras(name, data, preset, epochs, on_progress, should_cancel) -> Mode
         batches = spectrogram_batches(data, part, batch_size, shuffle=False)
         return model.predict(batches, verbose=0).ravel().astype(float).tolist()
 
-    return ModelResult(
+    return ModelResult.of(
         name,
+        model,
+        predict,
         history={key: [float(v) for v in values] for key, values in history.history.items()},
-        test_probabilities=predict("test"),
-        holdout_probabilities=predict("holdout"),
         epochs_run=len(history.history.get("loss", [])),
-        model=model,
     )
 
 

@@ -4,12 +4,13 @@ which run scores songs."""
 import pandas as pd
 import streamlit as st
 
-from core.architectures import DISPLAY_NAMES, MODEL_NAMES
+from core.architectures import DISPLAY_NAMES, MODEL_NAMES, REGRESSION_MODEL, require_feeding_model
 from core.config import FEATURE_PRESETS, TRAINING_PRESETS
 from core.dataset import SPLITS, left_out_note
+from core.errors import UsageError
 from core.evaluate import holdout_table
 from core.jobs import latest_job, start_job
-from core.wording import with_interval
+from core.wording import context_inputs, regression_summary, with_interval
 from ui import runs as run_choice
 from ui import state
 from ui.jobs import started_ago, training_job_view, training_settings
@@ -34,7 +35,9 @@ with st.form("train"):
         default=chosen["models"],
         format_func=DISPLAY_NAMES.get,
         help="The study's five learn from this catalog's spectrograms; musicnn is a logistic regression "
-        "on embeddings pretrained on real recordings (seconds to train, no epochs).",
+        "on embeddings pretrained on real recordings (seconds to train, no epochs). Audio + context and the "
+        "popularity regression are fitted on the best of these audio models' verdicts and the artist's fans and "
+        "history (seconds; they need an audio model in the same run).",
     )
     left, middle, right = st.columns(3)
     preset = left.selectbox(
@@ -57,9 +60,21 @@ st.caption(
     "Holdout page)."
 )
 
-if retrain:
+
+def refusal(models: list[str]) -> str | None:
+    """Why these models cannot be trained as one run (None: they can)."""
     if not models:
-        st.error("Choose at least one model.")
+        return "Choose at least one model."
+    try:
+        require_feeding_model(models)
+    except UsageError as problem:
+        return str(problem)
+    return None
+
+
+if retrain:
+    if (refused := refusal(models)) is not None:
+        st.error(refused)
     elif setup is not None:
         st.warning(
             f"Set-up is still building the catalog and its default run (started {started_ago(setup)}): "
@@ -87,7 +102,7 @@ if runs.empty:
 else:
     latest = runs.iloc[0]
     meta = state.run_meta(str(config.home), token, latest["id"])
-    table = pd.DataFrame(holdout_table(meta))
+    table = pd.DataFrame([row for row in holdout_table(meta) if row["model"] != REGRESSION_MODEL])
     table["model"] = table["model"].map(DISPLAY_NAMES)
     for column in ("accuracy", "roc_auc"):
         table[f"{column} (95% CI)"] = [
@@ -109,4 +124,15 @@ else:
             "brier_calibrated": st.column_config.NumberColumn("Brier (calibrated)", format="%.3f"),
         },
     )
+    if meta.context_audio_model is not None:
+        regression = meta.regression_metrics
+        st.caption(
+            f"The models on top of the audio verdict are {context_inputs(meta)}."
+            + (
+                ""
+                if regression is None
+                else f" Popularity regression: {regression_summary(regression, meta.threshold.scale)}."
+            )
+            + " More on the Holdout page."
+        )
     run_choice.activate_button(config, latest["id"], bool(latest["active"]))

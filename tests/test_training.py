@@ -83,6 +83,14 @@ def test_progress_events_and_cancellation_between_batches(planted):
 
 def test_parse_models_keeps_the_studys_order_and_rejects_unknown_names():
     assert parse_models("cnn_gru,dummy") == ["dummy", "cnn_gru"]
-    assert parse_models("all") == ["dummy", "mlp", "cnn1", "cnn2", "cnn_gru", "musicnn"]
+    assert parse_models("all") == ["dummy", "mlp", "cnn1", "cnn2", "cnn_gru", "musicnn", "context", "regression"]
     with pytest.raises(UsageError, match="rnn"):
         parse_models("rnn")
+
+
+def test_context_and_regression_need_an_audio_model_in_the_same_run():
+    assert parse_models("regression,cnn2,context") == ["cnn2", "context", "regression"]
+    for alone in ("context", "regression", "dummy,context,regression"):
+        with pytest.raises(UsageError, match="fitted on an audio model's verdict") as refused:
+            parse_models(alone)
+        assert "\n" not in str(refused.value) and "--models cnn2," in str(refused.value)

@@ -26,7 +26,13 @@ LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0,
 FONT = dict(size=13)
 BLUE, GREY, RED, ORANGE = "#4C78A8", "#BBBBBB", "#E45756", "#F58518"
 POPULAR_COLOURS = {"popular": RED, "not popular": BLUE}
-MODEL_COLOURS = dict(zip(MODEL_NAMES, ("#9D9D9D", "#F58518", "#54A24B", "#4C78A8", "#B279A2", "#E45756"), strict=True))
+MODEL_COLOURS = dict(
+    zip(
+        MODEL_NAMES,
+        ("#9D9D9D", "#F58518", "#54A24B", "#4C78A8", "#B279A2", "#E45756", "#2F2F8F", "#72B7B2"),
+        strict=True,
+    )
+)
 SPECTROGRAM_COLOURS = "Magma"
 """Sequential, dark to bright: quiet is dark, loud is bright. Shared with the PNG exports
 (matplotlib knows it as ``magma``)."""
@@ -634,4 +640,76 @@ def split_comparison(metas: dict[str, RunMeta]) -> go.Figure:
         shapes=[shape],
         yaxis=dict(title="ROC-AUC", range=[0, 1]),
         xaxis=dict(categoryorder="array", categoryarray=order),
+    )
+
+
+# Holdout results of the models on top of the audio verdict (issue 14).
+
+
+def context_comparison(metas: dict[str, RunMeta]) -> go.Figure:
+    """Holdout ROC-AUC of the audio model that fed the audio + context model, beside the audio
+    + context model itself, for each split's run (split name -> run meta), with 95% intervals."""
+    labels = [
+        f"{split} split<br>(fed by {DISPLAY_NAMES[meta.context_audio_model or '']})" for split, meta in metas.items()
+    ]
+    audio = [meta.metrics[meta.context_audio_model or ""].roc_auc for meta in metas.values()]
+    context = [meta.metrics["context"].roc_auc for meta in metas.values()]
+    traces = [
+        _interval_bars(
+            [label for label, e in zip(labels, estimates, strict=True) if e.value is not None],
+            [e for e in estimates if e.value is not None],
+            name,
+            colour,
+        )
+        for name, estimates, colour in (
+            ("audio only", audio, BLUE),
+            ("audio + artist context", context, MODEL_COLOURS["context"]),
+        )
+    ]
+    shape, legend = _chance()
+    return figure(
+        [*traces, legend],
+        "Holdout ROC-AUC: the audio model alone and with the artist's context",
+        height=400,
+        legend=LEGEND_BELOW,
+        barmode="group",
+        shapes=[shape],
+        yaxis=dict(title="ROC-AUC", range=[0, 1]),
+        xaxis=dict(categoryorder="array", categoryarray=labels),
+    )
+
+
+def predicted_vs_actual(regression: dict, half_width: float, scale_label: str) -> go.Figure:
+    """Each holdout track's predicted popularity against its actual one
+    (``core.popularity.regression_metrics``' points), with the diagonal (a perfect prediction)
+    and the band of the prediction interval around it (``half_width`` either side)."""
+    points = regression["points"]
+    level = regression["nominal_coverage"]
+    q = min(half_width, 100.0)
+    edge = [0.0, 100.0]
+    band = go.Scatter(  # between actual = predicted - q and predicted + q, within the 0-100 square
+        x=[0.0, 0.0, 100 - q, 100.0, 100.0, q],
+        y=[0.0, q, 100.0, 100.0, 100 - q, 0.0],
+        fill="toself",
+        fillcolor="rgba(76, 120, 168, 0.15)",
+        line=dict(width=0),
+        name=f"{level:.0%} prediction interval (±{q:.0f})",
+        hoverinfo="skip",
+    )
+    diagonal = go.Scatter(x=edge, y=edge, mode="lines", line=_DOTTED, name="perfect prediction", hoverinfo="skip")
+    tracks = go.Scatter(
+        x=points["predicted"],
+        y=points["actual"],
+        mode="markers",
+        name="holdout track",
+        marker=dict(size=7, color=BLUE, opacity=0.7),
+        hovertemplate="predicted %{x:.0f}, actual %{y:.0f}<extra></extra>",
+    )
+    return figure(
+        [band, diagonal, tracks],
+        "Predicted vs actual popularity on the holdout",
+        height=440,
+        legend=LEGEND_BELOW,
+        xaxis=dict(title=f"predicted popularity ({scale_label})", range=[0, 100]),
+        yaxis=dict(title="actual popularity", range=[0, 100]),
     )

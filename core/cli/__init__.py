@@ -137,7 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(handler=data.info)
 
     train = commands.add_parser("train", help="train and compare the models; saves a run")
-    train.add_argument("--models", default="all", help="all, or some of dummy,mlp,cnn1,cnn2,cnn_gru,musicnn")
+    train.add_argument(
+        "--models",
+        default="all",
+        help="all, or some of dummy,mlp,cnn1,cnn2,cnn_gru,musicnn and context,regression "
+        "(fitted on the best of those audio models and the artist's context)",
+    )
     train.add_argument("--preset", choices=list(TRAINING_PRESETS), default=DEFAULT_TRAINING_PRESET)
     train.add_argument("--split", choices=["random", "song", "artist"], default="random")
     train.add_argument(
@@ -238,6 +243,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=1000,
         help="LIME samples (default 1000; the musicnn model is explained by occlusion)",
+    )
+    score.add_argument(
+        "--artist",
+        default=None,
+        metavar="NAME",
+        help="the releasing artist, from the catalog: adds the verdict with their fans and history",
+    )
+    score.add_argument(
+        "--fans",
+        type=float,
+        default=None,
+        metavar="N",
+        help="the releasing artist's fan count, for an artist not in the catalog (no history)",
     )
     score.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
     score.set_defaults(handler=scoring.score)

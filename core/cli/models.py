@@ -18,7 +18,7 @@ def train(args: argparse.Namespace, progress: Progress) -> int:
     from core.catalog import Catalog
     from core.dataset import left_out_note
     from core.registry import list_runs, load_run
-    from core.training import parse_models
+    from core.training import audio_models, parse_models
 
     config = settings()
     models = parse_models(args.models)
@@ -38,7 +38,7 @@ def train(args: argparse.Namespace, progress: Progress) -> int:
     with (
         progress.counter(f"spectrograms ({preset.features})") as on_features,
         progress.counter("musicnn embeddings") as on_embeddings,
-        progress.training(models) as on_progress,
+        progress.training(audio_models(models)) as on_progress,
     ):
         run = run_experiment(
             config,
@@ -120,15 +120,36 @@ def evaluate(args: argparse.Namespace, progress: Progress) -> int:
 
 
 def _print_table(table: list[dict], meta: RunMeta) -> None:
-    from core.architectures import DISPLAY_NAMES
+    from core.architectures import DISPLAY_NAMES, REGRESSION_MODEL
 
     data = catalog_label(meta.synthetic, meta.catalog.source)
     print(
         f"Holdout results, run {meta.id}: {meta.split} split, {table[0]['n']} holdout tracks, "
         f"threshold {meta.threshold.value:g}, {data}. Brackets: 95% bootstrap intervals."
     )
-    print(f"{'model':<9} {'accuracy':<22} {'ROC-AUC':<22} {'Brier (calibrated)':>18}")
+    print(f"{'model':<15} {'accuracy':<22} {'ROC-AUC':<22} {'Brier (calibrated)':>18}")
     for row in table:
+        if row["model"] == REGRESSION_MODEL:
+            continue
         accuracy = with_interval(row["accuracy"], row["accuracy_ci"])
         auc = with_interval(row["roc_auc"], row["roc_auc_ci"])
-        print(f"{DISPLAY_NAMES[row['model']]:<9} {accuracy:<22} {auc:<22} {row['brier_calibrated']:>18.3f}")
+        print(f"{DISPLAY_NAMES[row['model']]:<15} {accuracy:<22} {auc:<22} {row['brier_calibrated']:>18.3f}")
+    for line in context_lines(meta):
+        print(line)
+
+
+def context_lines(meta: RunMeta) -> list[str]:
+    """What feeds the audio + context model and how the regression did, for the terminal."""
+    from core.architectures import DISPLAY_NAMES
+    from core.wording import context_inputs, regression_summary
+
+    if meta.context_audio_model is None:
+        return []
+    lines = [f"audio + context and the regression: {context_inputs(meta)}."]
+    if meta.regression_metrics is not None:
+        lines.append(f"popularity regression: {regression_summary(meta.regression_metrics, meta.threshold.scale)}.")
+    if meta.regression_metrics_audio is not None:
+        audio = DISPLAY_NAMES[meta.context_audio_model]
+        summary = regression_summary(meta.regression_metrics_audio, meta.threshold.scale)
+        lines.append(f"the same on {audio}'s probability alone (artist unknown): {summary}.")
+    return lines

@@ -4,25 +4,40 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from core.config import settings
+from core.errors import UsageError
 from core.progress import Progress
-from core.wording import SYNTHETIC_VERDICTS, catalog_label, with_interval
+from core.wording import SYNTHETIC_VERDICTS, catalog_label, predicted_popularity, scale_name, with_interval
+
+if TYPE_CHECKING:
+    from core.context import ArtistContext
 
 
 def score(args: argparse.Namespace, progress: Progress) -> int:
     """Exit 0 when every file was scored, 1 when some could not be (each is reported)."""
     from core.catalog import Catalog
+    from core.popularity import ContextModels
     from core.registry import load_run
 
     config = settings()
     with Catalog.open(config) as catalog:
         run = load_run(config, catalog, args.run)
+        artist = _artist(args, catalog)
+    on_top = ContextModels.of(run.meta)
+    if artist.known and (on_top is None or on_top.classifier is None):
+        raise UsageError(
+            f"Run {run.id} has no audio + context model, so --artist and --fans cannot be used with it.",
+            "Train a run that has one ('python -m core train'; --models all includes it), or score on audio alone.",
+        )
     from core.explain import describe
     from core.pretrained.similarity import CatalogEmbeddings
-    from core.scoring import describe_song, score_many, scorer_for  # loads TensorFlow: only now
+    from core.scoring import describe_song, score_many, scorer_for, song_in_context  # loads TensorFlow: only now
 
     scorer = scorer_for(run, args.model)
+    # The models on top learned from one audio model's probability: score with it too if another was chosen.
+    feeding = None if on_top is None or on_top.audio_model == scorer.model_name else scorer_for(run, on_top.audio_model)
     neighbours = CatalogEmbeddings.load(config)
     items = score_many(scorer, [(path, path) for path in args.files])
     results = []
@@ -32,6 +47,9 @@ def score(args: argparse.Namespace, progress: Progress) -> int:
             continue
         result = item.score.as_dict()
         result.update(describe_song(item.score, neighbours, run.meta.threshold.value))
+        if on_top is not None:
+            audio = item.score.probability if feeding is None else feeding.score(item.file).probability
+            result.update(song_in_context(on_top, audio, artist))
         if args.explain:
             explanation = scorer.explain_best_window(item.score, num_samples=args.samples)
             result["explanation_method"] = explanation.method
@@ -44,6 +62,14 @@ def score(args: argparse.Namespace, progress: Progress) -> int:
     else:
         _print_scores(results, run, scorer)
     return 1 if any("error" in r for r in results) else 0
+
+
+def _artist(args: argparse.Namespace, catalog) -> ArtistContext:
+    """The artist of ``--artist NAME`` or ``--fans N`` (checked before any model loads)."""
+    from core.context import CatalogContext, given_artist
+
+    context = CatalogContext.read(catalog) if args.artist is not None and args.fans is None else None
+    return given_artist(context, args.artist, args.fans)
 
 
 def _print_scores(results: list[dict], run, scorer) -> None:
@@ -87,6 +113,27 @@ def _print_scores(results: list[dict], run, scorer) -> None:
             )
         for line in result.get("summary", []):
             print(f"       {line}")
+        for line in _context_lines(result, run.meta.threshold.scale):
+            print(f"       {line}")
+
+
+def _context_lines(result: dict, scale: str | None) -> list[str]:
+    """The verdict with the artist's context and the predicted popularity (runs that have them)."""
+    if "context" not in result:
+        return []
+    lines = []
+    if "probability_with_context" in result:
+        lines.append(
+            f"with the artist's context: {result['verdict_with_context']} ({result['probability_with_context']:.0%}). "
+            + result["context_difference"]
+        )
+    else:
+        lines.append("audio only: no artist given (--artist NAME for a catalog artist, or --fans N for another).")
+    prediction = result["predicted_popularity"]
+    if prediction is not None:
+        basis = "with the artist's context" if prediction["with_context"] else "artist unknown: no fans, no history"
+        lines.append(f"{predicted_popularity(prediction)} ({scale_name(prediction['scale'])}; {basis})")
+    return lines
 
 
 def ordinal(number: int) -> str:
