@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core.wording import DEMO_FANS, context_inputs, regression_summary, scale_name
 from ui import charts, state
 from ui import runs as run_choice
 from ui.page import catalog_or_stop, runs_or_stop, through_app
@@ -39,6 +40,60 @@ st.caption("Probabilities are calibrated (Platt scaling) on the test split, then
 
 st.subheader("Confusion matrices (threshold 0.5 on the raw probability)")
 st.plotly_chart(charts.confusion_matrices(meta), width="stretch")
+
+SPLIT_CONTEXT = {
+    "random": "The random split lets an artist's songs, and even releases of one song, sit on both sides: the "
+    "holdout's artists are known from training, with their fans and their earlier releases.",
+    "song": "The song split keeps every release of a song on one side, but compares the same artists on both "
+    "sides: the holdout's artists are known from training, with their fans and their earlier releases.",
+    "artist": "The artist split's holdout artists are unseen: the model knows their fans only, no history (their "
+    "earlier releases are not in the training data, as for a new artist).",
+}
+
+
+def models_on_top(meta) -> None:
+    """Audio alone vs audio + the artist's context, and the popularity regression (runs that have them)."""
+    st.subheader("Audio alone vs audio + the artist's context")
+    with_context = {meta.split: meta}  # this run, then the latest run with these models of each other split
+    for _, row in runs.iterrows():
+        if row["split"] not in with_context:
+            other = state.run_meta(home, token, row["id"])
+            if other.context_audio_model is not None and "context" in other.metrics:
+                with_context[row["split"]] = other
+    if "context" in meta.metrics:
+        st.markdown(
+            f"The audio + context model is a logistic regression {context_inputs(meta)}; trained on the training "
+            f"split, its regularisation chosen on the test split. {SPLIT_CONTEXT.get(meta.split, '')}"
+        )
+        st.plotly_chart(charts.context_comparison(with_context), width="stretch")
+        gain = meta.context_gain
+        if gain is not None and gain.value is not None:
+            beyond = "beyond" if gain.low > 0 or gain.high < 0 else "within"
+            st.caption(
+                f"On this run's holdout the artist's context changes the ROC-AUC by {gain.value:+.3f} (95% paired "
+                f"bootstrap interval {gain.low:+.3f} to {gain.high:+.3f}): {beyond} the noise of which songs happen "
+                "to be in the holdout. Paired: both models are measured on the same resampled songs, so the gain's "
+                "interval is narrower than the two bars' intervals suggest."
+            )
+    if meta.synthetic:
+        st.info(DEMO_FANS)
+    regression = meta.regression_metrics
+    if regression is None or meta.popularity_model is None:
+        return
+    st.subheader("Predicted popularity")
+    scale = scale_name(meta.threshold.scale)
+    audio = meta.regression_metrics_audio
+    st.markdown(
+        f"A ridge regression of the popularity itself ({scale}) from the same inputs, with a split-conformal "
+        f"interval from the test split's errors. On the holdout: {regression_summary(regression, meta.threshold.scale)}"
+        f" (nominal {regression['nominal_coverage']:.0%}; within sampling error the two should agree)."
+        + ("" if audio is None else f" From the audio alone: {regression_summary(audio, meta.threshold.scale)}.")
+    )
+    st.plotly_chart(charts.predicted_vs_actual(regression, meta.popularity_model["q"], scale), width="stretch")
+
+
+if meta.context_audio_model is not None:
+    models_on_top(meta)
 
 latest_per_split = runs.drop_duplicates("split")
 if len(latest_per_split) > 1:

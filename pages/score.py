@@ -6,8 +6,10 @@ import streamlit as st
 
 from core.architectures import DISPLAY_NAMES, PRETRAINED_MODEL
 from core.config import MAX_UPLOAD_MB
+from core.context import UNKNOWN_ARTIST, ArtistContext, given_artist
 from core.errors import HitlensError
-from core.wording import SYNTHETIC_VERDICTS, holdout_auc
+from core.popularity import ContextModels
+from core.wording import DEMO_FANS, SYNTHETIC_VERDICTS, holdout_auc, predicted_popularity, scale_name
 from ui import charts, explanation, songs, state
 from ui.page import active_run_line, catalog_or_stop, runs_or_stop, through_app
 
@@ -36,6 +38,29 @@ st.caption(
 )
 if meta.synthetic:
     st.warning(f"**Trained on the synthetic demo catalog.** {SYNTHETIC_VERDICTS}")
+
+
+def artist_box() -> ArtistContext:
+    """Who releases the songs: a catalog artist, an artist known by a fan count, or nobody (audio only)."""
+    how = st.radio(
+        "Releasing artist (optional)",
+        ["not given", "an artist in the catalog", "another artist: type a fan count"],
+        horizontal=True,
+        help="Adds the verdict with the artist's context beside the audio-only one: their fans and, for a catalog "
+        "artist, how their releases in the catalog did.",
+    )
+    if how == "an artist in the catalog":
+        context = state.catalog_context(home, token)
+        name = st.selectbox("Catalog artist", context.artists(), key="score-artist")
+        return given_artist(context, name, None) if name else UNKNOWN_ARTIST
+    if how.startswith("another artist"):
+        fans = st.number_input("Their fans (Deezer fans, Spotify followers)", min_value=0, value=10_000, step=1000)
+        return given_artist(None, None, float(fans))
+    return UNKNOWN_ARTIST
+
+
+on_top = ContextModels.of(meta)  # None for runs from before the models on top of the audio verdict
+artist = artist_box() if on_top is not None else UNKNOWN_ARTIST
 
 files = songs.session_uploads(
     f"Upload songs (mp3, wav, flac, ogg, m4a; up to {MAX_UPLOAD_MB} MB each, 20 minutes at most)"
@@ -90,6 +115,55 @@ st.markdown(
     f"({meta.threshold.value:g}); higher than {result['percentile'] or 0:.0f}% of the catalog's held-out tracks. "
     f"Best 30 s to use as your preview clip: **{start:.0f}-{end:.0f} s**."
 )
+
+
+def with_context(on_top: ContextModels) -> None:
+    """The verdict with and without the artist's context side by side, and the predicted popularity."""
+    from core.scoring import song_in_context
+
+    feeding = on_top.audio_model
+    audio = probability
+    if feeding != model:  # the models on top learned from this audio model's probability
+        fed = songs.score_upload(home, run_id, feeding, upload.sha256, upload.name, _data=upload.data)
+        if fed.result is None:
+            st.error(songs.plain(fed.error or f"{DISPLAY_NAMES[feeding]} could not score this song."))
+            return
+        audio = fed.result["probability"]
+    try:
+        extra = song_in_context(on_top, audio, artist)
+    except HitlensError as problem:
+        st.error(str(problem))
+        return
+    left, right = st.columns(2)
+    left.metric(
+        f"Audio only ({DISPLAY_NAMES[feeding]})", f"{'popular' if audio >= 0.5 else 'not popular'} · {audio:.0%}"
+    )
+    if "probability_with_context" in extra:
+        right.metric(
+            "With the artist's context",
+            f"{extra['verdict_with_context']} · {extra['probability_with_context']:.0%}",
+            delta=f"{100 * (extra['probability_with_context'] - audio):+.0f} points",
+        )
+        st.caption(extra["context_difference"])
+    else:
+        right.metric("With the artist's context", "no artist given")
+        st.caption("Audio only: no artist given, so no fans and no history. Choose one above to see both verdicts.")
+    prediction = extra["predicted_popularity"]
+    if prediction is not None:
+        basis = "with the artist's context" if prediction["with_context"] else "artist unknown: no fans, no history"
+        measured = meta.regression_metrics if prediction["with_context"] else meta.regression_metrics_audio
+        held = (
+            "" if measured is None else f" On the holdout, such intervals held {measured['coverage']:.0%} of the songs."
+        )
+        st.markdown(
+            f"**{predicted_popularity(prediction).capitalize()}** ({scale_name(prediction['scale'])}; {basis}).{held}"
+        )
+    if meta.synthetic:
+        st.caption(DEMO_FANS)
+
+
+if on_top is not None:
+    with_context(on_top)
 embeddings, catalog_map = state.catalog_embeddings(home, token, state.embeddings_stamp(home))
 if not isinstance(profile, str) and len(embeddings):
     similarity, familiar = embeddings.familiarity(profile.pooled)

@@ -109,6 +109,16 @@ def run_meta(home: str, token: str, run_id: str) -> RunMeta:
         return load_run(config, catalog, run_id).meta
 
 
+@st.cache_data(show_spinner=False)
+def catalog_context(home: str, token: str):
+    """Every catalog artist's fans and history (``core.context.CatalogContext``): the Score
+    page's artist box."""
+    from core.context import CatalogContext
+
+    with Catalog.open(_settings(home)) as catalog:
+        return CatalogContext.read(catalog)
+
+
 def embeddings_stamp(home: str) -> int:
     """How many clips have a cached MSD musicnn embedding: changes while set-up computes them."""
     from core.pretrained.cache import EmbeddingCache
