@@ -74,6 +74,23 @@ def trained_home(demo_home, tmp_path_factory) -> Settings:
     return Settings(home=root)
 
 
+@pytest.fixture(scope="session")
+def context_home(demo_home, tmp_path_factory) -> Settings:
+    """A copy of the small demo catalog with one run that has the models on top of the audio
+    verdict: the dummy and the musicnn head (no epochs: seconds) feeding audio + context and the
+    popularity regression. Trained in this process (TensorFlow is loaded once)."""
+    import shutil
+
+    from core.config import TRAINING_PRESETS
+    from core.experiment import run_experiment
+
+    root = tmp_path_factory.mktemp("context-home")
+    shutil.copytree(demo_home.data_dir, root / "data")
+    settings = Settings(home=root)
+    run_experiment(settings, models=["dummy", "musicnn", "context", "regression"], preset=TRAINING_PRESETS["fast"])
+    return settings
+
+
 def copy_without_auc(trained: Settings, root: Path) -> Settings:
     """A copy of ``trained`` whose run has no holdout ROC-AUC for any model, as a run whose
     holdout held one class only has."""

@@ -88,3 +88,72 @@ def test_ordinals_read_as_english():
         "73rd",
         "100th",
     ]
+
+
+# --- The models on top of the audio verdict (issue 14): contracts for scripts ---
+
+
+def test_evaluate_json_lists_audio_plus_context_like_the_others_and_the_regression(context_home):
+    rows = json.loads(run_cli("evaluate", "--json", home=context_home.home, check=True).stdout)
+    by_model = {row["model"]: row for row in rows}
+    assert list(by_model) == ["dummy", "musicnn", "context", "regression"]
+    assert set(by_model["musicnn"]) <= set(by_model["context"])  # the same fields as the others
+    assert by_model["context"]["audio_model"] == "musicnn" and len(by_model["context"]["roc_auc_gain_ci"]) == 2
+    regression = by_model["regression"]
+    assert {"mae", "mae_ci", "spearman", "spearman_ci", "coverage", "nominal_coverage"} <= set(regression)
+    assert regression["nominal_coverage"] == 0.8 and 0 <= regression["coverage"] <= 1
+    assert regression["mae_ci"][0] <= regression["mae"] <= regression["mae_ci"][1] and "points" not in regression
+    text = run_cli("evaluate", home=context_home.home, check=True).stdout
+    assert "audio + context" in text and "fed by musicnn's calibrated probability" in text
+    assert "popularity regression: MAE" in text and "80% intervals hold" in text
+
+
+def test_score_json_adds_the_predicted_popularity_and_the_verdict_with_the_artists_context(context_home, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from core.catalog import Catalog
+    from core.context import CatalogContext
+
+    with Catalog.open(context_home) as catalog:
+        artist = CatalogContext.read(catalog).artists()[0]
+    song = tmp_path / "take.wav"
+    sf.write(song, 0.1 * np.random.default_rng(0).standard_normal(35 * 22_050).astype(np.float32), 22_050)
+    result = run_cli("score", str(song), "--artist", artist.lower(), "--json", home=context_home.home, check=True)
+    [scored] = json.loads(result.stdout)
+    predicted = scored["predicted_popularity"]
+    assert {"value", "low", "high", "scale"} <= set(predicted) and predicted["scale"] == "spotify"
+    assert 0 <= predicted["low"] <= predicted["value"] <= predicted["high"] <= 100 and predicted["with_context"]
+    assert 0 <= scored["probability_with_context"] <= 1 and artist in scored["context"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--artist", "Nobody At All"], "No artist 'Nobody At All' in the catalog."),
+        (["--fans", "-5"], "A fan count cannot be -5."),
+        (["--artist", "x", "--fans", "5"], "not both"),
+    ],
+)
+def test_bad_artist_context_is_one_clear_line_and_exit_2(context_home, monkeypatch, capsys, options, message):
+    from core.cli import main
+
+    monkeypatch.setenv("HITLENS_HOME", str(context_home.home))
+    assert main(["score", "song.wav", *options]) == 2  # refused before any file or model is read
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and error.startswith("error: ") and message in error
+
+
+def test_a_close_name_is_suggested_and_an_old_run_refuses_context(context_home, trained_home, monkeypatch, capsys):
+    from core.catalog import Catalog
+    from core.cli import main
+    from core.context import CatalogContext
+
+    with Catalog.open(context_home) as catalog:
+        artist = CatalogContext.read(catalog).artists()[0]
+    monkeypatch.setenv("HITLENS_HOME", str(context_home.home))
+    assert main(["score", "song.wav", "--artist", artist[:-1]]) == 2
+    assert f"Did you mean '{artist}'?" in capsys.readouterr().err
+    monkeypatch.setenv("HITLENS_HOME", str(trained_home.home))  # trained before the models on top existed
+    assert main(["score", "song.wav", "--fans", "1000"]) == 2
+    assert "has no audio + context model" in capsys.readouterr().err

@@ -428,3 +428,52 @@ def test_training_curves_draw_each_model_in_its_colour_with_one_legend_entry_bel
     assert [t.line.color for t in figure.data[::2]] == [charts.MODEL_COLOURS["cnn1"], charts.MODEL_COLOURS["cnn_gru"]]
     assert figure.layout.legend.orientation == "h" and figure.layout.legend.y < 0
     assert figure.layout.xaxis.dtick == 1 and figure.layout.title.text.startswith("AUC per epoch")
+
+
+# --- The models on top of the audio verdict (issue 14) ---
+
+
+def test_holdout_page_shows_audio_alone_vs_with_context_and_the_regression(context_home, monkeypatch):
+    monkeypatch.setenv("HITLENS_HOME", str(context_home.home))
+    app = _open(PAGES[2])
+    text = _text(app)
+    assert "Audio alone vs audio + the artist's context" in text and "fed by musicnn's calibrated probability" in text
+    assert "random split" in text and "fan counts are synthetic" in text  # what the split and the demo's fans mean
+    assert "Predicted popularity" in text and "MAE" in text and "nominal 80%" in text
+    figures = {f.layout.title.text: f for f in _figures(app)}
+    comparison = figures["Holdout ROC-AUC: the audio model alone and with the artist's context"]
+    assert [t.name for t in comparison.data if t.type == "bar"] == ["audio only", "audio + artist context"]
+    assert "fed by musicnn" in comparison.data[0].x[0]
+    scatter = figures["Predicted vs actual popularity on the holdout"]
+    assert [t.name for t in scatter.data][1:] == ["perfect prediction", "holdout track"]
+    assert scatter.data[0].name.startswith("80% prediction interval") and scatter.data[0].fill == "toself"
+
+
+def test_score_page_shows_both_verdicts_and_the_predicted_popularity(context_home, monkeypatch, tmp_path):
+    import re
+
+    import numpy as np
+    import soundfile as sf
+
+    shutil.copytree(context_home.data_dir, tmp_path / "data")
+    shutil.copytree(context_home.models_dir, tmp_path / "models")
+    monkeypatch.setenv("HITLENS_HOME", str(tmp_path))
+    song = tmp_path / "take.wav"
+    sf.write(song, 0.1 * np.random.default_rng(0).standard_normal(35 * 22_050).astype(np.float32), 22_050)
+    app = _open(PAGES[3])
+    app.file_uploader[0].set_value([("take.wav", song.read_bytes(), "audio/wav")]).run()
+    assert not app.exception, app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["With the artist's context"] == "no artist given" and "Audio only (musicnn)" in metrics
+    assert re.search(r"Predicted popularity \d+, 80% interval \d+-\d+\*\* \(Spotify's 0-100 scale", _text(app))
+    assert "artist unknown: no fans, no history" in _text(app)
+
+    app.radio[0].set_value("an artist in the catalog").run()
+    assert not app.exception, app.exception
+    with_artist = next(m for m in app.metric if m.label == "With the artist's context")
+    assert with_artist.value.split(" · ")[0] in ("popular", "not popular") and with_artist.delta.endswith("points")
+    assert "Knowing the artist (" in _text(app) and "with the artist's context)" in _text(app)
+    app.radio[0].set_value("another artist: type a fan count").run()
+    app.number_input[0].set_value(2_000_000).run()
+    assert not app.exception, app.exception
+    assert "an artist not in the catalog with 2,000,000 fans" in _text(app)
