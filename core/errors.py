@@ -145,3 +145,7 @@ class Cancelled(Exception):
 
 class PretrainedModelMissing(HitlensError):
     """musicnn's checkpoints are not installed, or a file of them is damaged."""
+
+
+class VersionsDoNotMatch(HitlensError):
+    """Two files given as versions of one song whose audio does not line up: different songs."""
