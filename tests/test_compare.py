@@ -1,6 +1,7 @@
 """Comparing two versions of one song: aligned windows, the model's noise, the cells that changed."""
 
 import io
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -19,7 +20,7 @@ from core.evaluate import PlattCalibration
 from core.registry import load_run
 from core.scoring import Scorer, scorer_for
 from core.synth import render
-from tests.conftest import SMALL_DEMO_TRACKS, shared_file
+from tests.conftest import SMALL_DEMO_TRACKS, run_cli, shared_file
 
 HOOK = next(region for region in SIGNAL_REGIONS if region.trait == "hook")
 PLAN = plan_catalog(SMALL_DEMO_TRACKS, 7)  # the demo the trained fixtures hold
@@ -124,3 +125,27 @@ def test_a_file_under_five_seconds_is_refused(tmp_path):
     sf.write(short, _song(1)[: 2 * SAMPLE_RATE], SAMPLE_RATE)
     with pytest.raises(AudioTooShort, match=r"only 2\.0 s long"):
         load_versions(_encoded(_song(1), "WAV"), short, name_a="one.wav")
+
+
+def test_compare_cli_prints_one_json_object_and_refuses_other_songs_in_one_line(trained_home, tmp_path):
+    from core.cli.compare import _summary
+
+    a, b, other = tmp_path / "a.wav", tmp_path / "b.flac", tmp_path / "other.wav"
+    song = _song(WEAK_HOOK)[: 8 * SAMPLE_RATE]  # 8 s keeps musicnn's passes short
+    sf.write(a, song, SAMPLE_RATE)
+    sf.write(b, soxr.resample(song, SAMPLE_RATE, 44_100), 44_100)
+    sf.write(other, _song(1)[: 8 * SAMPLE_RATE], SAMPLE_RATE)
+    result = run_cli("compare", str(a), str(b), "--json", home=trained_home.home)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    fields = {"probability_a", "probability_b", "difference", "noise", "beyond_noise", "regions_changed"}
+    assert fields | {"offset_s", "alignment", "windows", "run", "model", "noise_method"} <= data.keys()
+    assert isinstance(data["beyond_noise"], bool) and data["offset_s"] == pytest.approx(0.0, abs=0.03)
+    assert len(data["regions_changed"]) == 5
+    assert all({"start_s", "end_s", "band", "weight_change"} <= r.keys() for r in data["regions_changed"])
+    assert [set(w) for w in data["windows"]] == [{"start_s", "end_s", "probability_a", "probability_b", "difference"}]
+    assert any("B - A" in line for line in _summary(data))
+    refused = run_cli("compare", str(a), str(other), home=trained_home.home)
+    errors = [line for line in refused.stderr.splitlines() if line.startswith("error: ")]
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert len(errors) == 1 and "do not sound like versions of one song" in errors[0]

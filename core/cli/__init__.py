@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from core.cli import bench as bench_command
-from core.cli import data, models, scoring
+from core.cli import compare, data, models, scoring
 from core.cli import setup as setup_command
 from core.config import DEFAULT_PRESET, DEFAULT_TRAINING_PRESET, FEATURE_PRESETS, TRAINING_PRESETS, settings
 from core.errors import Cancelled, DiskFull, HitlensError, disk_failure
@@ -259,6 +259,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
     score.set_defaults(handler=scoring.score)
+
+    versions = commands.add_parser(
+        "compare", help="compare two versions of one song (mixes, edits) on the same aligned windows"
+    )
+    versions.add_argument("a", metavar="A", help="the first version (mp3, wav, flac, ogg or m4a)")
+    versions.add_argument("b", metavar="B", help="the second version; differences are B minus A")
+    versions.add_argument("--run", default=None, help="run id (default: the active run)")
+    versions.add_argument(
+        "--model", default=None, help="the run's model to score with (default: its best by holdout ROC-AUC)"
+    )
+    versions.add_argument(
+        "--samples",
+        type=_positive_int,
+        default=None,
+        help="LIME samples per version (default: core.compare's fast setting; musicnn is explained by occlusion)",
+    )
+    versions.add_argument("--json", action="store_true", help="print one JSON object")
+    versions.set_defaults(handler=compare.compare)
 
     bench = commands.add_parser("bench", help="measure the pipeline's speed")
     bench.add_argument(
