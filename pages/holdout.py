@@ -34,12 +34,17 @@ st.caption(
     "(1,000 resamples; hover a bar for its numbers)"
 )
 
-st.plotly_chart(charts.holdout_metrics(meta, ours), width="stretch")
-st.plotly_chart(charts.roc_and_reliability(meta), width="stretch")
-st.caption("Probabilities are calibrated (Platt scaling) on the test split, then checked here on the holdout.")
 
-st.subheader("Confusion matrices (threshold 0.5 on the raw probability)")
-st.plotly_chart(charts.confusion_matrices(meta), width="stretch")
+def model_figures() -> None:
+    st.plotly_chart(charts.holdout_metrics(meta, ours), width="stretch")
+    st.plotly_chart(charts.roc_and_reliability(meta), width="stretch")
+    st.caption("Probabilities are calibrated (Platt scaling) on the test split, then checked here on the holdout.")
+
+
+def confusion_matrices() -> None:
+    st.subheader("Confusion matrices (threshold 0.5 on the raw probability)")
+    st.plotly_chart(charts.confusion_matrices(meta), width="stretch")
+
 
 SPLIT_CONTEXT = {
     "random": "The random split lets an artist's songs, and even releases of one song, sit on both sides: the "
@@ -92,13 +97,24 @@ def models_on_top(meta) -> None:
     st.plotly_chart(charts.predicted_vs_actual(regression, meta.popularity_model["q"], scale), width="stretch")
 
 
-if meta.context_audio_model is not None:
-    models_on_top(meta)
+def split_comparison() -> None:
+    latest_per_split = runs.drop_duplicates("split")
+    if len(latest_per_split) > 1:
+        st.subheader("Random vs grouped splits (latest run of each)")
+        metas = {run["split"]: state.run_meta(home, token, run["id"]) for _, run in latest_per_split.iterrows()}
+        st.plotly_chart(charts.split_comparison(metas), width="stretch")
+    else:
+        st.caption("Train with the song or artist split to compare it with the random split here.")
 
-latest_per_split = runs.drop_duplicates("split")
-if len(latest_per_split) > 1:
-    st.subheader("Random vs grouped splits (latest run of each)")
-    metas = {run["split"]: state.run_meta(home, token, run["id"]) for _, run in latest_per_split.iterrows()}
-    st.plotly_chart(charts.split_comparison(metas), width="stretch")
-else:
-    st.caption("Train with the song or artist split to compare it with the random split here.")
+
+# One section at a time: a tab's figures are built and drawn only while it is open.
+sections = {"Models": model_figures, "Confusion matrices": confusion_matrices}
+if meta.context_audio_model is not None:
+    sections["Audio + artist context"] = lambda: models_on_top(meta)
+sections["Random vs grouped splits"] = split_comparison
+for tab, section in zip(
+    st.tabs(list(sections), on_change="rerun", key="holdout_section"), sections.values(), strict=True
+):
+    if tab.open:
+        with tab:
+            section()

@@ -21,7 +21,7 @@ SHOTS = REPO / "artifacts" / "screenshots"
 PAGES = {
     "": ("Dataset", "chosen on each split's training part only"),
     "train": ("Train", "Latest run"),
-    "holdout": ("Holdout results", "Confusion matrices"),
+    "holdout": ("Holdout results", "Probabilities are calibrated"),
     "score": ("Score a song", "Upload songs"),
 }
 

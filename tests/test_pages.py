@@ -27,6 +27,16 @@ def _open(page: str) -> AppTest:
     return app
 
 
+def _every_tab(app: AppTest, key: str):
+    """Open each tab of a page whose tabs run lazily (only the open one runs), yielding the app
+    after each: read what it shows before the next."""
+    for label in [t.label for t in app.tabs]:
+        app.session_state[key] = label
+        app.run()
+        assert not app.exception, app.exception
+        yield app
+
+
 def _text(app: AppTest) -> str:
     parts = [
         e.value
@@ -275,7 +285,8 @@ def test_holdout_page_with_a_run(trained_home, monkeypatch):
     app = _open(PAGES[2])
     text = _text(app)
     assert "synthetic demo catalog" in text and "95% bootstrap intervals" in text
-    assert len(app.get("plotly_chart")) == 3  # accuracy and ROC-AUC, ROC and reliability, confusion matrices
+    charts = [chart for tab in _every_tab(app, "holdout_section") for chart in tab.get("plotly_chart")]
+    assert len(charts) == 3  # accuracy and ROC-AUC, ROC and reliability, confusion matrices
     train = _open(PAGES[1])
     assert "This run is active" in _text(train) and "No training yet" not in _text(train)
     assert len(train.dataframe) == 1
@@ -312,6 +323,7 @@ def test_score_and_holdout_pages_with_a_run_that_has_no_holdout_auc(trained_home
     monkeypatch.setenv("HITLENS_HOME", str(home.home))
     holdout = _open(PAGES[2])
     assert not holdout.exception
+    assert len(list(_every_tab(holdout, "holdout_section"))) == 3  # each tab runs without an exception
     song = tmp_path / "take.wav"
     sf.write(song, 0.1 * np.random.default_rng(0).standard_normal(35 * 22_050).astype(np.float32), 22_050)
     app = _open(PAGES[3])
@@ -332,7 +344,7 @@ def _figures(app: AppTest) -> list:
 
 def test_holdout_page_names_models_for_people_with_legends_below(trained_home, monkeypatch):
     monkeypatch.setenv("HITLENS_HOME", str(trained_home.home))
-    figures = _figures(_open(PAGES[2]))
+    figures = [figure for tab in _every_tab(_open(PAGES[2]), "holdout_section") for figure in _figures(tab)]
     assert (
         len(figures) == 3
     )  # accuracy and ROC-AUC, ROC and reliability, confusion matrices (a single run: no split chart)
@@ -436,11 +448,13 @@ def test_training_curves_draw_each_model_in_its_colour_with_one_legend_entry_bel
 def test_holdout_page_shows_audio_alone_vs_with_context_and_the_regression(context_home, monkeypatch):
     monkeypatch.setenv("HITLENS_HOME", str(context_home.home))
     app = _open(PAGES[2])
-    text = _text(app)
+    text, figures = "", {}
+    for tab in _every_tab(app, "holdout_section"):
+        text += _text(tab)
+        figures |= {f.layout.title.text: f for f in _figures(tab)}
     assert "Audio alone vs audio + the artist's context" in text and "fed by musicnn's calibrated probability" in text
     assert "random split" in text and "fan counts are synthetic" in text  # what the split and the demo's fans mean
     assert "Predicted popularity" in text and "MAE" in text and "nominal 80%" in text
-    figures = {f.layout.title.text: f for f in _figures(app)}
     comparison = figures["Holdout ROC-AUC: the audio model alone and with the artist's context"]
     assert [t.name for t in comparison.data if t.type == "bar"] == ["audio only", "audio + artist context"]
     assert "fed by musicnn" in comparison.data[0].x[0]
