@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from core.bench.dashboard import settle
 from tests.conftest import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -100,7 +101,7 @@ def test_each_page_renders_in_chromium(server, path, title, ready):
         page.get_by_text(ready).first.wait_for(timeout=90_000)
         # Streamlit shows its status widget while the script runs; wait until it is done.
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-        page.wait_for_timeout(1500)
+        settle(page, time.perf_counter())  # and every chart drawn, as bench pages measures it
         page.screenshot(path=str(shot), full_page=True)
         body = page.inner_text("body")
         heading = page.locator("h1").first.inner_text()
