@@ -328,7 +328,9 @@ class ContextModels:
         }
 
 
-def _inputs(model: ContextClassifier | PopularityRegressor, audio_probability: float, artist: ArtistContext):
+def _inputs(
+    model: ContextClassifier | PopularityRegressor, audio_probability: float, artist: ArtistContext
+) -> np.ndarray:
     """The one input row of ``model`` for a song of ``artist``. An artist whose fan count is
     unknown is refused by a model that never met one: it would extrapolate far off its data."""
     audio = np.array([audio_probability])

@@ -146,8 +146,9 @@ def with_context(on_top: ContextModels) -> None:
         )
         st.caption(extra["context_difference"])
     else:
-        right.metric("With the artist's context", "no artist given")
-        st.caption("Audio only: no artist given, so no fans and no history. Choose one above to see both verdicts.")
+        right.metric("With the artist's context", "not in this run" if artist.known else "no artist given")
+        if not artist.known:
+            st.caption("Audio only: no artist given, so no fans and no history. Choose one above to see both verdicts.")
     prediction = extra["predicted_popularity"]
     if prediction is not None:
         basis = "with the artist's context" if prediction["with_context"] else "artist unknown: no fans, no history"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from core.config import settings, training_preset
 from core.progress import Progress
-from core.wording import catalog_label, default_threshold_rule, with_interval
+from core.wording import catalog_label, context_inputs, default_threshold_rule, regression_summary, with_interval
 
 if TYPE_CHECKING:
     from core.registry import RunMeta
@@ -134,14 +134,13 @@ def _print_table(table: list[dict], meta: RunMeta) -> None:
         accuracy = with_interval(row["accuracy"], row["accuracy_ci"])
         auc = with_interval(row["roc_auc"], row["roc_auc_ci"])
         print(f"{DISPLAY_NAMES[row['model']]:<15} {accuracy:<22} {auc:<22} {row['brier_calibrated']:>18.3f}")
-    for line in context_lines(meta):
+    for line in _context_lines(meta):
         print(line)
 
 
-def context_lines(meta: RunMeta) -> list[str]:
+def _context_lines(meta: RunMeta) -> list[str]:
     """What feeds the audio + context model and how the regression did, for the terminal."""
     from core.architectures import DISPLAY_NAMES
-    from core.wording import context_inputs, regression_summary
 
     if meta.context_audio_model is None:
         return []
