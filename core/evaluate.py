@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy.stats import rankdata
 from sklearn.calibration import calibration_curve
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
@@ -21,7 +22,6 @@ from sklearn.metrics import (
     confusion_matrix,
     precision_score,
     recall_score,
-    roc_auc_score,
     roc_curve,
 )
 
@@ -63,6 +63,18 @@ def bootstrap(
     tail = (1 - CONFIDENCE) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
     return Estimate(float(metric(y_true, y_score)), float(low), float(high))
+
+
+def roc_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """ROC-AUC as the Mann-Whitney statistic: the chance that a random positive scores above a
+    random negative (ties count half), from the scores' average ranks. The same figure as
+    ``sklearn.metrics.roc_auc_score`` at about a tenth of its cost, which counts in bootstraps
+    of a thousand resamples. Needs both classes."""
+    y_true = np.asarray(y_true).astype(bool)
+    ranks = rankdata(np.asarray(y_score, dtype=float))
+    positives = int(y_true.sum())
+    negatives = y_true.size - positives
+    return float((ranks[y_true].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
 def _accuracy_at_half(y_true, y_score) -> float:
@@ -111,7 +123,7 @@ def evaluate_model(
         "n": int(y_holdout.size),
         "positives": int(y_holdout.sum()),
         "accuracy": asdict(bootstrap(_accuracy_at_half, y_holdout, p_holdout, resamples=resamples)),
-        "roc_auc": asdict(bootstrap(roc_auc_score, y_holdout, p_holdout, needs_both_classes=True, resamples=resamples)),
+        "roc_auc": asdict(bootstrap(roc_auc, y_holdout, p_holdout, needs_both_classes=True, resamples=resamples)),
         "precision": float(precision_score(y_holdout, predicted, zero_division=0)),
         "recall": float(recall_score(y_holdout, predicted, zero_division=0)),
         "confusion": confusion_matrix(y_holdout, predicted, labels=[0, 1]).tolist(),
@@ -133,7 +145,7 @@ def paired_auc_gain(
     scores = np.column_stack([np.asarray(baseline, dtype=float), np.asarray(candidate, dtype=float)])
 
     def gain(y: np.ndarray, both: np.ndarray) -> float:
-        return float(roc_auc_score(y, both[:, 1]) - roc_auc_score(y, both[:, 0]))
+        return roc_auc(y, both[:, 1]) - roc_auc(y, both[:, 0])
 
     return bootstrap(gain, np.asarray(y_true).astype(int), scores, needs_both_classes=True, resamples=resamples)
 

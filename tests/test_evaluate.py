@@ -57,3 +57,13 @@ def test_auc_on_a_single_class_is_undefined_not_a_hang():
     report = evaluate_model(y, np.full(5, 0.7), y, np.full(5, 0.7), resamples=50)
     assert report["roc_auc"] == {"value": None, "low": None, "high": None}
     assert report["accuracy"]["value"] == 1.0
+
+
+def test_the_rank_auc_is_sklearns_with_and_without_ties():
+    from core.evaluate import roc_auc
+
+    rng = np.random.default_rng(5)
+    for decimals in (None, 2, 1):  # continuous scores, then more and more ties
+        y, score = _scores(300, seed=int(rng.integers(100)))
+        score = score if decimals is None else np.round(score, decimals)
+        assert roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
