@@ -18,7 +18,8 @@ def bench_pages(settings: Settings, reloads: int = 3) -> str:
     its first load in a freshly started server (imports, cold caches), then the median of
     ``reloads`` browser reloads (a new session: the whole front end starts again), the median of
     as many visits from the sidebar (how an artist moves between pages), and the Dataset page's
-    minimum-track slider moved one step (a new artist query and redraw)."""
+    minimum-track slider moved one step (a new artist query and redraw). The Dataset and Holdout
+    pages show one tab at a time: opening each other tab is timed too (median over the tabs)."""
     require_chromium("page")
     from playwright.sync_api import sync_playwright
 
@@ -52,6 +53,10 @@ def bench_pages(settings: Settings, reloads: int = 3) -> str:
             for title, path in DASHBOARD_PAGES:
                 reloaded = _medians([load(path) for _ in range(reloads)])
                 rows.append((title, *first[title], *reloaded, *_medians([navigate(title) for _ in range(reloads)])))
+            for title, path in (("Dataset", ""), ("Holdout results", "holdout")):
+                rows.append(
+                    (f"{title}: another tab opened", None, None, *_medians(_tab_openings(page, port, path)), None, None)
+                )
             rows.append(
                 (
                     "Dataset: minimum-track slider one step",
@@ -85,11 +90,28 @@ def _medians(timings: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(t[0] for t in timings), statistics.median(t[1] for t in timings)
 
 
+def _open_tab(page, label: str) -> tuple[float, float]:
+    """Click a tab of a page whose tabs run lazily: its section runs and draws only now."""
+    start = time.perf_counter()
+    page.get_by_role("tab", name=label, exact=True).click()
+    selected = f'document.querySelector(\'[role="tab"][aria-selected="true"]\')?.textContent.includes({label!r})'
+    return settle(page, start, extra=selected)
+
+
+def _tab_openings(page, port: int, path: str) -> list[tuple[float, float]]:
+    """Seconds until each tab but the first has run its section and drawn its charts, clicked in turn."""
+    page.goto(f"http://127.0.0.1:{port}/{path}")
+    settle(page, time.perf_counter())
+    labels = page.get_by_role("tab").all_inner_texts()
+    return [_open_tab(page, label) for label in labels[1:]]
+
+
 def _slider_steps(page, port: int, steps: int) -> list[tuple[float, float]]:
     """Seconds to redraw the Dataset page's artist charts after moving the minimum-track
     slider one step with the keyboard, ``steps`` times (each step a value not yet cached)."""
     page.goto(f"http://127.0.0.1:{port}/")
     settle(page, time.perf_counter())
+    _open_tab(page, "Artists")
     thumb = page.locator('[data-testid="stSlider"]').filter(has_text="Minimum tracks per artist").locator("input")
     timings = []
     for _ in range(steps):
