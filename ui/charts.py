@@ -630,16 +630,23 @@ def split_comparison(metas: dict[str, RunMeta]) -> go.Figure:
                 next(colours),
             )
         )
+    return _grouped_auc_bars(
+        traces, "ROC-AUC by split: a random split lets songs and artists leak across the split", order
+    )
+
+
+def _grouped_auc_bars(traces: list, title: str, categories: list[str]) -> go.Figure:
+    """Groups of ROC-AUC bars with intervals over a chance line, the groups in ``categories``' order."""
     shape, legend = _chance()
     return figure(
         [*traces, legend],
-        "ROC-AUC by split: a random split lets songs and artists leak across the split",
+        title,
         height=400,
         legend=LEGEND_BELOW,
         barmode="group",
         shapes=[shape],
         yaxis=dict(title="ROC-AUC", range=[0, 1]),
-        xaxis=dict(categoryorder="array", categoryarray=order),
+        xaxis=dict(categoryorder="array", categoryarray=categories),
     )
 
 
@@ -666,17 +673,7 @@ def context_comparison(metas: dict[str, RunMeta]) -> go.Figure:
             ("audio + artist context", context, MODEL_COLOURS["context"]),
         )
     ]
-    shape, legend = _chance()
-    return figure(
-        [*traces, legend],
-        "Holdout ROC-AUC: the audio model alone and with the artist's context",
-        height=400,
-        legend=LEGEND_BELOW,
-        barmode="group",
-        shapes=[shape],
-        yaxis=dict(title="ROC-AUC", range=[0, 1]),
-        xaxis=dict(categoryorder="array", categoryarray=labels),
-    )
+    return _grouped_auc_bars(traces, "Holdout ROC-AUC: the audio model alone and with the artist's context", labels)
 
 
 def predicted_vs_actual(regression: dict, half_width: float, scale_label: str) -> go.Figure:
