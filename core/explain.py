@@ -88,7 +88,10 @@ def grid(
     are shifted by ``offset_s``. Frames after the last span (the padding of a window longer
     than the song) get the index ``len(cells)``: no cell, never explained or listed."""
     seconds_per_frame = preset.hop_length / preset.sample_rate
-    frame_of = lambda t: round(t / seconds_per_frame)  # noqa: E731
+
+    def frame_of(seconds: float) -> int:
+        return round(seconds / seconds_per_frame)
+
     segments = np.full(preset.shape, len(spans) * len(BANDS), dtype=int)
     cells: list[Cell] = []
     for start, end, label in spans:
