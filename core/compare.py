@@ -34,13 +34,19 @@ musicnn's occlusion). Cells come from beat tracking each version's window; B's w
 carried onto A's cells by time overlap (identical grids map one to one), and
 ``regions_changed`` lists the cells whose weight changed most (B minus A).
 
-A predicted change in popularity (on Spotify's 0-100 scale) needs the regression model of
-issue 14 item 4; it belongs in ``Comparison`` next to ``difference`` once that model exists.
+Popularity. When the run has the popularity regression (``core.popularity``), both versions
+get the predicted popularity that ``score`` gives a song whose artist is not given (the
+audio-only regression, fed by the audio model the run's models on top learned from, on the
+same aligned stretch), and ``popularity_difference`` is B minus A. It is a function of that
+model's probability alone, so it is beyond noise only when the probability's difference is;
+and its 80% interval is for one song's popularity, usually far wider than any difference
+between two mixes (``core.wording.popularity_difference`` says which).
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,8 +57,10 @@ from scipy import signal
 
 from core.audio import decode
 from core.config import MIN_AUDIO_SECONDS, SAMPLE_RATE
+from core.context import UNKNOWN_ARTIST
 from core.errors import VersionsDoNotMatch
 from core.explain import Explanation
+from core.popularity import ContextModels
 from core.scoring import Scorer, SongScore
 
 ALIGN_HOP = 512
@@ -73,6 +81,7 @@ against demo songs at most 0.25."""
 EXPLAIN_SAMPLES = 300
 TOP_CHANGES = 5
 NOISE_RMS_MULTIPLE = 3.0
+NOISE_COPIES = 4
 NOISE_METHOD = (
     "3 x the root mean square change in A's probability when A alone is round-tripped through MP3 and "
     "Ogg Vorbis, or shifted by 12 ms and 1 dB either way"
@@ -99,10 +108,21 @@ class Comparison:
     explanation_method: str
     regions_changed: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # when only part of a file could be read
+    # ``ContextModels.predicted_popularity`` of each version (None: the run has no regression),
+    # and the audio model whose probability fed it
+    popularity_a: dict | None = None
+    popularity_b: dict | None = None
+    popularity_model: str | None = None
 
     @property
     def difference(self) -> float:
         return self.probability_b - self.probability_a
+
+    @property
+    def popularity_difference(self) -> float | None:
+        if self.popularity_a is None or self.popularity_b is None:
+            return None
+        return round(self.popularity_b["value"] - self.popularity_a["value"], 1)
 
     @property
     def beyond_noise(self) -> bool:
@@ -126,6 +146,10 @@ class Comparison:
             "regions_changed": self.regions_changed,
             "windows": self.windows,
             "notes": self.notes,
+            "predicted_popularity_a": self.popularity_a,
+            "predicted_popularity_b": self.popularity_b,
+            "popularity_difference": self.popularity_difference,
+            "popularity_model": self.popularity_model,
         }
 
 
@@ -165,13 +189,32 @@ def match_versions(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> Ve
     return Versions(name_a, name_b, a, b, alignment)
 
 
-def compare(scorer: Scorer, versions: Versions, *, explain_samples: int = EXPLAIN_SAMPLES) -> Comparison:
-    """Score, weigh against noise and explain two aligned versions; see the module's docstring."""
+def compare(
+    scorer: Scorer,
+    versions: Versions,
+    *,
+    explain_samples: int = EXPLAIN_SAMPLES,
+    on_top: ContextModels | None = None,
+    feeding: Scorer | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Comparison:
+    """Score, weigh against noise and explain two aligned versions; see the module's docstring.
+
+    ``on_top``: the run's models on top of the audio verdict, for the predicted popularity
+    (nothing when it has no regression); ``feeding``: a scorer of ``on_top.audio_model``
+    when that is not ``scorer``'s model. ``on_progress(done, total)`` counts model passes."""
+    fed_by = None if on_top is None or on_top.audio_regressor is None else (feeding or scorer)
+    separately = fed_by is not None and fed_by is not scorer
+    tick = _counter(2 + NOISE_COPIES + 2 + (2 if separately else 0), on_progress)
     start_a, start_b, length = overlap(
         versions.a.size, versions.b.size, round(versions.alignment.offset_s * SAMPLE_RATE)
     )
     part_a, part_b = versions.a[start_a : start_a + length], versions.b[start_b : start_b + length]
-    song_a, song_b = scorer.score_samples(part_a, versions.name_a), scorer.score_samples(part_b, versions.name_b)
+    song_a = scorer.score_samples(part_a, versions.name_a)
+    tick()
+    song_b = scorer.score_samples(part_b, versions.name_b)
+    tick()
+    noise = model_noise(scorer, part_a, song_a, tick)
     shift = start_a / SAMPLE_RATE
     windows = [
         {
@@ -185,10 +228,21 @@ def compare(scorer: Scorer, versions: Versions, *, explain_samples: int = EXPLAI
     ]
     best = int(np.argmax([max(w["probability_a"], w["probability_b"]) for w in windows]))
     window_start = song_a.windows[best]["start_s"]
-    explained = [
-        scorer.explain_window(part[int(window_start * SAMPLE_RATE) :], window_start + shift, explain_samples)
-        for part in (part_a, part_b)
-    ]
+    explained = []
+    for part in (part_a, part_b):
+        explained.append(
+            scorer.explain_window(part[int(window_start * SAMPLE_RATE) :], window_start + shift, explain_samples)
+        )
+        tick()
+    popularity: list[dict | None] = [None, None]
+    if on_top is not None and fed_by is not None:
+        fed = [song_a.probability, song_b.probability]
+        if separately:  # the regression learned from another audio model's probability: score with it too
+            fed = []
+            for part, name in ((part_a, versions.name_a), (part_b, versions.name_b)):
+                fed.append(fed_by.score_samples(part, name).probability)
+                tick()
+        popularity = [on_top.predicted_popularity(probability, UNKNOWN_ARTIST) for probability in fed]
     return Comparison(
         file_a=versions.name_a,
         file_b=versions.name_b,
@@ -197,12 +251,28 @@ def compare(scorer: Scorer, versions: Versions, *, explain_samples: int = EXPLAI
         windows=windows,
         probability_a=song_a.probability,
         probability_b=song_b.probability,
-        noise=model_noise(scorer, part_a, song_a),
+        noise=noise,
         best_window=(windows[best]["start_s"], windows[best]["end_s"]),
         explanation_method=explained[0].method,
         regions_changed=regions_changed(*explained),
         notes=versions.notes,
+        popularity_a=popularity[0],
+        popularity_b=popularity[1],
+        popularity_model=None if fed_by is None else fed_by.model_name,
     )
+
+
+def _counter(total: int, on_progress: Callable[[int, int], None] | None) -> Callable[[], None]:
+    """A callable that counts one more of ``total`` steps done and reports it."""
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if on_progress is not None:
+            on_progress(done, total)
+
+    return tick
 
 
 def align(a: np.ndarray, b: np.ndarray) -> Alignment:
@@ -256,15 +326,22 @@ def overlap(size_a: int, size_b: int, offset: int) -> tuple[int, int, int]:
     return start_a, start_b, min(size_a - start_a, size_b - start_b)
 
 
-def model_noise(scorer: Scorer, samples: np.ndarray, scored: SongScore) -> float:
-    """Three times the root mean square change in the song's probability over copies of
-    ``samples`` that differ only in encoding, timing by half an alignment frame and level
-    by 1 dB (see the module's docstring)."""
-    changes = [scorer.score_samples(copy, scored.file).probability - scored.probability for copy in _copies(samples)]
+def model_noise(
+    scorer: Scorer, samples: np.ndarray, scored: SongScore, tick: Callable[[], None] | None = None
+) -> float:
+    """Three times the root mean square change in the song's probability over the
+    ``NOISE_COPIES`` copies of ``samples`` that differ only in encoding, timing by half an
+    alignment frame and level by 1 dB (see the module's docstring); ``tick()`` after each."""
+    changes = []
+    for copy in _copies(samples):
+        changes.append(scorer.score_samples(copy, scored.file).probability - scored.probability)
+        if tick is not None:
+            tick()
     return NOISE_RMS_MULTIPLE * float(np.sqrt(np.mean(np.square(changes))))
 
 
 def _copies(samples: np.ndarray) -> list[np.ndarray]:
+    """The ``NOISE_COPIES`` copies: MP3 and Ogg round trips, 12 ms later and 1 dB quieter, earlier and louder."""
     shift = ALIGN_HOP // 2
     later = np.concatenate([np.zeros(shift, dtype=samples.dtype), samples[:-shift]])
     earlier = np.concatenate([samples[shift:], np.zeros(shift, dtype=samples.dtype)])

@@ -105,3 +105,58 @@ def context_difference(audio: float, with_context: float, artist: str) -> str:
         f"catalog, songs by artists with this standing were {how} often popular than their sound alone suggests. "
         "The difference is about who releases the song, not about the song."
     )
+
+
+# --- Comparing two versions of one song (issue 14, item 5; ``core.compare``) ---
+
+
+def offset_words(offset_s: float) -> str:
+    """Where two aligned versions start, from ``compare``'s ``offset_s`` (B's time of A's start)."""
+    if abs(offset_s) < 0.05:
+        return "they start together"
+    longer, seconds = ("B", offset_s) if offset_s > 0 else ("A", -offset_s)
+    return f"{longer} has {seconds:.2f} s more before the common part"
+
+
+def noise_verdict(comparison: dict) -> str:
+    """B minus A in probability against the model's own noise, in one sentence (``Comparison.as_dict()``)."""
+    difference, noise = comparison["difference"], comparison["noise"]
+    said = f"B - A = {100 * difference:+.1f} points of probability, against the model's own noise of {100 * noise:.1f}"
+    if not comparison["beyond_noise"]:
+        return f"{said}: not beyond noise, so the model hears no real difference between the versions."
+    closer = "more" if difference > 0 else "less"
+    return f"{said}: beyond noise, so the model hears B as {closer} like the songs it learned are popular."
+
+
+def popularity_difference(comparison: dict) -> str:
+    """The two versions' predicted popularity and what their difference is worth: whether it is
+    beyond the model's noise (it moves with one model's probability) and whether it is wider
+    than the prediction interval."""
+    a, b = comparison["predicted_popularity_a"], comparison["predicted_popularity_b"]
+    if a is None or b is None:
+        return (
+            "No predicted popularity: this run has no popularity regression "
+            "(runs trained with all models, the default, have one)."
+        )
+    difference = comparison["popularity_difference"]
+    said = (
+        f"Predicted popularity ({scale_name(a['scale'])}, from the audio alone): A {a['value']:.0f}, "
+        f"B {b['value']:.0f}, B - A = {difference:+.1f}"
+    )
+    if comparison["popularity_model"] != comparison["model"]:
+        from core.architectures import DISPLAY_NAMES
+
+        fed = DISPLAY_NAMES.get(comparison["popularity_model"], comparison["popularity_model"])
+        noise = f", from {fed}'s probability, whose noise was not measured here"
+    elif comparison["beyond_noise"]:
+        noise = ", beyond noise (it moves with the probability)"
+    else:
+        noise = ", not beyond noise (it moves with the probability)"
+    half_width = max(a["high"] - a["value"], a["value"] - a["low"], b["high"] - b["value"], b["value"] - b["low"])
+    interval = f"the {a['level']:.0%} interval (±{half_width:.0f})"
+    if a["low"] <= b["value"] <= a["high"] and b["low"] <= a["value"] <= b["high"]:
+        return (
+            f"{said}{noise}; {interval} is wider than the difference: the regression cannot tell the two "
+            "versions' popularity apart."
+        )
+    return f"{said}{noise}; the difference is wider than {interval}."

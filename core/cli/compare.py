@@ -7,11 +7,12 @@ import json
 
 from core.config import settings
 from core.progress import Progress
-from core.wording import SYNTHETIC_VERDICTS, catalog_label
+from core.wording import SYNTHETIC_VERDICTS, catalog_label, noise_verdict, offset_words, popularity_difference
 
 
 def compare(args: argparse.Namespace, progress: Progress) -> int:
     from core.catalog import Catalog
+    from core.popularity import ContextModels
     from core.registry import load_run
 
     config = settings()
@@ -23,7 +24,19 @@ def compare(args: argparse.Namespace, progress: Progress) -> int:
 
     versions = load_versions(args.a, args.b)  # a wrong file is refused before the model loads
     scorer = scorer_for(run, args.model)  # loads TensorFlow: only now
-    result = compare_versions(scorer, versions, explain_samples=args.samples or EXPLAIN_SAMPLES).as_dict()
+    on_top = ContextModels.of(run.meta)
+    # The regression learned from one audio model's probability: score with it too if another was chosen.
+    fed_apart = on_top is not None and on_top.audio_regressor is not None and on_top.audio_model != scorer.model_name
+    feeding = scorer_for(run, on_top.audio_model) if on_top is not None and fed_apart else None
+    with progress.counter("Comparing", unit="model pass") as on_progress:
+        result = compare_versions(
+            scorer,
+            versions,
+            explain_samples=args.samples or EXPLAIN_SAMPLES,
+            on_top=on_top,
+            feeding=feeding,
+            on_progress=on_progress,
+        ).as_dict()
     if args.json:
         print(json.dumps({"run": run.id, **result}, indent=2))
         return 0
@@ -37,20 +50,13 @@ def compare(args: argparse.Namespace, progress: Progress) -> int:
 
 
 def _summary(result: dict) -> list[str]:
-    offset = result["offset_s"]
-    if abs(offset) < 0.05:
-        where = "they start together"
-    elif offset > 0:
-        where = f"B has {offset:.2f} s more before the common part"
-    else:
-        where = f"A has {-offset:.2f} s more before the common part"
     start, end = result["best_window"]
     lines = [
-        f"A: {result['file_a']}  B: {result['file_b']}: aligned at {result['alignment']:.2f} ({where}).",
-        f"Probability A {result['probability_a']:.1%}, B {result['probability_b']:.1%}: "
-        f"B - A = {100 * result['difference']:+.1f} points, "
-        + ("beyond" if result["beyond_noise"] else "within")
-        + f" the model's own noise of {100 * result['noise']:.1f} points ({result['noise_method']}).",
+        f"A: {result['file_a']}  B: {result['file_b']}: aligned at {result['alignment']:.2f} "
+        f"({offset_words(result['offset_s'])}).",
+        f"Probability A {result['probability_a']:.1%}, B {result['probability_b']:.1%}. {noise_verdict(result)} "
+        f"(Noise: {result['noise_method']}.)",
+        popularity_difference(result),
         f"Where the {result['explanation_method']} explanation of the best window ({start:.0f}-{end:.0f} s of A) "
         "changed most, B minus A:",
     ]
