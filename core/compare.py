@@ -82,6 +82,7 @@ EXPLAIN_SAMPLES = 300
 TOP_CHANGES = 5
 NOISE_RMS_MULTIPLE = 3.0
 NOISE_COPIES = 4
+ENCODE_BLOCK_S = 10
 NOISE_METHOD = (
     "3 x the root mean square change in A's probability when A alone is round-tripped through MP3 and "
     "Ogg Vorbis, or shifted by 12 ms and 1 dB either way"
@@ -350,9 +351,15 @@ def _copies(samples: np.ndarray) -> list[np.ndarray]:
 
 
 def _round_trip(samples: np.ndarray, audio_format: str) -> np.ndarray:
-    """``samples`` encoded to ``audio_format`` in memory and decoded again, cut to their length."""
+    """``samples`` encoded to ``audio_format`` in memory and decoded again, cut to their length.
+
+    Written ``ENCODE_BLOCK_S`` at a time: libsndfile 1.2.2's Vorbis encoder crashed the process
+    (a segmentation fault) when given a whole song of about 5 minutes in one write."""
     handle = io.BytesIO()
-    sf.write(handle, samples, SAMPLE_RATE, format=audio_format)
+    block = ENCODE_BLOCK_S * SAMPLE_RATE
+    with sf.SoundFile(handle, "w", SAMPLE_RATE, 1, format=audio_format) as encoder:
+        for start in range(0, samples.size, block):
+            encoder.write(samples[start : start + block])
     handle.seek(0)
     decoded, _ = sf.read(handle, dtype="float32")
     return np.pad(decoded, (0, max(0, samples.size - decoded.size)))[: samples.size]
