@@ -35,8 +35,11 @@ st.caption(
 )
 
 
-def model_figures() -> None:
+def model_metrics() -> None:
     st.plotly_chart(charts.holdout_metrics(meta, ours), width="stretch")
+
+
+def roc_and_reliability() -> None:
     st.plotly_chart(charts.roc_and_reliability(meta), width="stretch")
     st.caption("Probabilities are calibrated (Platt scaling) on the test split, then checked here on the holdout.")
 
@@ -107,8 +110,14 @@ def split_comparison() -> None:
         st.caption("Train with the song or artist split to compare it with the random split here.")
 
 
-# One section at a time: a tab's figures are built and drawn only while it is open.
-sections = {"Models": model_figures, "Confusion matrices": confusion_matrices}
+# One section, and one figure, at a time: a tab's figures are built and drawn only while it is
+# open. In the browser, drawing each Plotly figure took more time than the page's script (profiled
+# on a reload), so the first tab holds one.
+sections = {
+    "Models": model_metrics,
+    "ROC and reliability": roc_and_reliability,
+    "Confusion matrices": confusion_matrices,
+}
 if meta.context_audio_model is not None:
     sections["Audio + artist context"] = lambda: models_on_top(meta)
 sections["Random vs grouped splits"] = split_comparison

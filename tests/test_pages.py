@@ -323,7 +323,7 @@ def test_score_and_holdout_pages_with_a_run_that_has_no_holdout_auc(trained_home
     monkeypatch.setenv("HITLENS_HOME", str(home.home))
     holdout = _open(PAGES[2])
     assert not holdout.exception
-    assert len(list(_every_tab(holdout, "holdout_section"))) == 3  # each tab runs without an exception
+    assert len(list(_every_tab(holdout, "holdout_section"))) == 4  # each tab runs without an exception
     song = tmp_path / "take.wav"
     sf.write(song, 0.1 * np.random.default_rng(0).standard_normal(35 * 22_050).astype(np.float32), 22_050)
     app = _open(PAGES[3])
