@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from core.cli import bench as bench_command
 from core.cli import compare, data, models, scoring
@@ -82,7 +83,7 @@ def _expected_failure(error: BaseException) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m core",
+        prog="hitlens" if Path(sys.argv[0]).name == "hitlens" else "python -m core",  # the console script or -m
         description="Hitlens: does an unreleased hip-hop song sound like what is popular now?",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

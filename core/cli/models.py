@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 def train(args: argparse.Namespace, progress: Progress) -> int:
     from core.catalog import Catalog
     from core.dataset import left_out_note
-    from core.registry import list_runs, load_run
+    from core.registry import list_runs
     from core.training import audio_models, parse_models
 
     config = settings()
@@ -56,14 +56,12 @@ def train(args: argparse.Namespace, progress: Progress) -> int:
             should_cancel=progress.should_cancel,
         )
     with Catalog.open(config) as catalog:
-        active = load_run(config, catalog).id
+        active = next(iter(list_runs(config, catalog).query("active")["id"]), None)
     if active == run.id:
         print(f"run {run.id} saved to {run.path}; it is the active run: songs are scored with it")
     else:
-        print(
-            f"run {run.id} saved to {run.path}; songs are still scored with run {active} "
-            f"(switch with 'python -m core runs --activate {run.id}')"
-        )
+        scored = "no run is active yet" if active is None else f"songs are still scored with run {active}"
+        print(f"run {run.id} saved to {run.path}; {scored} (score with it: 'python -m core runs --activate {run.id}')")
     left_out = left_out_note(run.meta.left_out)
     if left_out:
         print(left_out)
@@ -72,6 +70,7 @@ def train(args: argparse.Namespace, progress: Progress) -> int:
 
 
 def runs(args: argparse.Namespace, progress: Progress) -> int:
+    from core.architectures import DISPLAY_NAMES
     from core.catalog import Catalog
     from core.registry import run_summaries, set_active
 
@@ -92,9 +91,8 @@ def runs(args: argparse.Namespace, progress: Progress) -> int:
     for s in summaries:
         created = s.created[:19].replace("T", " ")
         auc = with_interval(s.best_auc, s.best_auc_ci, digits=2)
-        print(
-            f"{'*' if s.active else ' ':2}{s.id:<22} {created:<20} {s.split:<7} {s.preset:<6} {s.best_model:<10} {auc}"
-        )
+        best = DISPLAY_NAMES[s.best_model]
+        print(f"{'*' if s.active else ' ':2}{s.id:<22} {created:<20} {s.split:<7} {s.preset:<6} {best:<10} {auc}")
     print("* active: songs are scored with it. Switch with 'python -m core runs --activate ID'.")
     return 0
 
