@@ -1,5 +1,7 @@
 """Score: upload demos, get verdicts ranked, and see and hear what drives each one."""
 
+import functools
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -277,14 +279,14 @@ st.caption(
     "the marks +1, +2, … and −1, −2, … match the lists below."
 )
 explanation.region_players(explained, window, start)
-warning = SYNTHETIC_VERDICTS if meta.synthetic else None
-png = explanation.explanation_png(
+png = functools.partial(  # drawn when clicked: it took longer than the explanation it shows
+    explanation.explanation_png,
     explained,
     spectrogram,
     times,
     preset,
     f"{choice}: {result['verdict']} ({probability:.0%}), best 30 s {start:.0f}-{end:.0f} s",
-    warning,
+    SYNTHETIC_VERDICTS if meta.synthetic else None,
 )
 st.download_button("Download the explanation (PNG)", png, f"{stem}-explanation.png", "image/png")
 songs.history(config)

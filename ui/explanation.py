@@ -103,17 +103,14 @@ def explanation_png(
 ) -> bytes:
     """The grid, the spectrogram with named bands, the region list and (for demo-trained
     runs) the synthetic warning, as one PNG (matplotlib: plotly's image export needs a browser
-    engine this app does not ship)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    engine this app does not ship). Drawn when the download is clicked, on Streamlit's download
+    thread: a ``Figure`` of its own, not pyplot's shared state."""
+    from matplotlib.figure import Figure
 
     weights, time_labels, bands = weight_grid(explanation)
     lines = region_lines(explanation)
-    figure, (top, bottom, notes) = plt.subplots(
-        3, 1, figsize=(12, 10), dpi=110, gridspec_kw=dict(height_ratios=[3, 4, 2.2]), layout="constrained"
-    )
+    figure = Figure(figsize=(12, 10), dpi=110, layout="constrained")
+    top, bottom, notes = figure.subplots(3, 1, gridspec_kw=dict(height_ratios=[3, 4, 2.2]))
     limit = float(np.abs(weights).max() or 1.0)
     image = top.imshow(weights, origin="lower", aspect="auto", cmap=WEIGHT_COLOURS, vmin=-limit, vmax=limit)
     top.set_xticks(range(len(time_labels)), time_labels)
@@ -155,7 +152,6 @@ def explanation_png(
     notes.text(0, 1, "\n".join(text), va="top", family="monospace", fontsize=9, wrap=True)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
-    plt.close(figure)
     return buffer.getvalue()
 
 
