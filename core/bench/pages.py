@@ -5,26 +5,32 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from pathlib import Path
 
 from core.bench.dashboard import CHROMIUM, free_port, require_chromium, settle, start_dashboard
 from core.catalog import Catalog
 from core.config import Settings
+from core.errors import UsageError
 
 DASHBOARD_PAGES = (("Dataset", ""), ("Train", "train"), ("Holdout results", "holdout"), ("Score a song", "score"))
 
 
-def bench_pages(settings: Settings, reloads: int = 3) -> str:
+def bench_pages(settings: Settings, reloads: int = 3, songs: list[Path] | None = None) -> str:
     """Seconds until each dashboard page has run its script and drawn its charts in Chromium:
     its first load in a freshly started server (imports, cold caches), then the median of
     ``reloads`` browser reloads (a new session: the whole front end starts again), the median of
     as many visits from the sidebar (how an artist moves between pages), and the Dataset page's
     minimum-track slider moved one step (a new artist query and redraw). The Dataset and Holdout
-    pages show one tab at a time: opening each other tab is timed too (median over the tabs)."""
+    pages show one tab at a time: opening each other tab is timed too (median over the tabs).
+    Last, each of ``songs`` (default: three of the catalog's own clips) is uploaded to the Score
+    page in a new session until its verdict and explanation are drawn: the first in the server
+    process, and the median of the others."""
     require_chromium("page")
     from playwright.sync_api import sync_playwright
 
     with Catalog.open(settings) as catalog:
         summary = catalog.summary()
+        songs = songs or _catalog_songs(catalog, 3)
     port = free_port()
     server = start_dashboard(settings, port)
     rows: list[tuple[str, *tuple[float | None, ...]]] = []
@@ -67,6 +73,19 @@ def bench_pages(settings: Settings, reloads: int = 3) -> str:
                     None,
                 )
             )
+            explained = [_explain_upload(page, port, song) for song in songs]
+            rows.append(("Score: upload until the explanation is drawn, first", None, None, *explained[0], None, None))
+            if len(explained) > 1:
+                rows.append(
+                    (
+                        "Score: upload until the explanation is drawn, later",
+                        None,
+                        None,
+                        *_medians(explained[1:]),
+                        None,
+                        None,
+                    )
+                )
             version = browser.version
             browser.close()
     finally:
@@ -75,7 +94,7 @@ def bench_pages(settings: Settings, reloads: int = 3) -> str:
     lines = [
         f"Seconds from opening a page until its script finished / until every chart was drawn, headless Chromium "
         f"{version}, {os.cpu_count()} CPU cores; catalog: {summary.tracks:,} tracks ({summary.source}); reloads, "
-        f"sidebar visits and slider steps: median of {reloads}.",
+        f"sidebar visits and slider steps: median of {reloads}; uploads: {', '.join(song.name for song in songs)}.",
         "",
         "| page | first load: script | first load: charts | reload: script | reload: charts | from the sidebar: script "
         "| from the sidebar: charts |",
@@ -125,3 +144,22 @@ def _slider_steps(page, port: int, steps: int) -> list[tuple[float, float]]:
         )
         timings.append(settle(page, start, extra=shown))
     return timings
+
+
+def _catalog_songs(catalog: Catalog, count: int) -> list[Path]:
+    """``count`` of the catalog's audio files, spread over it."""
+    paths = catalog.tracks()["audio_path"].dropna().tolist()
+    if not paths:
+        raise UsageError("The catalog has no audio to upload.", "Pass songs: bench pages --songs FILE ...")
+    return [catalog.audio_file(path) for path in paths[:: max(1, len(paths) // count)][:count]]
+
+
+def _explain_upload(page, port: int, song: Path) -> tuple[float, float]:
+    """Seconds from uploading ``song`` to a fresh Score page until its verdict and explanation
+    are on the page, and until every chart is drawn."""
+    page.goto(f"http://127.0.0.1:{port}/score")
+    settle(page, time.perf_counter())
+    start = time.perf_counter()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(song))
+    explained = "document.body.textContent.includes('Download the explanation (PNG)')"
+    return settle(page, start, extra=explained)

@@ -293,6 +293,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="setup: stop once a first song is scored instead of timing the whole set-up",
     )
+    bench.add_argument(
+        "--songs",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="pages: songs to upload to the Score page (default: three of the catalog's clips)",
+    )
     bench.set_defaults(handler=bench_command.bench)
     return parser
 

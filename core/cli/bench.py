@@ -18,7 +18,7 @@ def bench(args: argparse.Namespace, progress: Progress) -> int:
     elif args.target == "embeddings":
         print(bench_embeddings(settings(), clips=args.clips or 20))
     elif args.target == "pages":
-        print(bench_pages(settings()))
+        print(bench_pages(settings(), songs=args.songs))
     elif args.target == "uploads":
         print(bench_uploads(settings()))
     elif args.target == "setup":
