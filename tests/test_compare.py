@@ -2,6 +2,7 @@
 
 import io
 import json
+from contextlib import redirect_stdout
 from dataclasses import replace
 
 import numpy as np
@@ -10,17 +11,18 @@ import soundfile as sf
 import soxr
 
 from core.bands import BANDS_BY_NAME, band_rows
-from core.catalog import Catalog
+from core.cli import main
+from core.cli.compare import _summary
 from core.compare import compare, load_versions, match_versions
 from core.config import FEATURE_PRESETS, SAMPLE_RATE
 from core.dataset import MinMaxScaling
 from core.demo import SIGNAL_REGIONS, plan_catalog
 from core.errors import AudioTooShort, VersionsDoNotMatch
 from core.evaluate import PlattCalibration
-from core.registry import load_run
-from core.scoring import Scorer, scorer_for
+from core.popularity import ContextModels
+from core.scoring import Scorer
 from core.synth import render
-from tests.conftest import SMALL_DEMO_TRACKS, run_cli, shared_file
+from tests.conftest import SMALL_DEMO_TRACKS, shared_file
 
 HOOK = next(region for region in SIGNAL_REGIONS if region.trait == "hook")
 PLAN = plan_catalog(SMALL_DEMO_TRACKS, 7)  # the demo the trained fixtures hold
@@ -69,7 +71,9 @@ def test_a_louder_hook_raises_the_probability_in_the_hooks_cells_even_after_a_ne
     scorer = HookScorer()
     intro = _song(0)[: 6 * SAMPLE_RATE]  # six seconds of another song before it
     louder = np.concatenate([intro, _song(WEAK_HOOK, hook=1.0)])
-    result = compare(scorer, match_versions(_song(WEAK_HOOK), louder, "a.wav", "b.wav")).as_dict()
+    no_regression = ContextModels(scorer.model_name)  # a run whose models on top have no popularity regression
+    result = compare(scorer, match_versions(_song(WEAK_HOOK), louder, "a.wav", "b.wav"), on_top=no_regression)
+    result = result.as_dict()
     assert result["offset_s"] == pytest.approx(6.0, abs=0.03)
     assert result["alignment"] > 0.8
     assert [(w["start_s"], w["end_s"]) for w in result["windows"]] == [(0.0, 30.0)]
@@ -79,20 +83,38 @@ def test_a_louder_hook_raises_the_probability_in_the_hooks_cells_even_after_a_ne
     changes = [abs(r["weight_change"]) for r in result["regions_changed"]]
     assert changes == sorted(changes, reverse=True)
     assert _hook_found(result) and result["regions_changed"][0]["weight_change"] > 0, result["regions_changed"]
+    assert result["predicted_popularity_a"] is None and result["popularity_difference"] is None
+    assert "no popularity regression" in _summary(result)[2]
+
+
+def _cli(*args: str, home) -> tuple[int, str, str]:
+    """``python -m core ARGS`` run in this process (TensorFlow and the run's models are loaded
+    once for the module): exit status, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(out):
+        patch.setenv("HITLENS_HOME", str(home.home))
+        patch.setattr("sys.stderr", err)
+        status = main(list(args))
+    return status, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
-def active_scorer(trained_home):
-    """The trained fixture's active scorer, as ``score`` picks it."""
-    with Catalog.open(trained_home) as catalog:
-        run = load_run(trained_home, catalog)
-    return scorer_for(run)
-
-
-def test_a_song_against_itself_re_encoded_differs_by_no_more_than_noise(active_scorer):
+def re_encoded(context_home, tmp_path_factory) -> dict:
+    """``compare A B --json`` of a demo song against itself as Ogg at 44.1 kHz, with the run
+    of the context fixture (the musicnn head, as the score command picks it, and the popularity
+    regression): one comparison that the tests below read different things from."""
+    folder = tmp_path_factory.mktemp("re-encoded")
     song = _song(WEAK_HOOK)
-    versions = load_versions(_encoded(song, "WAV"), _encoded(song, "OGG", 44_100), name_a="a.wav", name_b="b.ogg")
-    result = compare(active_scorer, versions).as_dict()
+    (folder / "a.wav").write_bytes(_encoded(song, "WAV"))
+    (folder / "b.ogg").write_bytes(_encoded(song, "OGG", 44_100))
+    status, out, err = _cli("compare", str(folder / "a.wav"), str(folder / "b.ogg"), "--json", home=context_home)
+    assert status == 0, err
+    return json.loads(out)
+
+
+def test_a_song_against_itself_re_encoded_differs_by_no_more_than_noise(re_encoded):
+    result = re_encoded
+    assert result["model"] == "musicnn"
     assert result["offset_s"] == pytest.approx(0.0, abs=0.03) and result["alignment"] > 0.95
     assert not result["beyond_noise"], (result["difference"], result["noise"])
 
@@ -113,17 +135,8 @@ def test_a_file_under_five_seconds_is_refused(tmp_path):
         load_versions(_encoded(_song(1), "WAV"), short, name_a="one.wav")
 
 
-def test_compare_cli_prints_one_json_object_and_refuses_other_songs_in_one_line(trained_home, tmp_path):
-    from core.cli.compare import _summary
-
-    a, b, other = tmp_path / "a.wav", tmp_path / "b.flac", tmp_path / "other.wav"
-    song = _song(WEAK_HOOK)[: 8 * SAMPLE_RATE]  # 8 s keeps musicnn's passes short
-    sf.write(a, song, SAMPLE_RATE)
-    sf.write(b, soxr.resample(song, SAMPLE_RATE, 44_100), 44_100)
-    sf.write(other, _song(1)[: 8 * SAMPLE_RATE], SAMPLE_RATE)
-    result = run_cli("compare", str(a), str(b), "--json", home=trained_home.home)
-    assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
+def test_compare_cli_prints_one_json_object_and_refuses_other_songs_in_one_line(re_encoded, context_home, tmp_path):
+    data = re_encoded
     fields = {"probability_a", "probability_b", "difference", "noise", "beyond_noise", "regions_changed"}
     assert fields | {"offset_s", "alignment", "windows", "run", "model", "noise_method"} <= data.keys()
     assert isinstance(data["beyond_noise"], bool) and data["offset_s"] == pytest.approx(0.0, abs=0.03)
@@ -131,7 +144,22 @@ def test_compare_cli_prints_one_json_object_and_refuses_other_songs_in_one_line(
     assert all({"start_s", "end_s", "band", "weight_change"} <= r.keys() for r in data["regions_changed"])
     assert [set(w) for w in data["windows"]] == [{"start_s", "end_s", "probability_a", "probability_b", "difference"}]
     assert any("B - A" in line for line in _summary(data))
-    refused = run_cli("compare", str(a), str(other), home=trained_home.home)
-    errors = [line for line in refused.stderr.splitlines() if line.startswith("error: ")]
-    assert refused.returncode == 2 and refused.stdout == ""
+    a, other = tmp_path / "a.wav", tmp_path / "other.wav"
+    sf.write(a, _song(WEAK_HOOK)[: 8 * SAMPLE_RATE], SAMPLE_RATE)
+    sf.write(other, _song(1)[: 8 * SAMPLE_RATE], SAMPLE_RATE)
+    status, out, err = _cli("compare", str(a), str(other), home=context_home)
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert status == 2 and out == ""
     assert len(errors) == 1 and "do not sound like versions of one song" in errors[0]
+
+
+def test_compare_json_gives_both_predicted_popularities_and_says_the_interval_is_wider(re_encoded):
+    a, b = re_encoded["predicted_popularity_a"], re_encoded["predicted_popularity_b"]
+    for prediction in (a, b):  # the shape of score --json's predicted_popularity
+        assert {"value", "low", "high", "scale"} <= prediction.keys() and prediction["scale"] == "spotify"
+        assert prediction["low"] <= prediction["value"] <= prediction["high"] and not prediction["with_context"]
+    assert re_encoded["popularity_difference"] == pytest.approx(b["value"] - a["value"], abs=0.051)
+    assert re_encoded["popularity_model"] == "musicnn"
+    said = _summary(re_encoded)[2]
+    assert said.startswith("Predicted popularity (Spotify's 0-100 scale, from the audio alone): A ")
+    assert "not beyond noise" in said and "is wider than the difference" in said
