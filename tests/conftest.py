@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -30,6 +32,30 @@ def run_cli(*args: str, home: Path, check: bool = False, timeout: float = 300) -
     )
 
 
+def call_cli(*args: str, home: Path, check: bool = False) -> subprocess.CompletedProcess:
+    """``python -m core ARGS`` run in this process (``core.cli.main``, what ``python -m core``
+    calls), with HITLENS_HOME set to ``home``: what the command prints and the exit status it
+    returns, without starting an interpreter that imports TensorFlow again. Tests whose point
+    is the process itself (its exit status, or what reaches the terminal) use ``run_cli``."""
+    from core.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        contextlib.redirect_stdout(stdout),
+        contextlib.redirect_stderr(stderr),
+    ):
+        patch.setenv("HITLENS_HOME", str(home))
+        try:
+            status = main(list(args))
+        except SystemExit as exit_:  # argparse's usage errors
+            status = exit_.code if isinstance(exit_.code, int) else 2
+    result = subprocess.CompletedProcess(["python", "-m", "core", *args], status, stdout.getvalue(), stderr.getvalue())
+    if check:
+        result.check_returncode()
+    return result
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch) -> Settings:
     """An empty HITLENS_HOME for one test."""
@@ -40,11 +66,12 @@ def home(tmp_path, monkeypatch) -> Settings:
 @pytest.fixture(scope="session")
 def demo_home(tmp_path_factory) -> Settings:
     """A small demo catalog with its fast features and musicnn embeddings, built once
-    through the CLI. Tests must not modify it."""
+    through the CLI's commands, in this process (TensorFlow and musicnn load once). Tests must
+    not modify it."""
     root = tmp_path_factory.mktemp("demo-home")
-    run_cli("demo", "--tracks", str(SMALL_DEMO_TRACKS), "--seed", "7", home=root, check=True)
-    run_cli("features", home=root, check=True)
-    run_cli("embeddings", home=root, check=True)
+    call_cli("demo", "--tracks", str(SMALL_DEMO_TRACKS), "--seed", "7", home=root, check=True)
+    call_cli("features", home=root, check=True)
+    call_cli("embeddings", home=root, check=True)
     return Settings(home=root)
 
 
@@ -65,12 +92,12 @@ def shared_file(relative: str) -> Path:
 @pytest.fixture(scope="session")
 def trained_home(demo_home, tmp_path_factory) -> Settings:
     """A copy of the small demo catalog with one quick run (dummy, CNN 2 for one epoch, and
-    the musicnn head)."""
+    the musicnn head), trained by the CLI's command in this process."""
     import shutil
 
     root = tmp_path_factory.mktemp("trained-home")
     shutil.copytree(demo_home.data_dir, root / "data")
-    run_cli("train", "--models", "dummy,cnn2,musicnn", "--epochs", "1", home=root, check=True, timeout=600)
+    call_cli("train", "--models", "dummy,cnn2,musicnn", "--epochs", "1", home=root, check=True)
     return Settings(home=root)
 
 
