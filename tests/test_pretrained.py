@@ -18,7 +18,7 @@ from core.pretrained import musicnn as musicnn_module
 from core.pretrained.cache import EmbeddingCache, compute_missing_embeddings
 from core.pretrained.musicnn import DEFAULT_MODEL, Musicnn, load_model, package_folder
 from core.pretrained.similarity import CatalogEmbeddings
-from tests.conftest import run_cli, shared_file
+from tests.conftest import call_cli, shared_file
 
 ORCHESTRAL = ["battle-epic.ogg", "elf-land.ogg", "main_menu.ogg"]
 
@@ -122,7 +122,7 @@ def test_the_cache_is_resumable_and_leaves_no_partial_files(demo_home, tmp_path)
 
 
 def test_info_counts_embeddings(demo_home):
-    info = json.loads(run_cli("info", "--json", home=demo_home.home, check=True).stdout)
+    info = json.loads(call_cli("info", "--json", home=demo_home.home, check=True).stdout)
     assert info["embeddings"][DEFAULT_MODEL] == info["distinct_audio"] > 0
     assert info["embeddings"]["MTT_musicnn"] == 0
 
@@ -146,7 +146,7 @@ def test_a_tracks_nearest_neighbours_start_with_its_other_releases(demo_home):
 
 
 def test_the_musicnn_model_trains_evaluates_and_scores_a_file(trained_home, tmp_path):
-    table = json.loads(run_cli("evaluate", "--json", home=trained_home.home, check=True).stdout)
+    table = json.loads(call_cli("evaluate", "--json", home=trained_home.home, check=True).stdout)
     row = next(r for r in table if r["model"] == "musicnn")
     assert row["roc_auc"] is None or 0.0 <= row["roc_auc"] <= 1.0
     assert row["n"] > 0 and len(row["roc_auc_ci"]) == 2
@@ -154,7 +154,7 @@ def test_the_musicnn_model_trains_evaluates_and_scores_a_file(trained_home, tmp_
     sf.write(song, 0.1 * np.random.default_rng(1).standard_normal(35 * SAMPLE_RATE).astype(np.float32), SAMPLE_RATE)
     short = tmp_path / "short.wav"
     sf.write(short, np.full(4 * SAMPLE_RATE, 0.1, dtype=np.float32), SAMPLE_RATE)
-    result = run_cli(
+    result = call_cli(
         "score", str(song), str(short), "--model", "musicnn", "--json", "--explain", home=trained_home.home
     )
     assert result.returncode == 1, result.stderr  # the 4 s file is refused, the song scored

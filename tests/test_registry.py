@@ -17,7 +17,7 @@ from core.registry import (
     save_run,
     set_active,
 )
-from tests.conftest import run_cli
+from tests.conftest import call_cli, run_cli
 
 
 def _meta(run_id, auc=0.5, **extra):
@@ -113,10 +113,10 @@ def test_a_partial_folder_left_by_a_dead_process_is_ignored_and_cleaned(home):
 
 def test_train_then_evaluate_json_from_the_cli(demo_home, tmp_path):
     shutil.copytree(demo_home.data_dir, tmp_path / "data")
-    trained = run_cli("train", "--models", "dummy,cnn2", "--epochs", "1", home=tmp_path, timeout=600)
+    trained = call_cli("train", "--models", "dummy,cnn2", "--epochs", "1", home=tmp_path)
     assert trained.returncode == 0, trained.stderr
     assert "SYNTHETIC demo catalog" in trained.stdout
-    result = run_cli("evaluate", "--json", home=tmp_path, check=True)
+    result = call_cli("evaluate", "--json", home=tmp_path, check=True)
     rows = json.loads(result.stdout)
     assert [r["model"] for r in rows] == ["dummy", "cnn2"]
     for row in rows:
@@ -128,11 +128,11 @@ def test_train_then_evaluate_json_from_the_cli(demo_home, tmp_path):
     meta = json.loads((run_dir / "run.json").read_text())
     assert meta["threshold"] == {"rule": "study", "value": 39.0, "scale": "spotify"}
     assert set(meta["split_members"]) == {"train", "test", "holdout"}
-    assert "nothing to do" in run_cli("train", "--if-missing", home=tmp_path, check=True).stdout
+    assert "nothing to do" in call_cli("train", "--if-missing", home=tmp_path, check=True).stdout
 
-    second = run_cli("train", "--models", "dummy", home=tmp_path, check=True, timeout=600)
+    second = call_cli("train", "--models", "dummy", home=tmp_path, check=True)
     assert f"still scored with run {rows[0]['run']}" in second.stdout
-    listed = json.loads(run_cli("runs", "--json", home=tmp_path, check=True).stdout)
+    listed = json.loads(call_cli("runs", "--json", home=tmp_path, check=True).stdout)
     assert [set(r) >= {"id", "created", "split", "preset", "best_model", "best_auc", "active"} for r in listed] == [
         True,
         True,
@@ -140,8 +140,8 @@ def test_train_then_evaluate_json_from_the_cli(demo_home, tmp_path):
     newer, first = listed
     assert (first["id"], first["active"], first["best_model"]) == (rows[0]["run"], True, "cnn2")
     assert newer["active"] is False and newer["best_model"] == "dummy" and newer["best_auc"] == 0.5
-    assert "is now active" in run_cli("runs", "--activate", newer["id"], home=tmp_path, check=True).stdout
-    assert [r["active"] for r in json.loads(run_cli("runs", "--json", home=tmp_path, check=True).stdout)] == [
+    assert "is now active" in call_cli("runs", "--activate", newer["id"], home=tmp_path, check=True).stdout
+    assert [r["active"] for r in json.loads(call_cli("runs", "--json", home=tmp_path, check=True).stdout)] == [
         True,
         False,
     ]

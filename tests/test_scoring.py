@@ -8,7 +8,7 @@ from core.config import FEATURE_PRESETS, SAMPLE_RATE
 from core.dataset import MinMaxScaling
 from core.evaluate import PlattCalibration
 from core.scoring import Scorer, score_many, window_starts
-from tests.conftest import run_cli
+from tests.conftest import call_cli, run_cli
 
 
 class HighMidsScorer(Scorer):
@@ -132,7 +132,7 @@ def test_score_cli_json_fields_and_exit_codes(trained_home, tmp_path):
     assert scored["note"] is None  # the whole file was read
     assert {"start_s", "end_s", "band", "weight"} <= set(scored["regions"][0])
     assert set(failed) == {"file", "error"} and failed["file"] == bad
-    only_good = run_cli("score", good, home=trained_home.home)
+    only_good = call_cli("score", good, home=trained_home.home)  # main's status is the exit code
     assert only_good.returncode == 0 and "SYNTHETIC demo catalog" in only_good.stdout
 
 
@@ -141,10 +141,10 @@ def test_a_cut_off_file_is_scored_on_what_could_be_read_and_says_so(trained_home
     sf.write(whole, _song(60, strong=(5, 35)), SAMPLE_RATE, format="MP3")
     cut = tmp_path / "cut.mp3"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
-    result = run_cli("score", str(cut), home=trained_home.home)
+    result = call_cli("score", str(cut), home=trained_home.home)
     assert result.returncode == 0, result.stderr
     assert "Only the first 30 s of 60 s could be read: the file is cut off." in result.stdout
-    assert run_cli("score", home=trained_home.home).returncode == 2  # no file: a usage error
+    assert call_cli("score", home=trained_home.home).returncode == 2  # no file: a usage error
 
 
 def test_uploads_with_hostile_names_are_never_written_outside_the_data_folder(trained_home, tmp_path):
@@ -163,10 +163,10 @@ def test_a_run_without_any_holdout_auc_still_scores_and_says_so(trained_home, tm
 
     home = copy_without_auc(trained_home, tmp_path / "home")
     sf.write(tmp_path / "song.wav", _song(35, strong=(5, 30)), SAMPLE_RATE)
-    result = run_cli("score", str(tmp_path / "song.wav"), home=home.home)
+    result = call_cli("score", str(tmp_path / "song.wav"), home=home.home)
     assert result.returncode == 0, result.stderr
     assert "holdout ROC-AUC n/a" in result.stdout
-    evaluated = run_cli("evaluate", home=home.home)
+    evaluated = call_cli("evaluate", home=home.home)
     assert evaluated.returncode == 0 and "n/a" in evaluated.stdout
 
 
@@ -178,10 +178,10 @@ def test_scoring_before_the_catalogs_embeddings_exist_says_so(trained_home, tmp_
     shutil.copytree(trained_home.data_dir, tmp_path / "data", ignore=shutil.ignore_patterns("embeddings"))
     shutil.copytree(trained_home.models_dir, tmp_path / "models")
     sf.write(tmp_path / "song.wav", _song(35, strong=(5, 30)), SAMPLE_RATE)
-    result = run_cli("score", str(tmp_path / "song.wav"), "--model", "cnn2", home=tmp_path)
+    result = call_cli("score", str(tmp_path / "song.wav"), "--model", "cnn2", home=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "no catalog embeddings yet" in result.stdout
     scored = json.loads(
-        run_cli("score", str(tmp_path / "song.wav"), "--model", "cnn2", "--json", home=tmp_path, check=True).stdout
+        call_cli("score", str(tmp_path / "song.wav"), "--model", "cnn2", "--json", home=tmp_path, check=True).stdout
     )
     assert scored[0]["sounds_like"] == [] and scored[0]["unlike_catalog"] is None and scored[0]["tags"]
