@@ -32,11 +32,15 @@ above the study's threshold of 39. Audio alone predicts the label with a ROC-AUC
 Artist context (``FAN_RULE``, beside ``SIGNAL_REGIONS``). Each artist has a fan count, stored
 as if read the day after the last release (``FANS_READ_AT``):
 
-    fans = round(exp(ln 50,000 + 3.0 * artist effect + noise)),   noise ~ N(0, 0.9)
+    fans = round(exp(ln 50,000 + 3.5 * artist effect + noise)),   noise ~ N(0, 0.45)
 
 drawn from a generator of its own (seeded with the demo's seed), so no other draw moves and
-the audio is unchanged. Log fans correlate with the hidden artist effect (Spearman about
-0.7-0.85) but not perfectly: fans carry part of the artist's pull, as a real fan count would.
+the audio and popularity are unchanged. Fan counts span about 900 to 1,000,000 (5-95%: about
+6,000 to 480,000 at the default size). Log fans correlate with the hidden artist effect
+(Spearman 0.94 at the default seed) but not perfectly: fans carry most of the artist's pull,
+as a large fan base would. The effect itself is a small part of the label, so the most any
+artist context can add to an audio model is small too: on the default demo's song split
+(101 holdout tracks) a CNN 2 gains about 0.05 ROC-AUC from the effect itself.
 Most artists release on several dates (74 of 80 at the default size), so each release has a
 history of earlier ones for ``core.context``.
 
