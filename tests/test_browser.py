@@ -2,21 +2,15 @@
 finish running, show its title and no error; a screenshot of each is saved for a person to
 look at (the path is printed)."""
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from core.bench.dashboard import settle
+from core.bench.dashboard import CHROMIUM, free_port, settle, start_dashboard
+from core.config import Settings
 from tests.conftest import REPO
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = REPO / "artifacts" / "screenshots"
 # path -> (title, text the page shows only once its script has run to the end)
 PAGES = {
@@ -27,12 +21,6 @@ PAGES = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(trained_home, tmp_path_factory):
     if not CHROMIUM.exists():
@@ -40,40 +28,11 @@ def server(trained_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("browser-home")
     shutil.copytree(trained_home.data_dir, home / "data")
     shutil.copytree(trained_home.models_dir, home / "models")
-    port = _free_port()
+    port = free_port()
     log = home / "server.log"
-    process = subprocess.Popen(  # the command make run uses
-        [
-            sys.executable,
-            "-m",
-            "ui.server",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=REPO,
-        env={**os.environ, "HITLENS_HOME": str(home)},
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("streamlit did not start within 60 s")
+    process = start_dashboard(Settings(home=home), port, log=log)  # the command make run uses
     assert log.read_text().startswith("Compiled librosa's beat tracker"), "the first explanation would compile it"
-    yield url
+    yield f"http://127.0.0.1:{port}"
     process.terminate()
     process.wait(timeout=20)
 

@@ -43,10 +43,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_dashboard(settings: Settings, port: int) -> subprocess.Popen:
+def start_dashboard(settings: Settings, port: int, log: Path | None = None) -> subprocess.Popen:
     """The dashboard as ``make run`` serves it (``python -m ui.server``: ``streamlit run app.py``
     after compiling librosa's beat tracker), headless against ``settings.home``, once it answers
-    its health check."""
+    its health check. What it prints goes to ``log`` (a file), or nowhere."""
+    output = None if log is None else log.open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -65,9 +66,11 @@ def start_dashboard(settings: Settings, port: int) -> subprocess.Popen:
         ],
         cwd=REPO_ROOT,
         env={**os.environ, "HITLENS_HOME": str(settings.home)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL if output is None else output,
+        stderr=subprocess.STDOUT,
     )
+    if output is not None:
+        output.close()  # the server writes through its own copy of the descriptor
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
