@@ -12,7 +12,7 @@ from core.context import UNKNOWN_ARTIST, ArtistContext, given_artist
 from core.errors import HitlensError
 from core.popularity import ContextModels
 from core.wording import DEMO_FANS, SYNTHETIC_VERDICTS, holdout_auc, predicted_popularity, scale_name
-from ui import charts, explanation, songs, state
+from ui import charts, compare, explanation, songs, state
 from ui.page import active_run_line, catalog_or_stop, runs_or_stop, through_app
 
 through_app("pages/score.py")
@@ -101,6 +101,7 @@ st.dataframe(
     },
 )
 st.download_button("Download the ranking (CSV)", table.to_csv(index=False), "hitlens-ranking.csv", "text/csv")
+compare.section(home, run_id, meta, model, files)  # two versions of one song, side by side
 
 choice = st.selectbox("Song", table["file"].tolist(), key="score-song")
 upload, scored = next(u for u in files if u.label == choice), results[choice]
