@@ -185,7 +185,8 @@ def match_versions(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> Ve
         raise VersionsDoNotMatch(
             f"'{name_a}' and '{name_b}' do not sound like versions of one song "
             f"(alignment {alignment.correlation:.2f}, below {MIN_ALIGNMENT:.2f}).",
-            "Compare two mixes or edits of the same song; to score different songs use 'python -m core score'.",
+            "Compare two mixes or edits of the same song; to rank different songs, score them "
+            "(the Score page's ranking, or 'python -m core score').",
         )
     return Versions(name_a, name_b, a, b, alignment)
 
