@@ -121,7 +121,10 @@ def offset_words(offset_s: float) -> str:
 def noise_verdict(comparison: dict) -> str:
     """B minus A in probability against the model's own noise, in one sentence (``Comparison.as_dict()``)."""
     difference, noise = comparison["difference"], comparison["noise"]
-    said = f"B - A = {100 * difference:+.1f} points of probability, against the model's own noise of {100 * noise:.1f}"
+    said = (
+        f"B - A = {100 * difference:+.1f} points of probability, against the model's own noise of "
+        f"{100 * noise:.1f} points"
+    )
     if not comparison["beyond_noise"]:
         return f"{said}: not beyond noise, so the model hears no real difference between the versions."
     closer = "more" if difference > 0 else "less"

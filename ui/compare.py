@@ -27,8 +27,14 @@ or ``error`` (one line)."""
 
 
 def section(home: str, run_id: str, meta: RunMeta, model: str, uploads: list[songs.Upload]) -> None:
-    """Pick A and B among ``uploads``, compare them on a click, and show the comparison."""
+    """Pick A and B among ``uploads``, compare them on a click, and show the comparison; a
+    divider under it sets it apart from the chosen song's details that follow."""
     st.subheader("Compare two versions of one song")
+    _section(home, run_id, meta, model, uploads)
+    st.divider()
+
+
+def _section(home: str, run_id: str, meta: RunMeta, model: str, uploads: list[songs.Upload]) -> None:
     if len(uploads) < 2:
         st.caption(
             "Upload two mixes or edits of one song above (another intro is fine) to compare them here: which one "
@@ -116,11 +122,10 @@ def _show(result: dict, labels: tuple[str, str], meta: RunMeta) -> None:
         columns[3].metric(
             "Predicted popularity B", f"{popularity_b['value']:.0f}", delta=f"{result['popularity_difference']:+.1f}"
         )
-    verdict = st.success if result["beyond_noise"] else st.info
-    verdict(noise_verdict(result))
+    st.info(noise_verdict(result))  # not green for "beyond noise": B may be the worse one
     st.markdown(popularity_difference(result))
     st.caption(f"The model's own noise: {result['noise_method']}.")
-    st.plotly_chart(window_figure(result, meta.synthetic), width="stretch")
+    st.plotly_chart(window_figure(result, labels, meta.synthetic), width="stretch")
     start, end = result["best_window"]
     st.markdown(
         f"**What changed** in the best 30 s ({start:.0f}-{end:.0f} s of A), by {result['explanation_method']}: "
@@ -137,7 +142,7 @@ def _show(result: dict, labels: tuple[str, str], meta: RunMeta) -> None:
         st.warning(note)
 
 
-def window_figure(result: dict, synthetic: bool) -> go.Figure:
+def window_figure(result: dict, labels: tuple[str, str], synthetic: bool) -> go.Figure:
     """Each aligned 30 s window's probability in A and in B, with the best window shaded."""
     windows = result["windows"]
     starts = [w["start_s"] for w in windows]
@@ -147,13 +152,13 @@ def window_figure(result: dict, synthetic: bool) -> go.Figure:
             x=starts,
             y=[w[f"probability_{version.lower()}"] for w in windows],
             mode=mode,
-            name=version,
+            name=f"{version}: {label}",
             marker=dict(color=colour, size=9),
             line=dict(color=colour),
             customdata=[w["end_s"] for w in windows],
             hovertemplate=f"{version}, window %{{x:.0f}}-%{{customdata:.0f}} s of A: %{{y:.1%}}<extra></extra>",
         )
-        for version, colour in (("A", charts.GREY), ("B", charts.BLUE))
+        for version, label, colour in (("A", labels[0], charts.GREY), ("B", labels[1], charts.BLUE))
     ]
     start, end = result["best_window"]
     title = "Probability of each aligned 30 s window" + (" (synthetic demo)" if synthetic else "")
