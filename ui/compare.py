@@ -61,8 +61,8 @@ def _section(home: str, run_id: str, meta: RunMeta, model: str, uploads: list[so
     if not kept or kept["pair"] != pair:
         st.caption(
             f"Scores both on the same aligned 30 s windows with {DISPLAY_NAMES[model]}, measures the model's own noise "
-            "on re-encoded copies of A and explains the best window of each: about a minute for two 30 s clips "
-            "with musicnn, longer for whole songs."
+            "on re-encoded copies of A and explains the best window of each: from seconds to a few minutes "
+            "(musicnn on whole songs is the slowest), with a bar that shows how far it is."
         )
         return
     if kept.get("error"):
