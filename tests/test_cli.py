@@ -3,11 +3,11 @@ import json
 import pytest
 
 from core.cli import build_parser
-from tests.conftest import SMALL_DEMO_TRACKS, run_cli
+from tests.conftest import SMALL_DEMO_TRACKS, call_cli, run_cli
 
 
 def test_info_json_reports_the_demo_catalog_and_its_features(demo_home):
-    result = run_cli("info", "--json", home=demo_home.home, check=True)
+    result = call_cli("info", "--json", home=demo_home.home, check=True)
     info = json.loads(result.stdout)
     assert info["synthetic"] is True
     assert 0 < info["tracks"] <= SMALL_DEMO_TRACKS
@@ -20,7 +20,7 @@ def test_info_json_reports_the_demo_catalog_and_its_features(demo_home):
 
 
 def test_info_text_labels_the_catalog_synthetic(demo_home):
-    assert "SYNTHETIC" in run_cli("info", home=demo_home.home, check=True).stdout
+    assert "SYNTHETIC" in call_cli("info", home=demo_home.home, check=True).stdout
 
 
 def test_missing_catalog_is_one_line_and_exit_2(tmp_path):
@@ -33,7 +33,7 @@ def test_missing_catalog_is_one_line_and_exit_2(tmp_path):
 def test_demo_refuses_to_overwrite_and_if_missing_is_a_no_op(demo_home):
     refused = run_cli("demo", "--tracks", "12", home=demo_home.home)
     assert refused.returncode == 2 and "--replace" in refused.stderr
-    assert "nothing to do" in run_cli("demo", "--if-missing", home=demo_home.home, check=True).stdout
+    assert "nothing to do" in call_cli("demo", "--if-missing", home=demo_home.home, check=True).stdout
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ def test_ordinals_read_as_english():
 
 
 def test_evaluate_json_lists_audio_plus_context_like_the_others_and_the_regression(context_home):
-    rows = json.loads(run_cli("evaluate", "--json", home=context_home.home, check=True).stdout)
+    rows = json.loads(call_cli("evaluate", "--json", home=context_home.home, check=True).stdout)
     by_model = {row["model"]: row for row in rows}
     assert list(by_model) == ["dummy", "musicnn", "context", "regression"]
     assert set(by_model["musicnn"]) <= set(by_model["context"])  # the same fields as the others
@@ -103,7 +103,7 @@ def test_evaluate_json_lists_audio_plus_context_like_the_others_and_the_regressi
     assert {"mae", "mae_ci", "spearman", "spearman_ci", "coverage", "nominal_coverage"} <= set(regression)
     assert regression["nominal_coverage"] == 0.8 and 0 <= regression["coverage"] <= 1
     assert regression["mae_ci"][0] <= regression["mae"] <= regression["mae_ci"][1] and "points" not in regression
-    text = run_cli("evaluate", home=context_home.home, check=True).stdout
+    text = call_cli("evaluate", home=context_home.home, check=True).stdout
     assert "audio + context" in text and "fed by musicnn's calibrated probability" in text
     assert "popularity regression: MAE" in text and "80% intervals hold" in text
 
@@ -119,7 +119,7 @@ def test_score_json_adds_the_predicted_popularity_and_the_verdict_with_the_artis
         artist = CatalogContext.read(catalog).artists()[0]
     song = tmp_path / "take.wav"
     sf.write(song, 0.1 * np.random.default_rng(0).standard_normal(35 * 22_050).astype(np.float32), 22_050)
-    result = run_cli("score", str(song), "--artist", artist.lower(), "--json", home=context_home.home, check=True)
+    result = call_cli("score", str(song), "--artist", artist.lower(), "--json", home=context_home.home, check=True)
     [scored] = json.loads(result.stdout)
     predicted = scored["predicted_popularity"]
     assert {"value", "low", "high", "scale"} <= set(predicted) and predicted["scale"] == "spotify"

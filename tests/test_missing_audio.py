@@ -11,7 +11,7 @@ from core.catalog import Catalog
 from core.config import DEFAULT_TRAINING_PRESET, Settings, training_preset
 from core.dataset import modelling_tracks
 from core.features import FeatureCache
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, call_cli
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def trained_without_one_clip(demo_home, tmp_path_factory):
     features = training_preset(DEFAULT_TRAINING_PRESET).feature_preset()
     FeatureCache(settings).path(victim["audio_sha256"], features).unlink()
     sharing = int((tracks["audio_sha256"] == victim["audio_sha256"]).sum())
-    result = run_cli("train", "--models", "dummy", home=root, timeout=600)
+    result = call_cli("train", "--models", "dummy", home=root)
     return settings, victim["source_id"], sharing, result
 
 
