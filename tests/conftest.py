@@ -75,6 +75,16 @@ def demo_home(tmp_path_factory) -> Settings:
     return Settings(home=root)
 
 
+@pytest.fixture(scope="session")
+def tiny_demo_home(tmp_path_factory) -> Settings:
+    """The smallest demo catalog (10 tracks, 8 songs' audio) without any spectrogram or
+    embedding, for tests that run a command over every clip and whose assertions do not depend
+    on how many there are. Tests copy it; they must not modify it."""
+    root = tmp_path_factory.mktemp("tiny-demo-home")
+    call_cli("demo", "--tracks", "10", "--seed", "7", home=root, check=True)
+    return Settings(home=root)
+
+
 @pytest.fixture
 def use_demo_home(demo_home, monkeypatch) -> Settings:
     monkeypatch.setenv("HITLENS_HOME", str(demo_home.home))

@@ -71,9 +71,9 @@ def test_compute_missing_skips_cached_and_reports_bad_files(use_demo_home, tmp_p
     assert (second.computed, second.already_cached) == (0, 3)
 
 
-def test_a_killed_feature_run_leaves_nothing_partial_that_is_read(demo_home, tmp_path):
-    home = Settings(home=tmp_path)
-    shutil.copytree(demo_home.data_dir, home.data_dir, ignore=shutil.ignore_patterns("features"))
+def test_a_killed_feature_run_leaves_nothing_partial_that_is_read(tiny_demo_home, tmp_path):
+    home = Settings(home=tmp_path)  # 8 clips: killed after 3, the rerun computes the rest
+    shutil.copytree(tiny_demo_home.data_dir, home.data_dir, ignore=shutil.ignore_patterns("features"))
     env = {**os.environ, "HITLENS_HOME": str(tmp_path)}
     command = [sys.executable, "-m", "core", "features", "--preset", "study", "--workers", "1"]
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
