@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, call_cli, run_cli
 
 CATALOG_TRACKS = 300
 
@@ -34,10 +34,10 @@ def _table(path: Path, rows: int, prefix: str) -> Path:
 
 @pytest.fixture(scope="module")
 def catalog_home(tmp_path_factory) -> Path:
-    """A home whose catalog holds 300 imported tracks (no audio: quick to build)."""
+    """A home whose catalog holds 300 imported tracks (no audio: quick to build, in this process)."""
     root = tmp_path_factory.mktemp("full-disk-home")
     table = _table(root / "tracks.csv", CATALOG_TRACKS, "Song")
-    run_cli("import", str(table), "--no-resolve", home=root, check=True)
+    call_cli("import", str(table), "--no-resolve", home=root, check=True)
     return root
 
 
