@@ -112,15 +112,22 @@ def _show(result: dict, labels: tuple[str, str], meta: RunMeta) -> None:
         f"**{result['alignment']:.2f}** (1 is the same sound): {offset_words(result['offset_s'])}."
     )
     columns = st.columns(4)
+    colour = "normal" if result["beyond_noise"] else "off"  # a change within noise is not shown as up or down
     columns[0].metric(f"A ({name})", f"{result['probability_a']:.0%}")
     columns[1].metric(
-        f"B ({name})", f"{result['probability_b']:.0%}", delta=f"{100 * result['difference']:+.1f} points"
+        f"B ({name})",
+        f"{result['probability_b']:.0%}",
+        delta=f"{100 * result['difference']:+.1f} points",
+        delta_color=colour,
     )
     popularity_a, popularity_b = result["predicted_popularity_a"], result["predicted_popularity_b"]
     if popularity_a is not None and popularity_b is not None:
         columns[2].metric("Predicted popularity A", f"{popularity_a['value']:.0f}")
         columns[3].metric(
-            "Predicted popularity B", f"{popularity_b['value']:.0f}", delta=f"{result['popularity_difference']:+.1f}"
+            "Predicted popularity B",
+            f"{popularity_b['value']:.0f}",
+            delta=f"{result['popularity_difference']:+.1f}",
+            delta_color=colour,
         )
     st.info(noise_verdict(result))  # not green for "beyond noise": B may be the worse one
     st.markdown(popularity_difference(result))
