@@ -48,8 +48,8 @@ def call_cli(*args: str, home: Path, check: bool = False) -> subprocess.Complete
         patch.setenv("HITLENS_HOME", str(home))
         try:
             status = main(list(args))
-        except SystemExit as exit_:  # argparse's usage errors
-            status = exit_.code if isinstance(exit_.code, int) else 2
+        except SystemExit as exit_:  # argparse's usage errors and --help; the status Python would exit with
+            status = 0 if exit_.code is None else exit_.code if isinstance(exit_.code, int) else 1
     result = subprocess.CompletedProcess(["python", "-m", "core", *args], status, stdout.getvalue(), stderr.getvalue())
     if check:
         result.check_returncode()
