@@ -149,6 +149,15 @@ def test_train_then_evaluate_json_from_the_cli(demo_home, tmp_path):
     assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1 and "python -m core runs" in unknown.stderr
 
 
+def test_train_no_activate_without_an_active_run_saves_it_and_leaves_none_active(demo_home, tmp_path):
+    shutil.copytree(demo_home.data_dir, tmp_path / "data")
+    trained = call_cli("train", "--models", "dummy", "--no-activate", home=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    assert "no run is active yet" in trained.stdout and "runs --activate" in trained.stdout
+    listed = json.loads(call_cli("runs", "--json", home=tmp_path, check=True).stdout)
+    assert [r["active"] for r in listed] == [False]
+
+
 def test_evaluate_without_a_run_is_one_line(demo_home):
     result = run_cli("evaluate", home=demo_home.home)
     assert result.returncode == 2 and "No trained run yet" in result.stderr
