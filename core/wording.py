@@ -51,7 +51,7 @@ def holdout_auc(auc: Estimate) -> str:
 
 DEMO_FANS = (
     "The demo's fan counts are synthetic: each artist's follows the rule written in core.demo "
-    "(log fans = ln 50,000 + 3 x the artist's hidden effect + noise), so they carry part of what makes "
+    "(log fans = ln 50,000 + 3.5 x the artist's hidden effect + noise), so they carry part of what makes "
     "that artist's songs popular, as a real fan count would."
 )
 
