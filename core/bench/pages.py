@@ -24,7 +24,8 @@ def bench_pages(settings: Settings, reloads: int = 3, songs: list[Path] | None =
     pages show one tab at a time: opening each other tab is timed too (median over the tabs).
     Last, each of ``songs`` (default: three of the catalog's own clips) is uploaded to the Score
     page in a new session until its verdict and explanation are drawn: the first in the server
-    process, and the median of the others."""
+    process, and the median of the others; then two are uploaded together and the second is
+    chosen: a new explanation alone (both are scored already)."""
     require_chromium("page")
     from playwright.sync_api import sync_playwright
 
@@ -74,6 +75,17 @@ def bench_pages(settings: Settings, reloads: int = 3, songs: list[Path] | None =
                 )
             )
             explained = [_explain_upload(page, port, song) for song in songs]
+            if len(songs) > 1:
+                rows.append(
+                    (
+                        "Score: another uploaded song chosen",
+                        None,
+                        None,
+                        *_explain_another(page, port, songs[:2]),
+                        None,
+                        None,
+                    )
+                )
             rows.append(("Score: upload until the explanation is drawn, first", None, None, *explained[0], None, None))
             if len(explained) > 1:
                 rows.append(
@@ -161,5 +173,22 @@ def _explain_upload(page, port: int, song: Path) -> tuple[float, float]:
     settle(page, time.perf_counter())
     start = time.perf_counter()
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(song))
-    explained = "document.body.textContent.includes('Download the explanation (PNG)')"
-    return settle(page, start, extra=explained)
+    return settle(page, start, extra=_EXPLAINED)
+
+
+_EXPLAINED = "document.body.textContent.includes('Download the explanation (PNG)')"
+
+
+def _explain_another(page, port: int, pair: list[Path]) -> tuple[float, float]:
+    """Seconds from choosing the second of two uploaded songs in the Score page's song box
+    until its explanation is on the page and drawn."""
+    page.goto(f"http://127.0.0.1:{port}/score")
+    settle(page, time.perf_counter())
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(song) for song in pair])
+    settle(page, time.perf_counter(), extra=_EXPLAINED)
+    box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text("Song", exact=True))
+    box.click()
+    start = time.perf_counter()
+    page.get_by_role("option", name=pair[1].name, exact=True).click()
+    heading = f"[...document.querySelectorAll('h3')].some(h => h.textContent.startsWith({pair[1].name + ':'!r}))"
+    return settle(page, start, extra=f"{heading} && {_EXPLAINED}")
