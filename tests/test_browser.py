@@ -14,9 +14,9 @@ from tests.conftest import REPO
 SHOTS = REPO / "artifacts" / "screenshots"
 # path -> (title, text the page shows only once its script has run to the end)
 PAGES = {
-    "": ("Dataset", "chosen on each split's training part only"),
+    "": ("Dataset", "Splits: random (as in the study)"),
     "train": ("Train", "Latest run"),
-    "holdout": ("Holdout results", "Probabilities are calibrated"),
+    "holdout": ("Holdout results", "95% bootstrap intervals"),
     "score": ("Score a song", "Upload songs"),
 }
 
