@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.config import DEFAULT_PRESET, FEATURE_PRESETS
 from core.track_writer import POPULARITY_SCALES
+from core.wording import default_threshold_rule
 from ui import charts, state
 from ui.collect import collect_panel
 from ui.page import catalog_or_stop, through_app
@@ -37,9 +38,13 @@ def popularity() -> None:
     left, right = st.columns(2)
     left.plotly_chart(charts.popularity_histogram(tracks, threshold, scale_label), width="stretch")
     right.plotly_chart(charts.class_balance(balance), width="stretch")
+    chosen = (
+        "the study's: popular means Spotify popularity at or above it"
+        if default_threshold_rule(summary.popularity_scale) == "study"
+        else "the median of each split's training part, chosen on training rows only"
+    )
     st.caption(
-        f"Threshold {threshold:g}, chosen on each split's training part only. "
-        "Splits: random (as in the study), grouped by song, grouped by artist."
+        f"Threshold {threshold:g}, {chosen}. Splits: random (as in the study), grouped by song, grouped by artist."
     )
 
 

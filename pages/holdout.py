@@ -45,7 +45,11 @@ def roc_and_reliability() -> None:
 
 
 def confusion_matrices() -> None:
-    st.subheader("Confusion matrices (threshold 0.5 on the raw probability)")
+    st.subheader("Confusion matrices")
+    st.caption(
+        f"Actual: popularity at or above {meta.threshold.value:g}. Predicted popular: the model's raw probability at "
+        "least 0.5."
+    )
     st.plotly_chart(charts.confusion_matrices(meta), width="stretch")
 
 
