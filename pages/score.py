@@ -114,7 +114,8 @@ st.subheader(f"{songs.plain(choice)}: {result['verdict']} ({probability:.0%})")
 if result["note"]:
     st.warning(result["note"])
 st.markdown(
-    f"Calibrated probability **{probability:.0%}** that its popularity would be at or above the run's threshold "
+    f"Calibrated probability **{probability:.0%}** (the mean over its 30 s windows) that its popularity would be at "
+    "or above the run's threshold "
     f"({meta.threshold.value:g}); higher than {result['percentile'] or 0:.0f}% of the catalog's held-out tracks. "
     f"Best 30 s to use as your preview clip: **{start:.0f}-{end:.0f} s**."
 )
@@ -161,6 +162,17 @@ def with_context(on_top: ContextModels) -> None:
         )
         st.markdown(
             f"**{predicted_popularity(prediction).capitalize()}** ({scale_name(prediction['scale'])}; {basis}).{held}"
+        )
+        threshold = meta.threshold.value
+        spans = prediction["low"] < threshold <= prediction["high"]
+        st.caption(
+            f"Two models answer two questions: the verdict is the chance of reaching popularity {threshold:g}, the "
+            "regression's figure its best guess of the popularity itself."
+            + (
+                " Its interval spans the threshold, so the figure cannot settle the verdict either way."
+                if spans
+                else ""
+            )
         )
     if meta.synthetic:
         st.caption(DEMO_FANS)

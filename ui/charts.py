@@ -689,6 +689,7 @@ def predicted_vs_actual(regression: dict, half_width: float, scale_label: str) -
         y=[0.0, q, 100.0, 100.0, 100 - q, 0.0],
         fill="toself",
         fillcolor="rgba(76, 120, 168, 0.15)",
+        mode="lines",
         line=dict(width=0),
         name=f"{level:.0%} prediction interval (±{q:.0f})",
         hoverinfo="skip",

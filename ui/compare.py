@@ -122,10 +122,10 @@ def _show(result: dict, labels: tuple[str, str], meta: RunMeta) -> None:
     )
     popularity_a, popularity_b = result["predicted_popularity_a"], result["predicted_popularity_b"]
     if popularity_a is not None and popularity_b is not None:
-        columns[2].metric("Predicted popularity A", f"{popularity_a['value']:.0f}")
+        columns[2].metric("Predicted popularity A", f"{popularity_a['value']:.1f}")
         columns[3].metric(
             "Predicted popularity B",
-            f"{popularity_b['value']:.0f}",
+            f"{popularity_b['value']:.1f}",
             delta=f"{result['popularity_difference']:+.1f}",
             delta_color=colour,
         )
@@ -137,6 +137,11 @@ def _show(result: dict, labels: tuple[str, str], meta: RunMeta) -> None:
     st.markdown(
         f"**What changed** in the best 30 s ({start:.0f}-{end:.0f} s of A), by {result['explanation_method']}: "
         "the bars x bands whose weight changed most, B minus A (positive: pushes B more toward popular)."
+        + (
+            ""
+            if result["beyond_noise"]
+            else " The verdicts differ by no more than the model's noise, so read these as noise too."
+        )
     )
     st.dataframe(
         regions_table(result["regions_changed"]),
