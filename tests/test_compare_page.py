@@ -1,6 +1,7 @@
 """The Score page's "Compare two versions of one song" section (issue 14, item 5)."""
 
 import io
+import re
 import shutil
 
 import pytest
@@ -62,7 +63,8 @@ def test_a_song_against_itself_re_encoded_is_not_beyond_noise(compared):
     assert "Trained on the synthetic demo catalog" in text
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["A (musicnn)"].endswith("%") and metrics["B (musicnn)"].endswith("%")
-    assert metrics["Predicted popularity A"].isdigit() and metrics["Predicted popularity B"].isdigit()
+    # one decimal, the precision of the difference shown under B
+    assert all(re.fullmatch(r"\d+\.\d", metrics[f"Predicted popularity {v}"]) for v in "AB"), metrics
     assert "is wider than the difference" in text
     chart = next(c for c in app.get("plotly_chart") if "Probability of each aligned 30 s window" in c.proto.spec)
     assert "(synthetic demo)" in chart.proto.spec
