@@ -43,10 +43,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_dashboard(settings: Settings, port: int, log: Path | None = None) -> subprocess.Popen:
+def start_dashboard(settings: Settings, port: int, log: Path | None = None, timeout: float = 120.0) -> subprocess.Popen:
     """The dashboard as ``make run`` serves it (``python -m ui.server``: ``streamlit run app.py``
-    after compiling librosa's beat tracker), headless against ``settings.home``, once it answers
-    its health check. What it prints goes to ``log`` (a file), or nowhere."""
+    after compiling librosa's kernels), headless against ``settings.home``, once it answers
+    its health check within ``timeout`` seconds. What it prints goes to ``log`` (a file), or
+    nowhere; a server that does not answer is killed, and the error quotes the log's end."""
     output = None if log is None else log.open("w")
     process = subprocess.Popen(
         [
@@ -71,15 +72,19 @@ def start_dashboard(settings: Settings, port: int, log: Path | None = None) -> s
     )
     if output is not None:
         output.close()  # the server writes through its own copy of the descriptor
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
             return process
         except OSError:
             time.sleep(0.25)
     process.kill()
-    raise UsageError("The dashboard did not start within 60 s.", "Run 'python -m ui.server' to see why.")
+    process.wait()
+    said = "" if log is None else " It printed: " + " | ".join(log.read_text(errors="replace").splitlines()[-5:])
+    raise UsageError(
+        f"The dashboard did not start within {timeout:.0f} s.{said}", "Run 'python -m ui.server' to see why."
+    )
 
 
 def settle(page, since: float, extra: str = "true", hold: float = 0.5, timeout: float = 180.0) -> tuple[float, float]:
