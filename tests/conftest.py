@@ -18,9 +18,12 @@ SHARED = REPO.parent / "shared"
 SMALL_DEMO_TRACKS = 40
 
 
-def run_cli(*args: str, home: Path, check: bool = False, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run ``python -m core ARGS`` as a user would, with HITLENS_HOME set to ``home``."""
-    env = {**os.environ, "HITLENS_HOME": str(home)}
+def run_cli(
+    *args: str, home: Path, check: bool = False, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``python -m core ARGS`` as a user would, with HITLENS_HOME set to ``home`` (and
+    ``env`` on top of this process's environment)."""
+    env = {**os.environ, **(env or {}), "HITLENS_HOME": str(home)}
     return subprocess.run(
         [sys.executable, "-m", "core", *args],
         cwd=REPO,
