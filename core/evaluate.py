@@ -44,25 +44,56 @@ def bootstrap(
     y_true: np.ndarray,
     y_score: np.ndarray,
     *,
+    groups: ArrayLike | None = None,
     needs_both_classes: bool = False,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
 ) -> Estimate:
     """``metric`` on all rows, with a percentile interval over ``resamples`` resamples of the
-    rows. With ``needs_both_classes``, resamples holding a single class are drawn again."""
+    rows. With ``needs_both_classes``, resamples holding a single class are drawn again.
+
+    ``groups`` (one label per row) makes it a cluster bootstrap: each resample draws as many
+    groups as there are, with replacement, and takes all the rows of each. Rows that move
+    together (the tracks of one artist share that artist's standing) are then not counted as
+    independent evidence, which would make the interval too narrow. Without ``groups`` every
+    row is its own group, and the resamples are the plain row bootstrap's, draw for draw."""
     y_true, y_score = np.asarray(y_true), np.asarray(y_score)
     if y_true.size == 0 or (needs_both_classes and np.unique(y_true).size < 2):
         return Estimate(None, None, None)
+    clusters = _Clusters.of(np.arange(y_true.size) if groups is None else np.asarray(groups))
     rng = np.random.default_rng(seed)
     values: list[float] = []
     while len(values) < resamples:
-        rows = rng.integers(0, y_true.size, y_true.size)
+        rows = clusters.draw(rng)
         if needs_both_classes and np.unique(y_true[rows]).size < 2:
             continue
         values.append(metric(y_true[rows], y_score[rows]))
     tail = (1 - CONFIDENCE) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
     return Estimate(float(metric(y_true, y_score)), float(low), float(high))
+
+
+@dataclass(frozen=True)
+class _Clusters:
+    """The rows of each group, laid end to end: group ``g``'s rows are
+    ``order[start[g]:start[g] + size[g]]``."""
+
+    order: np.ndarray
+    start: np.ndarray
+    size: np.ndarray
+
+    @classmethod
+    def of(cls, groups: np.ndarray) -> _Clusters:
+        _, inverse, size = np.unique(groups, return_inverse=True, return_counts=True)
+        order = np.argsort(inverse, kind="stable")
+        return cls(order, np.cumsum(size) - size, size)
+
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        """The rows of as many groups as there are, drawn with replacement."""
+        drawn = rng.integers(0, self.size.size, self.size.size)
+        sizes = self.size[drawn]
+        within = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        return self.order[np.repeat(self.start[drawn], sizes) + within]
 
 
 def roc_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
@@ -108,9 +139,11 @@ def evaluate_model(
     y_test: ArrayLike,
     p_test: ArrayLike,
     *,
+    groups: ArrayLike | None = None,
     resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> dict:
-    """Everything the Holdout page and ``python -m core evaluate`` show for one model."""
+    """Everything the Holdout page and ``python -m core evaluate`` show for one model; with
+    ``groups`` (one label per holdout row), the intervals resample whole groups (``bootstrap``)."""
     y_holdout, p_holdout = np.asarray(y_holdout).astype(int), np.asarray(p_holdout, dtype=float)
     calibration = PlattCalibration.fit(np.asarray(y_test).astype(int), np.asarray(p_test, dtype=float))
     calibrated = calibration.apply(p_holdout)
@@ -122,8 +155,10 @@ def evaluate_model(
     return {
         "n": int(y_holdout.size),
         "positives": int(y_holdout.sum()),
-        "accuracy": asdict(bootstrap(_accuracy_at_half, y_holdout, p_holdout, resamples=resamples)),
-        "roc_auc": asdict(bootstrap(roc_auc, y_holdout, p_holdout, needs_both_classes=True, resamples=resamples)),
+        "accuracy": asdict(bootstrap(_accuracy_at_half, y_holdout, p_holdout, groups=groups, resamples=resamples)),
+        "roc_auc": asdict(
+            bootstrap(roc_auc, y_holdout, p_holdout, groups=groups, needs_both_classes=True, resamples=resamples)
+        ),
         "precision": float(precision_score(y_holdout, predicted, zero_division=0)),
         "recall": float(recall_score(y_holdout, predicted, zero_division=0)),
         "confusion": confusion_matrix(y_holdout, predicted, labels=[0, 1]).tolist(),
@@ -136,18 +171,24 @@ def evaluate_model(
 
 
 def paired_auc_gain(
-    y_true: ArrayLike, baseline: ArrayLike, candidate: ArrayLike, *, resamples: int = BOOTSTRAP_RESAMPLES
+    y_true: ArrayLike,
+    baseline: ArrayLike,
+    candidate: ArrayLike,
+    *,
+    groups: ArrayLike | None = None,
+    resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> Estimate:
     """``candidate``'s ROC-AUC minus ``baseline``'s on the same rows, with a paired bootstrap
     interval: both are measured on each resample, so what the two share (which songs happen to
     be in the holdout) cancels out. Separate intervals would overlap long after the gain is
-    clear."""
+    clear. ``groups``: as ``bootstrap``'s."""
     scores = np.column_stack([np.asarray(baseline, dtype=float), np.asarray(candidate, dtype=float)])
 
     def gain(y: np.ndarray, both: np.ndarray) -> float:
         return roc_auc(y, both[:, 1]) - roc_auc(y, both[:, 0])
 
-    return bootstrap(gain, np.asarray(y_true).astype(int), scores, needs_both_classes=True, resamples=resamples)
+    y = np.asarray(y_true).astype(int)
+    return bootstrap(gain, y, scores, groups=groups, needs_both_classes=True, resamples=resamples)
 
 
 def holdout_table(meta: RunMeta) -> list[dict]:

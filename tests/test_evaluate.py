@@ -67,3 +67,46 @@ def test_the_rank_auc_is_sklearns_with_and_without_ties():
         y, score = _scores(300, seed=int(rng.integers(100)))
         score = score if decimals is None else np.round(score, decimals)
         assert roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+
+
+def _clustered(groups, size, seed):
+    """Labels and scores of ``groups`` groups of ``size`` rows, each group's rows sharing one
+    offset that pushes both their label and their score, as an artist's standing pushes all
+    their songs."""
+    rng = np.random.default_rng(seed)
+    offset = np.repeat(rng.normal(0, 1.5, groups), size)
+    y = (offset + rng.normal(0, 1, offset.size) > 0).astype(int)
+    score = 1 / (1 + np.exp(-(offset + rng.normal(0, 1, offset.size))))
+    return y, score, np.repeat([f"artist {g}" for g in range(groups)], size)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_resampling_whole_groups_widens_the_interval_when_a_groups_rows_move_together(seed):
+    from core.evaluate import roc_auc
+
+    y, score, artist = _clustered(30, 10, seed)
+    rows = bootstrap(roc_auc, y, score, needs_both_classes=True)
+    artists = bootstrap(roc_auc, y, score, groups=artist, needs_both_classes=True)
+    assert artists.value == rows.value
+    assert (artists.high - artists.low) > 1.4 * (rows.high - rows.low)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_groups_of_one_row_each_resample_like_rows(seed):
+    from core.evaluate import roc_auc
+
+    y, score, _ = _clustered(30, 10, seed)
+    rows = bootstrap(roc_auc, y, score, needs_both_classes=True)
+    alone = np.random.default_rng(seed).permutation(y.size).astype(str)  # one label per row, in no order
+    singletons = bootstrap(roc_auc, y, score, groups=alone, needs_both_classes=True)
+    assert singletons.value == rows.value
+    assert (singletons.high - singletons.low) == pytest.approx(rows.high - rows.low, rel=0.15)
+    assert bootstrap(roc_auc, y, score, groups=np.arange(y.size), needs_both_classes=True) == rows  # draw for draw
+
+
+def test_a_group_bootstrap_still_draws_again_resamples_of_one_class():
+    from core.evaluate import roc_auc
+
+    y = np.array([1, 1, 0, 0, 1, 0])  # two of three groups hold one class each
+    estimate = bootstrap(roc_auc, y, np.linspace(0, 1, 6), groups=[0, 0, 1, 1, 2, 2], needs_both_classes=True)
+    assert estimate.low is not None and estimate.low <= estimate.value <= estimate.high
