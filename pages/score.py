@@ -230,7 +230,7 @@ def what_it_sounds_like(profile, embeddings, catalog_map) -> None:
     share = np.mean([n["popular"] for n in nearest])
     synthetic = " of the **synthetic demo catalog**" if embeddings.synthetic else ""
     st.markdown(
-        f"**Sounds like** these {len(nearest)} catalog tracks{synthetic} (cosine similarity of musicnn embeddings): "
+        f"**Sounds like** these {len(nearest)} catalog songs{synthetic} (cosine similarity of musicnn embeddings): "
         f"**{share:.0%}** of them are popular (popularity ≥ {threshold:g})."
     )
     picked_row = st.dataframe(

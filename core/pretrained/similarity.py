@@ -22,6 +22,7 @@ from sklearn.decomposition import PCA
 
 from core.catalog import Catalog
 from core.config import Settings
+from core.dataset import song_groups
 from core.pretrained.cache import EmbeddingCache
 from core.pretrained.musicnn import DEFAULT_MODEL, PATCH_SECONDS, PatchOutputs, tag_names
 
@@ -65,7 +66,7 @@ def _normalised(vectors: np.ndarray) -> np.ndarray:
 class CatalogEmbeddings:
     """The catalog tracks whose clip has a cached embedding, with their pooled vectors."""
 
-    tracks: pd.DataFrame  # track, artist, popularity, audio_sha256, audio_path
+    tracks: pd.DataFrame  # track, artist, popularity, audio_sha256, audio_path, song (one id per song)
     vectors: np.ndarray  # (tracks, 400), unit length
     synthetic: bool
 
@@ -85,6 +86,7 @@ class CatalogEmbeddings:
                 "popularity": tracks["popularity"],
                 "audio_sha256": tracks["audio_sha256"],
                 "audio_path": tracks["audio_path"],
+                "song": song_groups(tracks),
             }
         )
         vectors = np.stack([pooled[sha] for sha in frame["audio_sha256"]]) if len(frame) else np.zeros((0, 400))
@@ -124,12 +126,14 @@ class CatalogEmbeddings:
         return round(nearest, 4), floor is None or nearest >= floor
 
     def nearest(self, pooled: np.ndarray, threshold: float, count: int = NEIGHBOURS) -> list[dict]:
-        """The ``count`` tracks most similar to ``pooled``, most similar first; ``popular``
-        is popularity at or above ``threshold``."""
+        """The ``count`` songs most similar to ``pooled``, most similar first, each as its
+        most similar release (a single and its album version are one song, not two
+        neighbours); ``popular`` is that release's popularity at or above ``threshold``."""
         if not len(self):
             return []
         similarity = self.similarities(pooled)
-        order = np.argsort(-similarity, kind="stable")[:count]
+        order = np.argsort(-similarity, kind="stable")
+        order = order[~pd.Series(self.tracks["song"].to_numpy()[order]).duplicated().to_numpy()][:count]
         return [
             {
                 "track": row.track,
