@@ -181,10 +181,12 @@ def with_context(on_top: ContextModels) -> None:
 if on_top is not None:
     with_context(on_top)
 embeddings, catalog_map = state.catalog_embeddings(home, token, state.embeddings_stamp(home))
+cautions = [f"WARNING: {SYNTHETIC_VERDICTS}"] if meta.synthetic else []  # said in the PNG too
 if not isinstance(profile, str) and len(embeddings):
     similarity, familiar = embeddings.familiarity(profile.pooled)
     if not familiar:
         expected = " With the synthetic demo catalog this is expected for real music." if embeddings.synthetic else ""
+        cautions.insert(0, f"WARNING: unlike anything in the catalog (nearest similarity {similarity:.2f}): a guess.")
         st.warning(
             f"**This song sounds unlike anything in the catalog**: its closest catalog track has similarity "
             f"{similarity:.2f}, while catalog tracks sit at {embeddings.familiar_floor:.2f} or more from their nearest "
@@ -299,7 +301,10 @@ png = functools.partial(  # drawn when clicked: it took longer than the explanat
     times,
     preset,
     f"{choice}: {result['verdict']} ({probability:.0%}), best 30 s {start:.0f}-{end:.0f} s",
-    SYNTHETIC_VERDICTS if meta.synthetic else None,
+    [
+        f"Scored with {DISPLAY_NAMES[model]} of run {meta.id} ({meta.split} split; {holdout_auc(scorer.auc)}).",
+        *cautions,
+    ],
 )
 st.download_button("Download the explanation (PNG)", png, f"{stem}-explanation.png", "image/png")
 songs.history(config)

@@ -140,3 +140,24 @@ def test_a_regions_band_alone_keeps_that_band_and_drops_the_others():
     spectrum = np.abs(np.fft.rfft(bass_only))
     frequencies = np.fft.rfftfreq(bass_only.size, 1 / 22_050)
     assert spectrum[np.argmin(np.abs(frequencies - 100))] > 100 * spectrum[np.argmin(np.abs(frequencies - 3000))]
+
+
+def test_the_explanation_png_says_what_it_is_when_shared_on_its_own():
+    """The downloaded picture carries the grid, the spectrogram, the regions and the notes the
+    page gives beside it: which run and model, and each warning."""
+    from ui.explanation import DISPLAY, audible_spectrogram, explanation_figure, explanation_png
+
+    song = np.random.default_rng(3).standard_normal(30 * 22_050).astype(np.float32) * 0.1
+
+    def predict(batch):
+        return batch[:, HIGH_MIDS, :].mean(axis=(1, 2)) / 80 + 1
+
+    explanation = explain(np.full(PRESET.shape, -80.0, np.float32), song, PRESET, predict, num_samples=50, seeds=(0,))
+    spectrogram, times, _ = audible_spectrogram(song, 12.0)
+    notes = ["Scored with CNN 2 of run 20261126-052219-3231.", "WARNING: unlike anything in the catalog."]
+    figure = explanation_figure(explanation, spectrogram, times, DISPLAY, "demo.wav: popular (71%)", notes)
+    written = "\n".join(text.get_text() for axes in figure.axes for text in axes.texts)
+    assert all(note in written for note in notes)
+    assert "Pushes toward popular:" in written and "Pulls away from popular:" in written
+    assert figure.axes[0].get_title() == "demo.wav: popular (71%)"
+    assert explanation_png(explanation, spectrogram, times, DISPLAY, "t", notes).startswith(b"\x89PNG")

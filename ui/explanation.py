@@ -5,6 +5,8 @@ rows of a spectrogram but matters as much as the low mids), coloured by its weig
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
@@ -15,6 +17,9 @@ from core.config import SAMPLE_RATE, FeaturePreset
 from core.explain import Explanation, audible_seconds, describe, region_audio
 from core.features import log_mel
 from ui import charts
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WEIGHT_COLOURS = "RdBu_r"  # red: toward popular, blue: away, white: no effect
 
@@ -99,18 +104,34 @@ def explanation_png(
     times: np.ndarray,
     preset: FeaturePreset,
     title: str,
-    warning: str | None = None,
+    notes: Sequence[str] = (),
 ) -> bytes:
-    """The grid, the spectrogram with named bands, the region list and (for demo-trained
-    runs) the synthetic warning, as one PNG (matplotlib: plotly's image export needs a browser
-    engine this app does not ship). Drawn when the download is clicked, on Streamlit's download
-    thread: a ``Figure`` of its own, not pyplot's shared state."""
+    """`explanation_figure` as PNG bytes. Drawn when the download is clicked, on Streamlit's
+    download thread."""
+    buffer = io.BytesIO()
+    explanation_figure(explanation, spectrogram, times, preset, title, notes).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def explanation_figure(
+    explanation: Explanation,
+    spectrogram: np.ndarray,
+    times: np.ndarray,
+    preset: FeaturePreset,
+    title: str,
+    notes: Sequence[str] = (),
+) -> Figure:
+    """The grid, the spectrogram with named bands, the region list and ``notes`` under it
+    (which run and model, and the warnings the page shows beside the verdict), in one figure
+    that still says what it is when shared on its own (matplotlib: plotly's image export needs
+    a browser engine this app does not ship). A ``Figure`` of its own, not pyplot's shared
+    state, as it is drawn on a thread of Streamlit's."""
     from matplotlib.figure import Figure
 
     weights, time_labels, bands = weight_grid(explanation)
     lines = region_lines(explanation)
     figure = Figure(figsize=(12, 10), dpi=110, layout="constrained")
-    top, bottom, notes = figure.subplots(3, 1, gridspec_kw=dict(height_ratios=[3, 4, 2.2]))
+    top, bottom, panel = figure.subplots(3, 1, gridspec_kw=dict(height_ratios=[3, 4, 2.6]))
     limit = float(np.abs(weights).max() or 1.0)
     image = top.imshow(weights, origin="lower", aspect="auto", cmap=WEIGHT_COLOURS, vmin=-limit, vmax=limit)
     top.set_xticks(range(len(time_labels)), time_labels)
@@ -140,19 +161,15 @@ def explanation_png(
     bottom.set(xlabel="time in the song (s)", title="Spectrogram of the same window")
     figure.colorbar(picture, ax=bottom, label="dB")
 
-    notes.axis("off")
+    panel.axis("off")
     text = [
         "Pushes toward popular:",
         *(lines[+1] or ["no region changes the verdict measurably"]),
         "Pulls away from popular:",
         *(lines[-1] or ["no region changes the verdict measurably"]),
     ]
-    if warning:
-        text.append(f"WARNING: {warning}")
-    notes.text(0, 1, "\n".join(text), va="top", family="monospace", fontsize=9, wrap=True)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    panel.text(0, 1, "\n".join([*text, "", *notes]), va="top", family="monospace", fontsize=9, wrap=True)
+    return figure
 
 
 # What the page draws under the grid: finer than the fast preset's 0.19 s frames, and in dB
