@@ -34,6 +34,7 @@ STUDY_THRESHOLD = 39.0
 HOLDOUT_FRACTION = 0.10
 TEST_FRACTION_OF_REST = 15 / 90
 SPLIT_SEED = 42
+GROUP_COLUMNS = {"song": "song_group", "artist": "artist_group"}  # what each grouped split keeps on one side
 
 
 def modelling_tracks(catalog: Catalog) -> pd.DataFrame:
@@ -74,6 +75,20 @@ class Split:
     def parts(self) -> dict[str, pd.DataFrame]:
         return {"train": self.train, "test": self.test, "holdout": self.holdout}
 
+    @property
+    def bootstrap_unit(self) -> str:
+        """What the holdout's bootstrap intervals resample: the unit a grouped split draws into
+        the holdout whole, since its rows rise and fall together (an artist's tracks share the
+        artist's standing; a song's releases usually share one audio file, which every audio
+        model scores alike); a track on the random split, which draws tracks one by one."""
+        return self.name if self.name in GROUP_COLUMNS else "track"
+
+    def holdout_groups(self) -> np.ndarray | None:
+        """The holdout rows' ``bootstrap_unit`` labels, for ``core.evaluate.bootstrap``'s
+        ``groups``; None on the random split (each row its own)."""
+        column = GROUP_COLUMNS.get(self.name)
+        return None if column is None else self.holdout[column].to_numpy()
+
 
 def split_tracks(tracks: pd.DataFrame, how: str, seed: int = SPLIT_SEED) -> Split:
     if how not in SPLITS:
@@ -87,7 +102,7 @@ def split_tracks(tracks: pd.DataFrame, how: str, seed: int = SPLIT_SEED) -> Spli
         rest, holdout = train_test_split(tracks, test_size=HOLDOUT_FRACTION, random_state=seed)
         train, test = train_test_split(rest, test_size=TEST_FRACTION_OF_REST, random_state=seed)
     else:
-        groups = tracks["song_group" if how == "song" else "artist_group"]
+        groups = tracks[GROUP_COLUMNS[how]]
         rest, holdout = _group_split(tracks, groups, HOLDOUT_FRACTION, seed)
         train, test = _group_split(rest, groups.loc[rest.index], TEST_FRACTION_OF_REST, seed)
     return Split(how, train, test, holdout)

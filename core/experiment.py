@@ -85,8 +85,11 @@ def run_experiment(
         results = train_models(
             audio_models(models), data, preset, epochs=epochs, on_progress=on_progress, should_cancel=should_cancel
         )
+        groups = parts.holdout_groups()
         metrics = {
-            name: evaluate_model(data.holdout[1], r.holdout_probabilities, data.test[1], r.test_probabilities)
+            name: evaluate_model(
+                data.holdout[1], r.holdout_probabilities, data.test[1], r.test_probabilities, groups=groups
+            )
             for name, r in results.items()
         }
         # Calibrated probabilities of the tracks no model trained on (test and holdout): the
@@ -107,6 +110,7 @@ def run_experiment(
             "training_preset": preset.name,
             "feature_preset": asdict(features),
             "split": split,
+            "bootstrap_unit": parts.bootstrap_unit,  # what every holdout interval resampled
             "threshold": {"rule": threshold_rule, "value": threshold, "scale": summary.popularity_scale},
             "scaling": asdict(scaling),
             "seed": SEED,
@@ -153,7 +157,8 @@ def fit_models_on_top(
     test-split calibration, and measure them on the holdout: the classifier's figures go into
     ``metrics`` and ``reference`` like any model's; the run.json entries are returned.
     ``results`` hold each audio model's probabilities of ``parts``' rows, in order, and
-    ``split_labels`` those rows' labels; every interval is over ``resamples`` bootstrap resamples.
+    ``split_labels`` those rows' labels; every interval is over ``resamples`` bootstrap resamples
+    of ``parts.bootstrap_unit``.
 
     The artist split's holdout artists are new, so no history is known for them: that split's
     models use the fans only; the random and song splits use the history too."""
@@ -182,19 +187,24 @@ def fit_models_on_top(
         scale=context.scale,
     )
     test, holdout = inputs["test"], inputs["holdout"]
+    groups = parts.holdout_groups()
     entries = fitted.saved()
     if fitted.classifier is not None:
         p_test, p_holdout = (fitted.classifier.predict_proba(s.with_context()) for s in (test, holdout))
-        metrics[CONTEXT_MODEL] = evaluate_model(holdout.labels, p_holdout, test.labels, p_test, resamples=resamples)
+        metrics[CONTEXT_MODEL] = evaluate_model(
+            holdout.labels, p_holdout, test.labels, p_test, groups=groups, resamples=resamples
+        )
         reference[CONTEXT_MODEL] = _reference(metrics[CONTEXT_MODEL], np.concatenate([p_test, p_holdout]))
-        gain = paired_auc_gain(holdout.labels, holdout.audio, p_holdout, resamples=resamples)
+        gain = paired_auc_gain(holdout.labels, holdout.audio, p_holdout, groups=groups, resamples=resamples)
         entries["context_gain"] = asdict(gain)
     for key, model, x in (
         ("regression_metrics", fitted.regressor, holdout.with_context()),
         ("regression_metrics_audio", fitted.audio_regressor, holdout.audio_only()),
     ):
         if model is not None:
-            entries[key] = regression_metrics(holdout.popularity, *model.predict(x), model.level, resamples=resamples)
+            entries[key] = regression_metrics(
+                holdout.popularity, *model.predict(x), model.level, groups=groups, resamples=resamples
+            )
     return entries
 
 

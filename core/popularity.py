@@ -173,12 +173,14 @@ def regression_metrics(
     high: np.ndarray,
     level: float,
     *,
+    groups: np.ndarray | None = None,
     resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> dict:
-    """Holdout figures of the regression, as ``evaluate --json`` prints them."""
+    """Holdout figures of the regression, as ``evaluate --json`` prints them; ``groups``: as
+    ``core.evaluate.bootstrap``'s."""
     actual, predicted = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
-    mae = bootstrap(_mean_absolute_error, actual, predicted, resamples=resamples)
-    spearman = bootstrap(_spearman, actual, predicted, resamples=resamples)
+    mae = bootstrap(_mean_absolute_error, actual, predicted, groups=groups, resamples=resamples)
+    spearman = bootstrap(_spearman, actual, predicted, groups=groups, resamples=resamples)
     covered = (np.asarray(low) <= actual) & (actual <= np.asarray(high))
     return {
         "model": "regression",

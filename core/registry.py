@@ -111,7 +111,8 @@ class CatalogInfo:
 class RunMeta:
     """A run's ``run.json``, read by ``load_run``. Entries older runs lack read as their
     defaults (no ``reference_probabilities``: no percentiles; no ``version`` or ``commit``:
-    unknown; no ``context_audio_model``: no audio + context model and no regression), as do
+    unknown; no ``context_audio_model``: no audio + context model and no regression; no
+    ``bootstrap_unit``: intervals over tracks, the only unit resampled then), as do
     the sections a hand-written run.json may leave out; entries this class does not know are
     ignored. ``models`` are the run's audio models, those a scorer loads."""
 
@@ -126,6 +127,7 @@ class RunMeta:
     threshold: Threshold = Threshold("unknown", math.nan)
     catalog: CatalogInfo = CatalogInfo("unknown")
     quick_start: bool = False  # set-up's provisional first run, on part of the demo
+    bootstrap_unit: str = "track"  # what the holdout intervals resampled (core.dataset.Split.bootstrap_unit)
     left_out: dict[str, int] = field(default_factory=dict)  # tracks left out, by what they lacked
     feature_preset: dict[str, Any] = field(default_factory=dict)  # core.config.FeaturePreset's fields
     scaling: dict[str, float] = field(default_factory=dict)  # core.dataset.MinMaxScaling's fields

@@ -35,6 +35,12 @@ def with_interval(value: float | None, interval: Sequence[float | None], digits:
     return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
+def bootstrap_intervals(unit: str) -> str:
+    """What a run's brackets are: ``95% bootstrap intervals over holdout artists``, for its
+    ``RunMeta.bootstrap_unit`` (track, song or artist)."""
+    return f"95% bootstrap intervals over holdout {unit}s"
+
+
 def catalog_label(synthetic: bool, source: str) -> str:
     """Which data a run was trained on, in a terminal line: the demo in capitals, so it is not missed."""
     return "the SYNTHETIC demo catalog" if synthetic else f"catalog '{source}'"

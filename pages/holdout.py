@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.wording import DEMO_FANS, context_inputs, regression_summary, scale_name
+from core.wording import DEMO_FANS, bootstrap_intervals, context_inputs, regression_summary, scale_name
 from ui import charts, state
 from ui import runs as run_choice
 from ui.page import catalog_or_stop, runs_or_stop, through_app
@@ -30,7 +30,7 @@ if meta.synthetic:
 n = meta.metrics[meta.models[0]].n
 st.caption(
     f"Holdout split: {n} tracks never used for training or calibration · {meta.split} split · threshold "
-    f"{meta.threshold.value:g} ({meta.threshold.rule}) · error bars: 95% bootstrap intervals "
+    f"{meta.threshold.value:g} ({meta.threshold.rule}) · error bars: {bootstrap_intervals(meta.bootstrap_unit)} "
     "(1,000 resamples; hover a bar for its numbers)"
 )
 
@@ -83,9 +83,10 @@ def models_on_top(meta) -> None:
             beyond = "beyond" if gain.low > 0 or gain.high < 0 else "within"
             st.caption(
                 f"On this run's holdout the artist's context changes the ROC-AUC by {gain.value:+.3f} (95% paired "
-                f"bootstrap interval {gain.low:+.3f} to {gain.high:+.3f}): {beyond} the noise of which songs happen "
-                "to be in the holdout. Paired: both models are measured on the same resampled songs, so the gain's "
-                "interval is narrower than the two bars' intervals suggest."
+                f"bootstrap interval {gain.low:+.3f} to {gain.high:+.3f}): {beyond} the noise of which "
+                f"{meta.bootstrap_unit}s happen to be in the holdout. Paired: both models are measured on the same "
+                f"resampled {meta.bootstrap_unit}s, so the gain's interval is narrower than the two bars' intervals "
+                "suggest."
             )
     if meta.synthetic:
         st.info(DEMO_FANS)

@@ -34,6 +34,7 @@ def test_threshold_and_scaling_see_only_training_rows(demo_home, tmp_path, monke
     monkeypatch.setattr(experiment.FeatureCache, "load", spying_load)
     monkeypatch.setattr(experiment, "choose_threshold", spying_threshold)
     run = experiment.run_experiment(settings, models=["dummy"], preset=TRAINING_PRESETS["fast"])
+    assert run.meta.bootstrap_unit == "track"  # the random split draws tracks one by one
 
     members = run.meta.split_members
     with Catalog.open(settings) as catalog:
@@ -61,3 +62,34 @@ def test_a_run_records_the_version_and_commit_that_trained_it(tmp_path, monkeypa
     assert experiment.git_commit() is None  # git missing: unknown, and training goes on
     monkeypatch.setattr(experiment, "REPO_ROOT", tmp_path)
     assert experiment.git_commit() is None  # not a checkout
+
+
+def test_an_artist_split_run_resamples_whole_artists_for_every_interval_and_says_so(demo_home, tmp_path, monkeypatch):
+    from core import evaluate, popularity
+    from core.dataset import modelling_tracks
+    from core.registry import load_run
+    from tests.conftest import call_cli
+
+    shutil.copytree(demo_home.data_dir, tmp_path / "data")
+    settings = Settings(home=tmp_path)
+    grouped_by = []
+    original = evaluate.bootstrap
+
+    def spying(metric, y_true, y_score, **options):
+        grouped_by.append(list(options["groups"]))
+        return original(metric, y_true, y_score, **options)
+
+    monkeypatch.setattr(evaluate, "bootstrap", spying)
+    monkeypatch.setattr(popularity, "bootstrap", spying)
+    models = ["dummy", "musicnn", "context", "regression"]
+    run = experiment.run_experiment(settings, models=models, preset=TRAINING_PRESETS["fast"], split="artist")
+
+    with Catalog.open(settings) as catalog:
+        artist_of = modelling_tracks(catalog).set_index("source_id")["artist_group"]
+        assert load_run(settings, catalog, run.meta.id).meta.bootstrap_unit == "artist"
+    holdout_artists = list(artist_of[run.meta.split_members["holdout"]])
+    # accuracy and ROC-AUC of three models, the paired gain, MAE and Spearman of two regressions
+    assert grouped_by == [holdout_artists] * 11
+    assert run.meta.bootstrap_unit == "artist"
+    said = call_cli("evaluate", home=tmp_path, check=True).stdout
+    assert "Brackets: 95% bootstrap intervals over holdout artists." in said

@@ -285,6 +285,7 @@ def test_holdout_page_with_a_run(trained_home, monkeypatch):
     app = _open(PAGES[2])
     text = _text(app)
     assert "synthetic demo catalog" in text and "95% bootstrap intervals" in text
+    assert "95% bootstrap intervals over holdout tracks" in text  # a random split resamples tracks
     charts = [chart for tab in _every_tab(app, "holdout_section") for chart in tab.get("plotly_chart")]
     assert len(charts) == 3  # accuracy and ROC-AUC, ROC and reliability, confusion matrices
     train = _open(PAGES[1])

@@ -179,6 +179,7 @@ def test_a_run_saved_by_older_code_loads_with_defaults_for_what_it_lacks(home):
     assert meta == run.meta
     assert (meta.quick_start, meta.left_out, meta.reference_probabilities) == (False, {}, {})
     assert (meta.version, meta.commit) == (None, None)
+    assert meta.bootstrap_unit == "track"  # every interval resampled tracks before artists could be
     assert meta.metrics["dummy"].roc_auc.value == 0.5 and meta.metrics["dummy"].accuracy.value is None
 
 

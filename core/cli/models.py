@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 
 from core.config import settings, training_preset
 from core.progress import Progress
-from core.wording import catalog_label, context_inputs, default_threshold_rule, regression_summary, with_interval
+from core.wording import (
+    bootstrap_intervals,
+    catalog_label,
+    context_inputs,
+    default_threshold_rule,
+    regression_summary,
+    with_interval,
+)
 
 if TYPE_CHECKING:
     from core.registry import RunMeta
@@ -123,7 +130,7 @@ def _print_table(table: list[dict], meta: RunMeta) -> None:
     data = catalog_label(meta.synthetic, meta.catalog.source)
     print(
         f"Holdout results, run {meta.id}: {meta.split} split, {table[0]['n']} holdout tracks, "
-        f"threshold {meta.threshold.value:g}, {data}. Brackets: 95% bootstrap intervals."
+        f"threshold {meta.threshold.value:g}, {data}. Brackets: {bootstrap_intervals(meta.bootstrap_unit)}."
     )
     print(f"{'model':<15} {'accuracy':<22} {'ROC-AUC':<22} {'Brier (calibrated)':>18}")
     for row in table:
