@@ -91,13 +91,17 @@ if table.empty:
     st.stop()
 st.subheader("Ranking")
 st.dataframe(
-    table,
+    table.assign(probability=100 * table["probability"]),  # shown as 63%, as everywhere else; the CSV keeps 0.6299
     hide_index=True,
     column_config={
         "probability": st.column_config.ProgressColumn(
-            "probability of popular", format="percent", min_value=0, max_value=1
+            "probability of popular", format="%.0f%%", min_value=0, max_value=100
         ),
-        "percentile": st.column_config.NumberColumn("percentile among catalog tracks", format="%.0f"),
+        "percentile": st.column_config.NumberColumn(
+            "percentile",
+            help="The song's probability is higher than this share of the catalog's held-out tracks.",
+            format="%.0f",
+        ),
     },
 )
 st.download_button("Download the ranking (CSV)", table.to_csv(index=False), "hitlens-ranking.csv", "text/csv")

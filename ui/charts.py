@@ -336,7 +336,7 @@ def window_probabilities(result: dict) -> go.Figure:
             dict(**coin_toss, line=dict(color="grey", dash="dot")),
         ],
         annotations=[dict(**label, text="best 30 s")],
-        xaxis_title="window start in the song (s)",
+        xaxis_title="time in the song (s): each point where its 30 s window starts",
         yaxis=dict(title="probability of popular", range=[0, 1], tickformat=".0%"),
     )
 
@@ -531,7 +531,8 @@ def roc_and_reliability(meta: RunMeta) -> go.Figure:
                 mode="lines",
                 name=label,
                 legendgroup=model,
-                line=dict(color=colour),
+                # the dummy's curve is the chance diagonal: dotted like it, or it hides the dots
+                line=dict(color=colour, dash="dot" if model == "dummy" else "solid"),
                 hovertemplate=f"{name}: false positive rate %{{x:.2f}}, true positive rate %{{y:.2f}}<extra></extra>",
             )
         )
