@@ -197,8 +197,14 @@ def holdout_table(meta: RunMeta) -> list[dict]:
     same fields, and ``audio_model``, the model that fed it, with ``roc_auc_gain`` over it and
     its paired interval ``roc_auc_gain_ci``) and the popularity regression (``regression``:
     ``mae``, ``spearman`` and their intervals, the prediction interval's ``coverage`` and
-    ``nominal_coverage``)."""
-    about = {"split": meta.split, "run": meta.id, "catalog": meta.catalog.source, "synthetic": meta.synthetic}
+    ``nominal_coverage``). Every row says what its intervals resampled (``bootstrap_unit``)."""
+    about = {
+        "split": meta.split,
+        "bootstrap_unit": meta.bootstrap_unit,
+        "run": meta.id,
+        "catalog": meta.catalog.source,
+        "synthetic": meta.synthetic,
+    }
     rows = []
     for name in [*meta.models, *(["context"] if "context" in meta.metrics else [])]:
         m = meta.metrics[name]

@@ -1,3 +1,4 @@
+import json
 import shutil
 
 from core import experiment
@@ -93,3 +94,5 @@ def test_an_artist_split_run_resamples_whole_artists_for_every_interval_and_says
     assert run.meta.bootstrap_unit == "artist"
     said = call_cli("evaluate", home=tmp_path, check=True).stdout
     assert "Brackets: 95% bootstrap intervals over holdout artists." in said
+    rows = json.loads(call_cli("evaluate", "--json", home=tmp_path, check=True).stdout)
+    assert [row["bootstrap_unit"] for row in rows] == ["artist"] * len(rows) and len(rows) == 4
