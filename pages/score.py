@@ -299,16 +299,19 @@ st.caption(
 )
 explanation.region_players(explained, window, start)
 png = functools.partial(  # drawn when clicked: it took longer than the explanation it shows
-    explanation.explanation_png,
-    explained,
-    spectrogram,
-    times,
-    preset,
-    f"{choice}: {result['verdict']} ({probability:.0%}), best 30 s {start:.0f}-{end:.0f} s",
-    [
-        f"Scored with {DISPLAY_NAMES[model]} of run {meta.id} ({meta.split} split; {holdout_auc(scorer.auc)}).",
-        *cautions,
-    ],
+    explanation.figure_png,
+    functools.partial(
+        explanation.explanation_figure,
+        explained,
+        spectrogram,
+        times,
+        preset,
+        f"{choice}: {result['verdict']} ({probability:.0%}), best 30 s {start:.0f}-{end:.0f} s",
+        [
+            f"Scored with {DISPLAY_NAMES[model]} of run {meta.id} ({meta.split} split; {holdout_auc(scorer.auc)}).",
+            *cautions,
+        ],
+    ),
 )
 st.download_button("Download the explanation (PNG)", png, f"{stem}-explanation.png", "image/png")
 songs.history(config)

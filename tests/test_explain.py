@@ -145,7 +145,7 @@ def test_a_regions_band_alone_keeps_that_band_and_drops_the_others():
 def test_the_explanation_png_says_what_it_is_when_shared_on_its_own():
     """The downloaded picture carries the grid, the spectrogram, the regions and the notes the
     page gives beside it: which run and model, and each warning."""
-    from ui.explanation import DISPLAY, audible_spectrogram, explanation_figure, explanation_png
+    from ui.explanation import DISPLAY, audible_spectrogram, explanation_figure, figure_png
 
     song = np.random.default_rng(3).standard_normal(30 * 22_050).astype(np.float32) * 0.1
 
@@ -160,4 +160,4 @@ def test_the_explanation_png_says_what_it_is_when_shared_on_its_own():
     assert all(note in written for note in notes)
     assert "Pushes toward popular:" in written and "Pulls away from popular:" in written
     assert figure.axes[0].get_title() == "demo.wav: popular (71%)"
-    assert explanation_png(explanation, spectrogram, times, DISPLAY, "t", notes).startswith(b"\x89PNG")
+    assert figure_png(lambda: figure).startswith(b"\x89PNG")

@@ -5,7 +5,7 @@ rows of a spectrogram but matters as much as the low mids), coloured by its weig
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -98,18 +98,11 @@ def region_lines(explanation: Explanation, count: int = 3) -> dict[int, list[str
     }
 
 
-def explanation_png(
-    explanation: Explanation,
-    spectrogram: np.ndarray,
-    times: np.ndarray,
-    preset: FeaturePreset,
-    title: str,
-    notes: Sequence[str] = (),
-) -> bytes:
-    """`explanation_figure` as PNG bytes. Drawn when the download is clicked, on Streamlit's
-    download thread."""
+def figure_png(draw: Callable[[], Figure]) -> bytes:
+    """The figure ``draw`` returns, as PNG bytes: the page passes the drawing, not the figure,
+    so it is drawn only when the download is clicked (on Streamlit's download thread)."""
     buffer = io.BytesIO()
-    explanation_figure(explanation, spectrogram, times, preset, title, notes).savefig(buffer, format="png")
+    draw().savefig(buffer, format="png")
     return buffer.getvalue()
 
 
