@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 def train(args: argparse.Namespace, progress: Progress) -> int:
     from core.catalog import Catalog
     from core.dataset import left_out_note
-    from core.registry import list_runs
+    from core.registry import active_run_id, list_runs
     from core.training import audio_models, parse_models
 
     config = settings()
@@ -63,7 +63,7 @@ def train(args: argparse.Namespace, progress: Progress) -> int:
             should_cancel=progress.should_cancel,
         )
     with Catalog.open(config) as catalog:
-        active = next(iter(list_runs(config, catalog).query("active")["id"]), None)
+        active = active_run_id(catalog)
     if active == run.id:
         print(f"run {run.id} saved to {run.path}; it is the active run: songs are scored with it")
     else:
