@@ -324,20 +324,45 @@ def window_probabilities(result: dict) -> go.Figure:
         hovertemplate="window %{x:.0f}-%{customdata:.0f} s: %{y:.0%}<extra></extra>",
         customdata=[w["end_s"] for w in windows],
     )
-    best = dict(type="rect", xref="x", yref="paper", x0=best_start, x1=best_end, y0=0, y1=1)
-    coin_toss = dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=0.5, y1=0.5)
     label = dict(xref="x", yref="paper", x=best_start, y=1, xanchor="left", yanchor="top", showarrow=False)
-    return figure(
+    return window_chart(
         [trace],
         "Probability of each 30 s window",
+        (best_start, best_end),
+        "time in the song",
+        annotations=[dict(**label, text="best 30 s")],
+    )
+
+
+def window_chart(
+    traces: list[go.Scatter], title: str, best_window: tuple[float, float], time_axis: str, **layout
+) -> go.Figure:
+    """Probabilities of 30 s windows, each drawn where its window starts on ``time_axis`` (what
+    the x axis measures, in seconds), with the best window's whole span shaded and the coin toss
+    dotted: a song's windows on the Score page, and two versions' in its comparison."""
+    start, end = best_window
+    return figure(
+        traces,
+        title,
         height=300,
         shapes=[
-            dict(**best, fillcolor="green", opacity=0.12, line=dict(width=0)),
-            dict(**coin_toss, line=dict(color="grey", dash="dot")),
+            dict(
+                type="rect",
+                xref="x",
+                yref="paper",
+                x0=start,
+                x1=end,
+                y0=0,
+                y1=1,
+                fillcolor="green",
+                opacity=0.12,
+                line=dict(width=0),
+            ),
+            dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=0.5, y1=0.5, line=dict(color="grey", dash="dot")),
         ],
-        annotations=[dict(**label, text="best 30 s")],
-        xaxis_title="time in the song (s): each point where its 30 s window starts",
+        xaxis_title=f"{time_axis} (s): each point where its 30 s window starts",
         yaxis=dict(title="probability of popular", range=[0, 1], tickformat=".0%"),
+        **layout,
     )
 
 

@@ -172,20 +172,8 @@ def window_figure(result: dict, labels: tuple[str, str], synthetic: bool) -> go.
         )
         for version, label, colour in (("A", labels[0], charts.GREY), ("B", labels[1], charts.BLUE))
     ]
-    start, end = result["best_window"]
     title = "Probability of each aligned 30 s window" + (" (synthetic demo)" if synthetic else "")
-    return charts.figure(
-        traces,
-        title,
-        height=300,
-        legend=charts.LEGEND_BELOW,
-        shapes=[
-            dict(type="rect", xref="x", yref="paper", x0=start, x1=end, y0=0, y1=1, fillcolor="green", opacity=0.08),
-            dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=0.5, y1=0.5, line=dict(color="grey", dash="dot")),
-        ],
-        xaxis_title="window start in A (s)",
-        yaxis=dict(title="probability of popular", range=[0, 1], tickformat=".0%"),
-    )
+    return charts.window_chart(traces, title, result["best_window"], "time in A", legend=charts.LEGEND_BELOW)
 
 
 def regions_table(regions: list[dict]) -> pd.DataFrame:
