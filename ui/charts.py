@@ -335,16 +335,23 @@ def window_probabilities(result: dict) -> go.Figure:
 
 
 def window_chart(
-    traces: list[go.Scatter], title: str, best_window: tuple[float, float], time_axis: str, **layout
+    traces: list[go.Scatter],
+    title: str,
+    best_window: tuple[float, float],
+    time_axis: str,
+    legend: dict | None = None,
+    **layout,
 ) -> go.Figure:
     """Probabilities of 30 s windows, each drawn where its window starts on ``time_axis`` (what
     the x axis measures, in seconds), with the best window's whole span shaded and the coin toss
-    dotted: a song's windows on the Score page, and two versions' in its comparison."""
+    dotted: a song's windows on the Score page, and two versions' in its comparison. A legend
+    (under the plot) gets the height it needs below the axis title."""
     start, end = best_window
     return figure(
         traces,
         title,
-        height=300,
+        height=300 if legend is None else HEIGHT,
+        legend=legend,
         shapes=[
             dict(
                 type="rect",
