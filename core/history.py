@@ -15,7 +15,18 @@ import pandas as pd
 from core.catalog import Catalog
 from core.database import utc_now
 
-COLUMNS = ["file", "scored", "run", "model", "verdict", "probability", "percentile", "best_window", "sha256"]
+COLUMNS = [
+    "file",
+    "scored",
+    "run",
+    "model",
+    "verdict",
+    "probability",
+    "percentile",
+    "best_window",
+    "in_domain",
+    "sha256",
+]
 
 
 def content_hash(data: bytes) -> str:
@@ -23,8 +34,8 @@ def content_hash(data: bytes) -> str:
 
 
 def record_score(catalog: Catalog, *, run_id: str, model: str, sha256: str, result: dict) -> None:
-    """Remember one song's score (``SongScore.as_dict()``) unless this content was already
-    scored by this run's ``model``."""
+    """Remember one song's score as the page showed it (``SongScore.as_dict()``: its verdict,
+    withheld included, and why) unless this content was already scored by this run's ``model``."""
     with catalog.transaction() as conn:
         seen = conn.execute(
             "SELECT 1 FROM scores WHERE audio_sha256 = ? AND run_id = ? AND json_extract(result, '$.model') = ?",
@@ -44,6 +55,8 @@ def record_score(catalog: Catalog, *, run_id: str, model: str, sha256: str, resu
                 json.dumps(
                     {
                         "model": model,
+                        "in_domain": result["in_domain"],
+                        "domain_reason": result["domain_reason"],
                         "percentile": result["percentile"],
                         "best_window": result["best_window"],
                         "duration_s": result["duration_s"],
@@ -75,6 +88,7 @@ def scored_songs(catalog: Catalog, query: str = "") -> pd.DataFrame:
                 "probability": probability,
                 "percentile": extra["percentile"],
                 "best_window": f"{start:.0f}-{end:.0f} s",
+                "in_domain": extra.get("in_domain"),  # None: scored before songs were judged
                 "sha256": sha256,
             }
         )

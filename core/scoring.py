@@ -1,13 +1,18 @@
 """Scoring songs with a saved run: windows, verdict, calibrated probability, percentile,
 best 30 s window, and ranking many songs (the study's "sieve").
 
+Applicability comes first. A song is judged in domain or not for the run
+(``core.pretrained.domain``): only in domain does it get a verdict; otherwise the verdict is
+"withheld" with the reason, its probability stays as secondary detail and it gets no
+percentile. ``verdict_of`` is the one place a verdict is decided.
+
 A song is cut into 30 s windows every ``SCORING_HOP_SECONDS`` (the last window ends at the
 song's end; a song of 30 s or less is one window, padded like a short preview). Each window
 gets the model's probability, calibrated on the run's test split. The song's probability is
 the mean over its windows; its best window is the one with the highest probability: "use
-this as your preview clip". The verdict is "popular" when the calibrated probability is at
-least 0.5, i.e. when the model judges a popularity at or above the run's threshold more
-likely than not. The percentile places the song among the calibrated probabilities of the
+this as your preview clip". The verdict of a song in domain is "popular" when the calibrated
+probability is at least ``POPULAR_AT`` (0.5), i.e. when the model judges a popularity at or
+above the run's threshold more likely than not. The percentile places the song among the calibrated probabilities of the
 run's test and holdout tracks (catalog tracks no model trained on).
 
 With a run's models on top of the audio verdict (``core.popularity.ContextModels``), a song
@@ -28,10 +33,11 @@ from core.audio import decode
 from core.config import CLIP_SECONDS, SAMPLE_RATE, SCORING_HOP_SECONDS, FeaturePreset
 from core.context import ArtistContext
 from core.dataset import MinMaxScaling
-from core.errors import AudioError, UsageError
+from core.errors import AudioError, HitlensError, UsageError
 from core.evaluate import PlattCalibration
 from core.features import log_mel
 from core.popularity import ContextModels
+from core.pretrained.domain import Applicability, unjudged
 from core.pretrained.musicnn import (
     DEFAULT_MODEL,
     INPUT,
@@ -43,30 +49,60 @@ from core.pretrained.musicnn import (
     patch_starts,
     pool,
 )
-from core.pretrained.similarity import CatalogEmbeddings, SongProfile
+from core.pretrained.similarity import CatalogEmbeddings, Domain, SongProfile
 from core.registry import SavedRun
 from core.wording import context_difference
 
 PREDICT_BATCH = 64  # spectrograms per forward pass: bounds the activations' memory at the study's resolution
 
 
+POPULAR_AT = 0.5
+POPULAR, NOT_POPULAR, WITHHELD = "popular", "not popular", "withheld"
+NOT_JUDGED = "This song was not checked against the run's catalog, so it gets no verdict."
+
+
+def verdict_of(probability: float, applicability: Applicability | None) -> str:
+    """The verdict: withheld unless the song is judged in the run's domain, else popular when
+    the calibrated probability is at least ``POPULAR_AT``."""
+    if applicability is None or not applicability.in_domain:
+        return WITHHELD
+    return POPULAR if probability >= POPULAR_AT else NOT_POPULAR
+
+
 @dataclass
 class SongScore:
     file: str
     duration_s: float
-    verdict: str
     probability: float
-    percentile: float | None
+    catalog_percentile: float | None  # among the run's held-out tracks; shown only in domain
     best_window: tuple[float, float]
     windows: list[dict] = field(default_factory=list)  # start_s, end_s, probability
     samples: np.ndarray | None = field(default=None, repr=False)
     patches: PatchOutputs | None = field(default=None, repr=False)  # MSD musicnn, when the scorer ran it
     note: str | None = None  # when only part of the file could be read, how much
+    applicability: Applicability | None = None  # None: not judged (withheld)
+    profile: SongProfile | None = field(default=None, repr=False)  # what musicnn hears, once judged
+
+    @property
+    def verdict(self) -> str:
+        return verdict_of(self.probability, self.applicability)
+
+    @property
+    def in_domain(self) -> bool:
+        return self.applicability is not None and self.applicability.in_domain
+
+    @property
+    def percentile(self) -> float | None:
+        """Where the song's probability falls among the catalog's held-out tracks: only for a
+        song in domain (out of it the probability is an extrapolation, not a rank)."""
+        return self.catalog_percentile if self.in_domain else None
 
     def as_dict(self) -> dict:
+        applicability = self.applicability or unjudged(NOT_JUDGED)
         return {
             "file": self.file,
             "verdict": self.verdict,
+            **applicability.as_dict(),
             "probability": round(self.probability, 4),
             "percentile": None if self.percentile is None else round(self.percentile, 1),
             "best_window": [round(v, 1) for v in self.best_window],
@@ -146,9 +182,8 @@ class Scorer:
         return SongScore(
             file=name,
             duration_s=duration,
-            verdict="popular" if song >= 0.5 else "not popular",
             probability=song,
-            percentile=self.percentile_of(song),
+            catalog_percentile=self.percentile_of(song),
             best_window=(start, min(start + CLIP_SECONDS, duration)),
             windows=[
                 {"start_s": s, "end_s": min(s + CLIP_SECONDS, duration), "probability": round(float(p), 4)}
@@ -172,11 +207,14 @@ class Scorer:
             self.spectrogram(window), window, self.preset, self.predict, num_samples=num_samples, offset_s=start_s
         )
 
-    def score(self, source: str | Path | bytes, name: str | None = None) -> SongScore:
+    def score(self, source: str | Path | bytes, name: str | None = None, domain: Domain | None = None) -> SongScore:
+        """Decode and score one file; with ``domain`` (the run's), judge whether the song is in it."""
         label = name or Path(str(source)).name
         decoded = decode(source, name=label)
         song = self.score_samples(decoded.samples, label)
         song.note = decoded.note
+        if domain is not None:
+            judge(song, domain)
         return song
 
 
@@ -255,48 +293,72 @@ def window_starts(duration_s: float, hop_s: float = SCORING_HOP_SECONDS) -> list
 
 def song_profile(song: SongScore) -> SongProfile:
     """What MSD musicnn hears in the whole song (reusing the scorer's pass when it made one)."""
+    if song.profile is not None:
+        return song.profile
     if song.patches is not None:
         return SongProfile.of(song.patches)
     assert song.samples is not None, "a scored song keeps its samples"
     return SongProfile.of(load_model(DEFAULT_MODEL).analyse(song.samples, song.file))
 
 
+def judge(song: SongScore, domain: Domain) -> None:
+    """Hear the song with musicnn (kept as ``song.profile``) and judge whether it is in the
+    run's ``domain``; when musicnn cannot run, the verdict is withheld and says why."""
+    try:
+        song.profile = song_profile(song)
+    except HitlensError as problem:
+        song.applicability = unjudged(
+            f"musicnn, which tells whether a song is like the run's catalog, could not run "
+            f"({problem.problem}); {problem.advice}"
+        )
+        return
+    song.applicability = domain.judge(song.profile)
+
+
+FAR_NEIGHBOURS = (
+    "These are the nearest catalog songs, but they are far: the song is unlike the catalog, so what they did "
+    "says little about it."
+)
+
+
 def describe_song(song: SongScore, catalog: CatalogEmbeddings, threshold: float) -> dict:
     """``tags`` (top 10 MSD tags), ``sounds_like`` (the 10 nearest catalog tracks, popular
-    at ``threshold``), the share of those that are popular, and ``unlike_catalog`` (the
-    song is farther from every catalog clip than catalog clips are from each other), as
-    ``score --json`` gives them. Before the catalog's embeddings exist (set-up computes them
-    after its quick-start run) ``sounds_like`` is empty and ``unlike_catalog`` is None."""
+    at ``threshold``), the share of those that are popular, ``nearest_similarity`` (to the
+    nearest catalog clip), and ``sounds_like_note`` when the song is out of the run's domain
+    (its neighbours are far), as ``score --json`` gives them. Before the catalog's embeddings
+    exist ``sounds_like`` is empty and ``nearest_similarity`` None."""
     profile = song_profile(song)
     nearest = catalog.nearest(profile.pooled, threshold)
-    similarity, familiar = catalog.familiarity(profile.pooled)
+    far = bool(nearest) and not song.in_domain
     return {
-        "nearest_similarity": similarity,
-        "unlike_catalog": None if similarity is None else not familiar,  # None: no catalog embeddings yet
+        "nearest_similarity": nearest[0]["similarity"] if nearest else None,
         "tags": profile.top_tags(),
         "sounds_like": nearest,
         "sounds_like_popular_share": round(float(np.mean([n["popular"] for n in nearest])), 3) if nearest else None,
+        "sounds_like_note": FAR_NEIGHBOURS if far else None,
     }
 
 
 def song_in_context(models: ContextModels, audio_probability: float, artist: ArtistContext) -> dict:
     """What ``score --json`` adds from a run's models on top of the audio verdict, for a song
-    whose feeding audio model (``models.audio_model``) gave ``audio_probability``:
+    in domain whose feeding audio model (``models.audio_model``) gave ``audio_probability``:
     ``predicted_popularity`` (with the artist's context when anything is known about them,
     else from the audio alone: fans missing, no history), ``context`` (what was known, in
     words) and, when the artist is known and the run has the audio + context model,
-    ``probability_with_context`` and ``verdict_with_context``."""
+    ``probability_with_context``: the answer to another question (the chance for this
+    artist's release), never a second verdict. ``fans_note`` says when the artist's fans lie
+    beyond those the models learned from."""
     result: dict = {
         "context_audio_model": models.audio_model,
         "context": artist.describe()
         if artist.known
         else "none: audio only (no artist given, so no fans and no history)",
         "predicted_popularity": models.predicted_popularity(audio_probability, artist),
+        "fans_note": models.fans_note(artist),
     }
     with_context = models.probability(audio_probability, artist)
     if with_context is not None:
         result["probability_with_context"] = round(with_context, 4)
-        result["verdict_with_context"] = "popular" if with_context >= 0.5 else "not popular"
         result["context_difference"] = context_difference(audio_probability, with_context, artist.describe())
     return result
 
@@ -308,14 +370,23 @@ class BatchItem:
     error: str | None = None
 
 
-def score_many(scorer: Scorer, sources: Iterable[tuple[str, str | Path | bytes]]) -> list[BatchItem]:
-    """Score every (name, source); a bad file becomes an error entry and the rest go on.
-    Scored songs come first, most promising first; errors follow in input order."""
+def score_many(
+    scorer: Scorer, sources: Iterable[tuple[str, str | Path | bytes]], domain: Domain | None = None
+) -> list[BatchItem]:
+    """Score every (name, source), judged against the run's ``domain`` when given; a bad file
+    becomes an error entry and the rest go on. Songs with a verdict come first, most
+    promising first; withheld songs follow (by probability, which is no rank of theirs),
+    then errors in input order."""
     items = []
     for name, source in sources:
         try:
-            items.append(BatchItem(name, score=scorer.score(source, name)))
+            items.append(BatchItem(name, score=scorer.score(source, name, domain)))
         except AudioError as error:
             items.append(BatchItem(name, error=str(error)))
-    scored = sorted((i for i in items if i.score), key=lambda i: -(i.score.probability if i.score else 0.0))
-    return scored + [i for i in items if i.error]
+    return sorted((i for i in items if i.score), key=ranking_key) + [i for i in items if i.error]
+
+
+def ranking_key(item: BatchItem) -> tuple[bool, float]:
+    """Songs with a verdict before withheld ones, each most probable first."""
+    assert item.score is not None
+    return (not item.score.in_domain, -item.score.probability)

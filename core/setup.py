@@ -4,11 +4,12 @@
 exists:
 
 1. the quick-start quarter of the demo catalog (every fourth song),
-2. its spectrograms,
-3. a quick-start run (CNN 1 alone on that quarter), made active when no run is: the Score
+2. its spectrograms, 3. its musicnn embeddings (a verdict needs them: they tell whether a song
+   is the kind of music the run learned from),
+4. a quick-start run (CNN 1 alone on that quarter), made active when no run is: the Score
    page can give a first verdict from here on,
-4. the rest of the demo catalog, 5. its spectrograms, 6. the musicnn embeddings of every clip,
-7. the default run (every model on the whole catalog), which replaces the quick-start run as
+5. the rest of the demo catalog, 6. its spectrograms, 7. its musicnn embeddings,
+8. the default run (every model on the whole catalog), which replaces the quick-start run as
    the active one unless the user has chosen another run meanwhile.
 
 Each step is the CLI command of the same name. ``SetupProgress`` turns the steps' own
@@ -61,6 +62,9 @@ def setup_steps(songs: int = 951, quick_songs: int = 238, *, run_active: bool = 
             quick_songs * RENDER_S_PER_SONG,
         ),
         SetupStep("Spectrograms of the quick-start quarter", ("features",), quick_songs * SPECTROGRAM_S_PER_CLIP),
+        # Before the quick-start run: a verdict needs the run's training clips embedded, to judge
+        # whether a song is the kind of music the run learned from (core.pretrained.domain).
+        SetupStep("musicnn embeddings of the quick-start quarter", ("embeddings",), quick_songs * EMBEDDING_S_PER_CLIP),
         SetupStep(
             "Training a quick-start model (CNN 1, with audio + context and the regression on top)",
             ("train", "--models", "cnn1,context,regression", "--if-missing", "--quick-start"),
@@ -69,7 +73,7 @@ def setup_steps(songs: int = 951, quick_songs: int = 238, *, run_active: bool = 
         ),
         SetupStep("Rendering the rest of the demo", ("demo", "--if-missing"), rest * RENDER_S_PER_SONG),
         SetupStep("Spectrograms of the rest", ("features",), rest * SPECTROGRAM_S_PER_CLIP),
-        SetupStep("musicnn embeddings of every clip", ("embeddings",), songs * EMBEDDING_S_PER_CLIP),
+        SetupStep("musicnn embeddings of the rest", ("embeddings",), rest * EMBEDDING_S_PER_CLIP),
         SetupStep(
             "Training the default run (six audio models, audio + context and the regression)",
             ("train", "--if-missing", "--replace-quick-start"),

@@ -94,6 +94,17 @@ def use_demo_home(demo_home, monkeypatch) -> Settings:
     return demo_home
 
 
+def demo_clips(settings: Settings, count: int = 1) -> list[Path]:
+    """The audio files of the first ``count`` distinct clips of a home's demo catalog: songs of
+    the catalog's own kind, which a run trained on it judges (real recordings it withholds)."""
+    from core.catalog import Catalog
+
+    with Catalog.open(settings) as catalog:
+        tracks = catalog.tracks()
+    paths = tracks["audio_path"].dropna().drop_duplicates().head(count)
+    return [settings.data_dir / path for path in paths]
+
+
 def shared_file(relative: str) -> Path:
     """A file from ../shared, or a skip that names it when the folder is absent."""
     path = SHARED / relative

@@ -18,7 +18,7 @@ from core.pretrained import musicnn as musicnn_module
 from core.pretrained.cache import EmbeddingCache, compute_missing_embeddings
 from core.pretrained.musicnn import DEFAULT_MODEL, Musicnn, load_model, package_folder
 from core.pretrained.similarity import CatalogEmbeddings
-from tests.conftest import call_cli, shared_file
+from tests.conftest import call_cli, demo_clips, shared_file
 
 ORCHESTRAL = ["battle-epic.ogg", "elf-land.ogg", "main_menu.ogg"]
 
@@ -155,26 +155,29 @@ def test_the_musicnn_model_trains_evaluates_and_scores_a_file(trained_home, tmp_
     sf.write(song, 0.1 * np.random.default_rng(1).standard_normal(35 * SAMPLE_RATE).astype(np.float32), SAMPLE_RATE)
     short = tmp_path / "short.wav"
     sf.write(short, np.full(4 * SAMPLE_RATE, 0.1, dtype=np.float32), SAMPLE_RATE)
+    (clip,) = demo_clips(trained_home)
     result = call_cli(
-        "score", str(song), str(short), "--model", "musicnn", "--json", "--explain", home=trained_home.home
+        "score", str(clip), str(song), str(short), "--model", "musicnn", "--json", "--explain", home=trained_home.home
     )
-    assert result.returncode == 1, result.stderr  # the 4 s file is refused, the song scored
-    scored, failed = json.loads(result.stdout)
-    assert scored["verdict"] in ("popular", "not popular") and len(scored["windows"]) == 2
-    assert scored["explanation_method"] == "occlusion" and scored["regions"][0]["band"]
-    assert len(scored["tags"]) == 10 and {"tag", "probability"} <= set(scored["tags"][0])
-    assert len(scored["sounds_like"]) == 10 and 0 <= scored["sounds_like_popular_share"] <= 1
-    assert scored["unlike_catalog"] is True and scored["nearest_similarity"] < 0.95  # noise is not demo music
+    assert result.returncode == 1, result.stderr  # the 4 s file is refused, the others scored
+    demo, noise, failed = json.loads(result.stdout)
+    assert demo["verdict"] in ("popular", "not popular") and len(demo["windows"]) == 1
+    assert demo["explanation_method"] == "occlusion" and demo["regions"][0]["band"]
+    assert len(demo["tags"]) == 10 and {"tag", "probability"} <= set(demo["tags"][0])
+    assert len(demo["sounds_like"]) == 10 and 0 <= demo["sounds_like_popular_share"] <= 1
+    assert noise["verdict"] == "withheld" and len(noise["windows"]) == 2  # noise is not demo music
+    assert noise["nearest_similarity"] < 0.95 and noise["domain_similarity"] < noise["domain_similarity_floor"]
     assert "at least 5 s" in failed["error"]
 
 
-def test_real_music_is_flagged_as_unlike_the_synthetic_catalog(demo_home, orchestral):
+def test_real_music_is_out_of_the_synthetic_catalogs_domain(demo_home, orchestral):
     embeddings = CatalogEmbeddings.load(demo_home)
-    clip = EmbeddingCache(demo_home).pooled(embeddings.tracks["audio_sha256"].iloc[0], DEFAULT_MODEL)
-    assert embeddings.familiarity(clip) == (1.0, True)
+    domain = embeddings.domain(None)
+    clip = EmbeddingCache(demo_home).load(embeddings.tracks["audio_sha256"].iloc[0], DEFAULT_MODEL)
+    assert domain.rule is not None and domain.rule.judge(clip.pooled(), clip.tags.mean(axis=0)).in_domain
     for name, outputs in orchestral.items():
-        similarity, familiar = embeddings.familiarity(outputs.pooled())
-        assert not familiar and similarity < embeddings.familiar_floor, name
+        judged = domain.rule.judge(outputs.pooled(), outputs.tags.mean(axis=0))
+        assert not judged.in_domain and judged.nearest_similarity < domain.rule.similarity_floor, name
 
 
 def test_the_head_never_extrapolates_past_its_training_range():

@@ -8,7 +8,7 @@ from core.config import FEATURE_PRESETS, SAMPLE_RATE
 from core.dataset import MinMaxScaling
 from core.evaluate import PlattCalibration
 from core.scoring import Scorer, score_many, window_starts
-from tests.conftest import call_cli, run_cli
+from tests.conftest import call_cli, demo_clips, run_cli
 
 
 class HighMidsScorer(Scorer):
@@ -59,7 +59,8 @@ def test_the_best_window_is_the_strong_segment():
 def test_a_30_second_clip_is_one_window():
     song = HighMidsScorer().score_samples(_song(30), "clip.wav")
     assert len(song.windows) == 1 and song.best_window == (0.0, 30.0)
-    assert 0 <= song.percentile <= 100
+    assert 0 <= song.catalog_percentile <= 100
+    assert song.verdict == "withheld" and song.percentile is None  # not judged against any catalog: no verdict
 
 
 def _bad_files(folder):
@@ -123,16 +124,29 @@ def test_each_bad_input_gets_its_message_and_the_batch_goes_on(tmp_path, monkeyp
 
 def test_score_cli_json_fields_and_exit_codes(trained_home, tmp_path):
     _bad_files(tmp_path)
-    good, bad = str(tmp_path / "good.wav"), str(tmp_path / "letter.mp3")
-    result = run_cli("score", good, bad, "--json", "--explain", "--samples", "60", home=trained_home.home)
+    (clip,) = demo_clips(trained_home)
+    noise, bad = str(tmp_path / "good.wav"), str(tmp_path / "letter.mp3")
+    result = run_cli(
+        "score", str(clip), noise, bad, "--model", "cnn2", "--json", "--explain", "--samples", "60",
+        home=trained_home.home,
+    )  # fmt: skip
     assert result.returncode == 1, result.stderr
-    scored, failed = json.loads(result.stdout)
-    assert {"file", "verdict", "probability", "percentile", "best_window", "regions", "note"} <= set(scored)
-    assert scored["verdict"] in ("popular", "not popular") and 0 <= scored["probability"] <= 1
+    scored, withheld, failed = json.loads(result.stdout)
+    fields = {"file", "verdict", "in_domain", "domain_reason", "run", "model", "synthetic", "probability"}
+    assert fields | {"percentile", "best_window", "regions", "note", "explanation_stable"} <= set(scored)
+    assert scored["verdict"] in ("popular", "not popular") and scored["in_domain"] is True
+    assert 0 <= scored["probability"] <= 1 and 0 <= scored["percentile"] <= 100
+    assert (scored["model"], scored["synthetic"]) == ("cnn2", True) and scored["run"]
     assert scored["note"] is None  # the whole file was read
-    assert {"start_s", "end_s", "band", "weight"} <= set(scored["regions"][0])
+    assert {"start_s", "end_s", "band", "weight", "stable"} <= set(scored["regions"][0])
+    assert isinstance(scored["explanation_stable"], bool)
+    assert scored["explanation_stable"] == any(region["stable"] for region in scored["regions"])
+    # noise is not the catalog's music: no verdict, no percentile, no explanation, one sentence why
+    assert (withheld["verdict"], withheld["in_domain"], withheld["percentile"]) == ("withheld", False, None)
+    assert "unlike" in withheld["domain_reason"] and "collect" in withheld["domain_reason"]
+    assert withheld["explanation_stable"] is False and withheld["regions"] == []
     assert set(failed) == {"file", "error"} and failed["file"] == bad
-    only_good = call_cli("score", good, home=trained_home.home)  # main's status is the exit code
+    only_good = call_cli("score", str(clip), home=trained_home.home)  # main's status is the exit code
     assert only_good.returncode == 0 and "SYNTHETIC demo catalog" in only_good.stdout
 
 
@@ -170,8 +184,9 @@ def test_a_run_without_any_holdout_auc_still_scores_and_says_so(trained_home, tm
     assert evaluated.returncode == 0 and "n/a" in evaluated.stdout
 
 
-def test_scoring_before_the_catalogs_embeddings_exist_says_so(trained_home, tmp_path):
-    """Set-up's quick-start run scores songs before it has embedded the catalog."""
+def test_scoring_before_the_catalogs_embeddings_exist_withholds_the_verdict_and_says_why(trained_home, tmp_path):
+    """Without the catalog's embeddings Hitlens cannot tell whether a song is the catalog's
+    kind of music, so it gives no verdict, and says what would let it."""
     import json
     import shutil
 
@@ -180,8 +195,9 @@ def test_scoring_before_the_catalogs_embeddings_exist_says_so(trained_home, tmp_
     sf.write(tmp_path / "song.wav", _song(35, strong=(5, 30)), SAMPLE_RATE)
     result = call_cli("score", str(tmp_path / "song.wav"), "--model", "cnn2", home=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "no catalog embeddings yet" in result.stdout
+    assert "no catalog embeddings yet" in result.stdout and "verdict withheld" in result.stdout
     scored = json.loads(
         call_cli("score", str(tmp_path / "song.wav"), "--model", "cnn2", "--json", home=tmp_path, check=True).stdout
     )
-    assert scored[0]["sounds_like"] == [] and scored[0]["unlike_catalog"] is None and scored[0]["tags"]
+    assert scored[0]["sounds_like"] == [] and scored[0]["nearest_similarity"] is None and scored[0]["tags"]
+    assert scored[0]["verdict"] == "withheld" and "embeddings" in scored[0]["domain_reason"]

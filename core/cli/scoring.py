@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING
 from core.config import settings
 from core.errors import UsageError
 from core.progress import Progress
-from core.wording import SYNTHETIC_VERDICTS, catalog_label, predicted_popularity, scale_name, with_interval
+from core.wording import (
+    SYNTHETIC_VERDICTS,
+    catalog_label,
+    explanation_stability,
+    no_stable_explanation,
+    predicted_popularity,
+    scale_name,
+    with_interval,
+)
+
+WITHHELD = "withheld"  # core.scoring.WITHHELD, without importing TensorFlow to print it
 
 if TYPE_CHECKING:
     from core.context import ArtistContext
@@ -39,28 +49,35 @@ def score(args: argparse.Namespace, progress: Progress) -> int:
     # The models on top learned from one audio model's probability: score with it too if another was chosen.
     feeding = None if on_top is None or on_top.audio_model == scorer.model_name else scorer_for(run, on_top.audio_model)
     neighbours = CatalogEmbeddings.load(config)
-    items = score_many(scorer, [(path, path) for path in args.files])
+    domain = neighbours.domain(run.meta.split_members.get("train"))
+    items = score_many(scorer, [(path, path) for path in args.files], domain)
     results = []
     for item in items:
         if item.score is None:
             results.append({"file": item.file, "error": item.error})
             continue
-        result = item.score.as_dict()
-        result.update(describe_song(item.score, neighbours, run.meta.threshold.value))
-        if on_top is not None:
-            audio = item.score.probability if feeding is None else feeding.score(item.file).probability
+        song = item.score
+        result = {"run": run.id, "model": scorer.model_name, "synthetic": run.meta.synthetic, **song.as_dict()}
+        result.update(describe_song(song, neighbours, run.meta.threshold.value))
+        if on_top is not None and song.in_domain:  # out of domain, what builds on the verdict is withheld with it
+            audio = song.probability if feeding is None else feeding.score(item.file).probability
             result.update(song_in_context(on_top, audio, artist))
         if args.explain:
-            explanation = scorer.explain_best_window(item.score, num_samples=args.samples)
-            result["explanation_method"] = explanation.method
-            result["regions"] = explanation.regions
-            result["stability"] = explanation.stability
-            result["summary"] = [describe(c, w) for c, w in explanation.top(+1, 3) + explanation.top(-1, 3)]
+            result["explanation_stable"] = False
+            result["regions"] = []
+            result["summary"] = []
+            if song.in_domain:  # what drives a guess outside the catalog's world says nothing about the song
+                explanation = scorer.explain_best_window(song, num_samples=args.samples)
+                result["explanation_method"] = explanation.method
+                result["explanation_stable"] = explanation.stable
+                result["stability"] = explanation.stability
+                result["regions"] = explanation.regions
+                result["summary"] = [describe(c, w) for c, w in explanation.top(+1, 3) + explanation.top(-1, 3)]
         results.append(result)
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        _print_scores(results, run, scorer)
+        _print_scores(results, run, scorer, explained=args.explain)
     return 1 if any("error" in r for r in results) else 0
 
 
@@ -72,7 +89,7 @@ def _artist(args: argparse.Namespace, catalog) -> ArtistContext:
     return given_artist(context, args.artist, args.fans)
 
 
-def _print_scores(results: list[dict], run, scorer) -> None:
+def _print_scores(results: list[dict], run, scorer, *, explained: bool) -> None:
     auc = scorer.auc
     data = catalog_label(run.meta.synthetic, run.meta.catalog.source)
     print(
@@ -83,38 +100,59 @@ def _print_scores(results: list[dict], run, scorer) -> None:
     if run.meta.synthetic:
         print(SYNTHETIC_VERDICTS)
     for rank, result in enumerate(results, 1):
+        name = printable(result["file"])
         if "error" in result:
-            print(f"  -  {result['file']}: {result['error']}")
+            print(f"  -  {name}: {result['error']}")
             continue
-        percentile = "" if result["percentile"] is None else f", {ordinal(round(result['percentile']))} percentile"
         start, end = result["best_window"]
-        print(
-            f"{rank:>3}. {result['file']}: {result['verdict']} ({result['probability']:.0%}{percentile}); "
-            f"best 30 s: {start:.0f}-{end:.0f} s"
-        )
+        if result["verdict"] == WITHHELD:
+            print(f"{rank:>3}. {name}: verdict withheld. {result['domain_reason']}")
+            print(f"       the model's raw probability, not a verdict: {result['probability']:.0%}; no percentile")
+        else:
+            percentile = "" if result["percentile"] is None else f", {ordinal(round(result['percentile']))} percentile"
+            print(
+                f"{rank:>3}. {name}: {result['verdict']} ({result['probability']:.0%}{percentile}); "
+                f"best 30 s: {start:.0f}-{end:.0f} s"
+            )
         if result["note"]:
             print(f"       {result['note']}")
-        if result["unlike_catalog"]:
-            print(
-                f"       unlike anything in the catalog (nearest similarity {result['nearest_similarity']:.2f}): "
-                "this verdict extrapolates; treat it as a guess"
-            )
         print("       sounds like: " + ", ".join(f"{t['tag']} {t['probability']:.0%}" for t in result["tags"][:5]))
-        if result["unlike_catalog"] is None:
+        if result["nearest_similarity"] is None:
             print("       no catalog embeddings yet ('python -m core embeddings'): no similar catalog tracks to show")
-        if result["sounds_like"]:
+        elif result["sounds_like_note"]:
+            nearest = result["sounds_like"][0]
+            print(
+                f"       nearest catalog track: {printable(nearest['track'])} by {printable(nearest['artist'])} "
+                f"at similarity {nearest['similarity']:.2f}. {result['sounds_like_note']}"
+            )
+        else:
             share = result["sounds_like_popular_share"]
             nearest = result["sounds_like"][0]
             synthetic = " (synthetic demo)" if nearest["synthetic"] else ""
             print(
-                f"       nearest catalog track{synthetic}: {nearest['track']} by {nearest['artist']} "
-                f"(similarity {nearest['similarity']:.2f}); "
+                f"       nearest catalog track{synthetic}: {printable(nearest['track'])} by "
+                f"{printable(nearest['artist'])} (similarity {nearest['similarity']:.2f}); "
                 f"{share:.0%} of the {len(result['sounds_like'])} nearest are popular"
             )
-        for line in result.get("summary", []):
-            print(f"       {line}")
+        if explained:
+            for line in _explanation_lines(result):
+                print(f"       {line}")
         for line in _context_lines(result, run.meta.threshold.scale):
             print(f"       {line}")
+
+
+def _explanation_lines(result: dict) -> list[str]:
+    """What ``score --explain`` prints: the stability, then the stable findings or why none."""
+    if result["verdict"] == WITHHELD:
+        return [
+            "no explanation: the verdict is withheld, and what moves a guess outside the catalog's world "
+            "says nothing about the song"
+        ]
+    method = result["explanation_method"]
+    lines = [f"explanation ({method}): {explanation_stability(result['stability'], method)}"]
+    if not result["explanation_stable"]:
+        return [*lines, no_stable_explanation(method)]
+    return [*lines, *result["summary"]]
 
 
 def _context_lines(result: dict, scale: str | None) -> list[str]:
@@ -124,11 +162,13 @@ def _context_lines(result: dict, scale: str | None) -> list[str]:
     lines = []
     if "probability_with_context" in result:
         lines.append(
-            f"with the artist's context: {result['verdict_with_context']} ({result['probability_with_context']:.0%}). "
-            + result["context_difference"]
+            f"another question, the chance for this artist's release (audio + context model): "
+            f"{result['probability_with_context']:.0%}. " + result["context_difference"]
         )
     else:
         lines.append("audio only: no artist given (--artist NAME for a catalog artist, or --fans N for another).")
+    if result.get("fans_note"):
+        lines.append(result["fans_note"])
     prediction = result["predicted_popularity"]
     if prediction is not None:
         basis = "with the artist's context" if prediction["with_context"] else "artist unknown: no fans, no history"
@@ -139,3 +179,9 @@ def _context_lines(result: dict, scale: str | None) -> list[str]:
 def ordinal(number: int) -> str:
     suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
     return f"{number}{suffix}"
+
+
+def printable(text: str) -> str:
+    """A file or track name as the terminal should show it: control characters (escape codes,
+    newlines) written as escapes, so a name cannot fake a result line or colour the screen."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)

@@ -6,15 +6,13 @@ patches). Every release of one recording shares its audio, so a catalog track's 
 neighbours start with its other releases at similarity 1.0. The map is a PCA of the same
 vectors (fitted on the catalog, so an uploaded song is placed without moving anything).
 
-The same similarity says when a song is unlike anything the catalog holds (a real song
-against the synthetic demo: about 0.7-0.85, where demo clips sit at 0.97 or more from their
-nearest neighbour). Every model's verdict on such a song extrapolates, and pages say so.
+The same similarity, with musicnn's genre tags, says when a song is unlike the music a run
+learned from (``core.pretrained.domain``): such a song gets no verdict.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -24,12 +22,11 @@ from core.catalog import Catalog
 from core.config import Settings
 from core.dataset import song_groups
 from core.pretrained.cache import EmbeddingCache
+from core.pretrained.domain import MIN_REFERENCE_CLIPS, NO_EMBEDDINGS, Applicability, DomainRule, unjudged
 from core.pretrained.musicnn import DEFAULT_MODEL, PATCH_SECONDS, PatchOutputs, tag_names
 
 TOP_TAGS = 10
 NEIGHBOURS = 10
-FAMILIAR_PERCENTILE = 1
-FAMILIARITY_SAMPLE = 2000
 
 
 @dataclass(frozen=True)
@@ -44,9 +41,14 @@ class SongProfile:
     def of(cls, outputs: PatchOutputs) -> SongProfile:
         return cls(tag_names(DEFAULT_MODEL), outputs.tags, outputs.pooled())
 
+    @property
+    def tag_means(self) -> np.ndarray:
+        """Each tag's mean probability over the song's patches."""
+        return self.patch_tags.mean(axis=0)
+
     def top_tags(self, count: int = TOP_TAGS) -> list[dict]:
         """The song's strongest tags: mean probability over its patches, highest first."""
-        mean = self.patch_tags.mean(axis=0)
+        mean = self.tag_means
         return [{"tag": self.tag_names[i], "probability": round(float(mean[i]), 4)} for i in np.argsort(-mean)[:count]]
 
     def curves(self, tags: list[str]) -> pd.DataFrame:
@@ -62,13 +64,27 @@ def _normalised(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms > 0, norms, 1.0)
 
 
+@dataclass(frozen=True)
+class Domain:
+    """A run's domain: the rule fitted on its training clips, or None when too few of them
+    have embeddings yet (then no song can be judged)."""
+
+    rule: DomainRule | None
+
+    def judge(self, profile: SongProfile) -> Applicability:
+        if self.rule is None:
+            return unjudged(NO_EMBEDDINGS)
+        return self.rule.judge(profile.pooled, profile.tag_means)
+
+
 @dataclass
 class CatalogEmbeddings:
     """The catalog tracks whose clip has a cached embedding, with their pooled vectors."""
 
-    tracks: pd.DataFrame  # track, artist, popularity, audio_sha256, audio_path, song (one id per song)
+    tracks: pd.DataFrame  # track, artist, popularity, audio_sha256, audio_path, song (one id per song), source_id
     vectors: np.ndarray  # (tracks, 400), unit length
     synthetic: bool
+    tag_means: np.ndarray | None = None  # (tracks, 50): each clip's mean tag probabilities
 
     @classmethod
     def load(cls, settings: Settings, model: str = DEFAULT_MODEL) -> CatalogEmbeddings:
@@ -77,8 +93,8 @@ class CatalogEmbeddings:
             tracks = catalog.tracks()
             synthetic = catalog.synthetic
         tracks = tracks[tracks["audio_sha256"].notna() & tracks["popularity"].notna()]
-        pooled = {sha: cache.pooled(sha, model) for sha in tracks["audio_sha256"].unique() if cache.has(sha, model)}
-        tracks = tracks[tracks["audio_sha256"].isin(pooled)].reset_index(drop=True)
+        outputs = {sha: cache.load(sha, model) for sha in tracks["audio_sha256"].unique() if cache.has(sha, model)}
+        tracks = tracks[tracks["audio_sha256"].isin(outputs)].reset_index(drop=True)
         frame = pd.DataFrame(
             {
                 "track": tracks["name"],
@@ -87,10 +103,13 @@ class CatalogEmbeddings:
                 "audio_sha256": tracks["audio_sha256"],
                 "audio_path": tracks["audio_path"],
                 "song": song_groups(tracks),
+                "source_id": tracks["source_id"],
             }
         )
-        vectors = np.stack([pooled[sha] for sha in frame["audio_sha256"]]) if len(frame) else np.zeros((0, 400))
-        return cls(frame, _normalised(vectors), synthetic)
+        shas = frame["audio_sha256"]
+        vectors = np.stack([outputs[sha].pooled() for sha in shas]) if len(frame) else np.zeros((0, 400))
+        tag_means = np.stack([outputs[sha].tags.mean(axis=0) for sha in shas]) if len(frame) else np.zeros((0, 50))
+        return cls(frame, _normalised(vectors), synthetic, tag_means)
 
     def __len__(self) -> int:
         return len(self.tracks)
@@ -99,31 +118,32 @@ class CatalogEmbeddings:
         """Cosine similarity of ``pooled`` to every track's clip."""
         return self.vectors @ _normalised(np.asarray(pooled, dtype=np.float64))
 
-    @cached_property
-    def familiar_floor(self) -> float | None:
-        """How close a song must be to some catalog clip to count as the kind of music the
-        catalog holds: the 1st percentile of each clip's similarity to its nearest *other*
-        clip (up to 2,000 clips sampled). None with fewer than two clips."""
-        first = ~self.tracks["audio_sha256"].duplicated().to_numpy()
-        clips = self.vectors[first]
-        if len(clips) < 2:
-            return None
-        rows = np.random.default_rng(0).permutation(len(clips))[:FAMILIARITY_SAMPLE]
-        nearest = []
-        for chunk in np.array_split(rows, max(1, len(rows) // 500)):
-            similarity = clips[chunk] @ clips.T
-            similarity[np.arange(len(chunk)), chunk] = -np.inf  # not itself
-            nearest.append(similarity.max(axis=1))
-        return float(np.percentile(np.concatenate(nearest), FAMILIAR_PERCENTILE))
+    def _clips(self, members: list[str] | None) -> np.ndarray:
+        """Row positions of the distinct clips among the tracks whose source id is in
+        ``members`` (None: every track)."""
+        chosen = (
+            np.ones(len(self.tracks), dtype=bool)
+            if members is None
+            else self.tracks["source_id"].astype(str).isin(members).to_numpy()
+        )
+        rows = np.flatnonzero(chosen)
+        return rows[~self.tracks["audio_sha256"].iloc[rows].duplicated().to_numpy()]
 
-    def familiarity(self, pooled: np.ndarray) -> tuple[float | None, bool]:
-        """(similarity of the nearest catalog clip, whether that is as near as catalog clips
-        are to each other). A song unlike the catalog gets a verdict by extrapolation."""
-        if not len(self):
-            return None, False
-        nearest = float(np.max(self.similarities(pooled)))
-        floor = self.familiar_floor
-        return round(nearest, 4), floor is None or nearest >= floor
+    def domain(self, train_members: list[str] | None) -> Domain:
+        """The domain of a run that trained on the tracks ``train_members`` (their source ids;
+        None for runs saved before the split's members were: every catalog clip)."""
+        clips = self._clips(train_members)
+        if len(clips) < MIN_REFERENCE_CLIPS:
+            return Domain(None)
+        assert self.tag_means is not None, "loaded embeddings carry their tags"
+        return Domain(DomainRule.fit(self.vectors[clips], self.tag_means[clips], synthetic=self.synthetic))
+
+    def pass_rate(self, domain: Domain, members: list[str]) -> float | None:
+        """The share of the clips of the tracks ``members`` (a run's holdout) in ``domain``."""
+        clips = self._clips(members)
+        if domain.rule is None or self.tag_means is None:
+            return None
+        return domain.rule.pass_rate(self.vectors[clips], self.tag_means[clips])
 
     def nearest(self, pooled: np.ndarray, threshold: float, count: int = NEIGHBOURS) -> list[dict]:
         """The ``count`` songs most similar to ``pooled``, most similar first, each as its
