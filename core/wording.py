@@ -98,18 +98,18 @@ def context_inputs(meta: RunMeta) -> str:
 
 
 def context_difference(audio: float, with_context: float, artist: str) -> str:
-    """One sentence on what knowing the artist changes in a verdict (two probabilities)."""
+    """One sentence on what knowing the artist changes, in points: the audio probability that
+    fed the models on top is not repeated (it may be another model's than the verdict's)."""
     change = with_context - audio
     if abs(change) < 0.05:
         return (
-            f"Knowing the artist ({artist}) changes little ({audio:.0%} -> {with_context:.0%}): "
-            "the verdict rests on how the song sounds."
+            f"Knowing the artist ({artist}) changes little against the sound alone: this rests on how the song sounds."
         )
     direction, how = ("raises", "more") if change > 0 else ("lowers", "less")
     return (
-        f"Knowing the artist ({artist}) {direction} the chance from {audio:.0%} to {with_context:.0%}: in the "
-        f"catalog, songs by artists with this standing were {how} often popular than their sound alone suggests. "
-        "The difference is about who releases the song, not about the song."
+        f"Knowing the artist ({artist}) {direction} the chance by {abs(change) * 100:.0f} points against the sound "
+        f"alone: in the catalog, songs by artists with this standing were {how} often popular than their sound "
+        "suggests. The difference is about who releases the song, not about the song."
     )
 
 
@@ -169,3 +169,21 @@ def popularity_difference(comparison: dict) -> str:
             "versions' popularity apart."
         )
     return f"{said}{noise}; the difference is wider than {interval}."
+
+
+def no_stable_explanation(method: str) -> str:
+    """What pages, the PNG and the CLI say when nothing in an explanation holds."""
+    if method == "occlusion":
+        why = "silencing any one bar and band moves the probability by less than one point"
+    else:
+        why = "no bar and band stayed among the ten heaviest, with one direction, in all three independent LIME runs"
+    return f"No stable explanation for this song: {why}, so no region is shown as a finding (the grid is greyed)."
+
+
+def explanation_stability(stability: float | None, method: str) -> str:
+    """How well an explanation holds, in words: "2 of its 5 heaviest regions hold in all three
+    independent LIME runs (40%)"."""
+    if stability is None:
+        return "deterministic (the same weights every run); findings move the probability by a point or more"
+    held = round(stability * 5)
+    return f"stability {stability:.0%}: {held} of its 5 heaviest regions hold in all three independent LIME runs"

@@ -69,7 +69,27 @@ def test_lime_finds_the_planted_region_far_more_often_than_chance(planted_model)
     # Measured when written: 8 of 8 explanations put the planted cell first (chance: 6.7%).
     print(f"planted cell ranked first in {hits} of {trials} explanations (chance {chance:.1%})")
     assert hits / trials >= 0.75 > 10 * chance
-    assert explanation.stability is not None and explanation.stability > 0.3
+    assert explanation.stable and explanation.stability is not None and explanation.stability > 0
+
+
+def test_only_cells_that_hold_in_every_independent_fit_are_findings(planted_model):
+    """The planted region holds across the three independent LIME fits, and only it is named;
+    a model that answers at random has no stable cell, so its explanation names nothing."""
+    rng = np.random.default_rng(2)
+    silent = np.zeros(30 * 22_050, dtype=np.float32)
+    planted = explain(_spectrogram(rng, True), silent, PRESET, planted_model, num_samples=600)
+    findings = [cell for cell, _ in planted.top(+1, 5) + planted.top(-1, 5)]
+    assert planted.stable and findings
+    assert all(c.band == "high mids" and 10.0 <= c.start_s < 20.0 for c in findings), findings
+    flagged = {(r["band"], r["start_s"]) for r in planted.regions if r["stable"]}
+    assert flagged == {(c.band, c.start_s) for c in planted.cells if planted.stable_cells[c.index]}
+
+    noise = np.random.default_rng(3)
+    random_model = explain(
+        _spectrogram(rng, True), silent, PRESET, lambda batch: noise.uniform(0, 1, len(batch)), num_samples=600
+    )
+    assert not random_model.stable and random_model.top(+1) == random_model.top(-1) == []
+    assert not any(r["stable"] for r in random_model.regions)
 
 
 class HighMidsEmbedding:
@@ -105,9 +125,9 @@ def test_occlusion_over_musicnn_cells_finds_the_planted_region():
     mel[rows, int(10 / 0.016) : int(20 / 0.016)] += 3.0  # 16 ms frames
     silent = np.zeros(30 * 22_050, dtype=np.float32)  # no tempo: 2.5 s cells
     explanation = occlusion(mel, silent, MUSICNN_INPUT, scorer._hiding_effects)
-    assert explanation.method == "occlusion" and explanation.stability is None
+    assert explanation.method == "occlusion" and explanation.stability is None and explanation.stable
     top = [cell for cell, _ in explanation.top(+1, 4)]
-    assert all(c.band == "high mids" and 10.0 <= c.start_s < 20.0 for c in top)
+    assert top and all(c.band == "high mids" and 10.0 <= c.start_s < 20.0 for c in top)
     other_bands = [w for c, w in zip(explanation.cells, explanation.weights, strict=True) if c.band != "high mids"]
     assert np.allclose(other_bands, 0.0, atol=1e-6)
 
@@ -121,7 +141,7 @@ def test_a_window_longer_than_the_song_has_no_cell_past_the_songs_end():
         seen.append(batch.shape[0])
         return batch[:, HIGH_MIDS, :].mean(axis=(1, 2)) / 80 + 1  # louder high mids: more popular
 
-    explanation = explain(np.full(PRESET.shape, -80.0, np.float32), song, PRESET, predict, num_samples=50, seeds=(0,))
+    explanation = explain(np.full(PRESET.shape, -80.0, np.float32), song, PRESET, predict, num_samples=60)
     assert max(cell.end_s for cell in explanation.cells) == 17.0
     assert len(explanation.cells) == 7 * 5 and len(explanation.weights) == len(explanation.cells)
     assert max(region["end_s"] for region in explanation.regions) <= 17.0
@@ -144,20 +164,29 @@ def test_a_regions_band_alone_keeps_that_band_and_drops_the_others():
 
 def test_the_explanation_png_says_what_it_is_when_shared_on_its_own():
     """The downloaded picture carries the grid, the spectrogram, the regions and the notes the
-    page gives beside it: which run and model, and each warning."""
-    from ui.explanation import DISPLAY, audible_spectrogram, explanation_figure, figure_png
+    page gives beside it: which run and model, and each warning. An explanation with no stable
+    cell is drawn greyed and says so instead of listing regions."""
+    from ui.explanation import DISPLAY, UNSTABLE_COLOURS, audible_spectrogram, explanation_figure, figure_png
 
     song = np.random.default_rng(3).standard_normal(30 * 22_050).astype(np.float32) * 0.1
 
     def predict(batch):
         return batch[:, HIGH_MIDS, :].mean(axis=(1, 2)) / 80 + 1
 
-    explanation = explain(np.full(PRESET.shape, -80.0, np.float32), song, PRESET, predict, num_samples=50, seeds=(0,))
     spectrogram, times, _ = audible_spectrogram(song, 12.0)
-    notes = ["Scored with CNN 2 of run 20261126-052219-3231.", "WARNING: unlike anything in the catalog."]
-    figure = explanation_figure(explanation, spectrogram, times, DISPLAY, "demo.wav: popular (71%)", notes)
+    notes = ["Scored with CNN 2 of run 20261126-052219-3231.", "WARNING: trained on the synthetic demo."]
+    stable = explain(_spectrogram(np.random.default_rng(4), True), song, PRESET, predict, num_samples=300)
+    assert stable.stable
+    figure = explanation_figure(stable, spectrogram, times, DISPLAY, "demo.wav: popular (71%)", notes)
     written = "\n".join(text.get_text() for axes in figure.axes for text in axes.texts)
     assert all(note in written for note in notes)
     assert "Pushes toward popular:" in written and "Pulls away from popular:" in written
     assert figure.axes[0].get_title() == "demo.wav: popular (71%)"
     assert figure_png(lambda: figure).startswith(b"\x89PNG")
+
+    flat = explain(np.full(PRESET.shape, -80.0, np.float32), song, PRESET, predict, num_samples=60)
+    assert not flat.stable  # hiding silence changes nothing: no cell holds
+    figure = explanation_figure(flat, spectrogram, times, DISPLAY, "demo.wav: popular (71%)", notes)
+    written = "\n".join(text.get_text() for axes in figure.axes for text in axes.texts)
+    assert "No stable explanation for this song" in written and "Pushes toward popular:" not in written
+    assert figure.axes[0].images[0].get_cmap().name == UNSTABLE_COLOURS

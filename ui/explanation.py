@@ -16,12 +16,24 @@ from core.bands import BANDS
 from core.config import SAMPLE_RATE, FeaturePreset
 from core.explain import Explanation, audible_seconds, describe, region_audio
 from core.features import log_mel
+from core.wording import no_stable_explanation
 from ui import charts
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 WEIGHT_COLOURS = "RdBu_r"  # red: toward popular, blue: away, white: no effect
+UNSTABLE_COLOURS = "Greys"  # an explanation with no stable cell: sizes only, no direction to read
+
+
+def shown_weights(explanation: Explanation) -> tuple[np.ndarray, str, float, float, str]:
+    """(weights as bands x time cells, colour scale, lowest, highest, colour bar title): signed
+    red and blue when the explanation is stable, else their sizes in grey."""
+    weights, _, _ = weight_grid(explanation)
+    limit = float(np.abs(weights).max() or 1.0)
+    if explanation.stable:
+        return weights, WEIGHT_COLOURS, -limit, limit, "weight (+ toward popular)"
+    return np.abs(weights), UNSTABLE_COLOURS, 0.0, limit, "size of weight (not stable)"
 
 
 def weight_grid(explanation: Explanation) -> tuple[np.ndarray, list[str], list[str]]:
@@ -44,8 +56,9 @@ def region_ranks(explanation: Explanation, count: int = 3) -> dict[int, str]:
 
 
 def grid_figure(explanation: Explanation, title: str) -> go.Figure:
-    weights, times, bands = weight_grid(explanation)
-    limit = float(np.abs(weights).max() or 1.0)
+    """The grid coloured by weight; greyed, with no ranks, when nothing in it is stable."""
+    _, times, bands = weight_grid(explanation)
+    weights, colours, low, high, legend = shown_weights(explanation)
     ranks = region_ranks(explanation)
     band_count = len(BANDS)
     text = [[ranks.get(t * band_count + b, "") for t in range(len(times))] for b in range(band_count)]
@@ -62,16 +75,16 @@ def grid_figure(explanation: Explanation, title: str) -> go.Figure:
         z=weights,
         x=times,
         y=bands,
-        colorscale=WEIGHT_COLOURS,
-        zmin=-limit,
-        zmax=limit,
+        colorscale=colours,
+        zmin=low,
+        zmax=high,
         xgap=2,
         ygap=2,
         text=text,
         texttemplate="%{text}",
         textfont=dict(size=14),
         customdata=spans,
-        colorbar=dict(title=dict(text="weight<br>(+ toward<br>popular)")),
+        colorbar=dict(title=dict(text=legend.replace(" (", "<br>("))),
         hovertemplate=f"{unit} %{{x}} (%{{customdata}})<br>%{{y}}<br>weight %{{z:.3f}}<extra></extra>",
     )
     return charts.figure(
@@ -121,12 +134,12 @@ def explanation_figure(
     state, as it is drawn on a thread of Streamlit's."""
     from matplotlib.figure import Figure
 
-    weights, time_labels, bands = weight_grid(explanation)
+    _, time_labels, bands = weight_grid(explanation)
+    weights, colours, low, high, legend = shown_weights(explanation)
     lines = region_lines(explanation)
     figure = Figure(figsize=(12, 10), dpi=110, layout="constrained")
     top, bottom, panel = figure.subplots(3, 1, gridspec_kw=dict(height_ratios=[3, 4, 2.6]))
-    limit = float(np.abs(weights).max() or 1.0)
-    image = top.imshow(weights, origin="lower", aspect="auto", cmap=WEIGHT_COLOURS, vmin=-limit, vmax=limit)
+    image = top.imshow(weights, origin="lower", aspect="auto", cmap=colours, vmin=low, vmax=high)
     top.set_xticks(range(len(time_labels)), time_labels)
     top.set_yticks(range(len(bands)), bands)
     ranks = region_ranks(explanation)
@@ -137,7 +150,7 @@ def explanation_figure(
         xlabel=f"{'bar' if explanation.time_unit == 'bar' else 'time cell'} of the best 30 s "
         f"(which starts {explanation.cells[0].start_s:.0f} s into the song)",
     )
-    figure.colorbar(image, ax=top, label="weight (+ toward popular)")
+    figure.colorbar(image, ax=top, label=legend)
 
     extent = [times[0], times[-1], 0, spectrogram.shape[0]]
     picture = bottom.imshow(
@@ -155,12 +168,16 @@ def explanation_figure(
     figure.colorbar(picture, ax=bottom, label="dB")
 
     panel.axis("off")
-    text = [
-        "Pushes toward popular:",
-        *(lines[+1] or ["no region changes the verdict measurably"]),
-        "Pulls away from popular:",
-        *(lines[-1] or ["no region changes the verdict measurably"]),
-    ]
+    text = (
+        [
+            "Pushes toward popular:",
+            *(lines[+1] or ["no stable region"]),
+            "Pulls away from popular:",
+            *(lines[-1] or ["no stable region"]),
+        ]
+        if explanation.stable
+        else [no_stable_explanation(explanation.method)]
+    )
     panel.text(0, 1, "\n".join([*text, "", *notes]), va="top", family="monospace", fontsize=9, wrap=True)
     return figure
 
@@ -182,13 +199,16 @@ def audible_spectrogram(window: np.ndarray, start_s: float) -> tuple[np.ndarray,
 def region_players(explanation: Explanation, window: np.ndarray, start_s: float, count: int = 3) -> None:
     """The top regions each way, each with its bar as it is and with only its band, cut from
     the explained ``window`` that starts ``start_s`` into the song."""
+    if not explanation.stable:
+        st.info(no_stable_explanation(explanation.method))
+        return
     left, right = st.columns(2)
     ranks = region_ranks(explanation, count)
     for column, sign, heading in ((left, +1, "Pushes toward popular"), (right, -1, "Pulls away from popular")):
         column.markdown(f"**{heading}**")
         top = explanation.top(sign, count)
         if not top:
-            column.caption("No region changes the verdict measurably.")
+            column.caption("No stable region pulls this way.")
         for cell, weight in top:
             column.markdown(f"**{ranks[cell.index]}** {describe(cell, weight)}")
             whole, band_only = region_audio(window, cell, offset_s=start_s)
