@@ -107,6 +107,12 @@ class CatalogInfo:
     fingerprint: str = ""
 
 
+BEST_MODEL_RULE = (
+    "Best model: the highest holdout ROC-AUC among the models whose holdout accuracy is at least the "
+    "majority-class baseline (always guessing the commoner label)"
+)
+
+
 @dataclass(frozen=True)
 class RunMeta:
     """A run's ``run.json``, read by ``load_run``. Entries older runs lack read as their
@@ -152,12 +158,29 @@ class RunMeta:
     popularity_model_audio: dict[str, Any] | None = None  # the same on audio alone (artist unknown)
     regression_metrics: dict[str, Any] | None = None  # core.popularity.regression_metrics, with context
     regression_metrics_audio: dict[str, Any] | None = None  # the same for the audio-only regression
+    context_fans_range: list[float] | None = None  # fewest and most fans among the training songs' artists
+
+    def beats_majority(self, model: str) -> bool:
+        """Whether ``model``'s holdout accuracy is at least the majority-class baseline (the
+        accuracy of always guessing the holdout's commoner label)."""
+        metrics = self.metrics[model]
+        if metrics.accuracy.value is None or metrics.positives is None or not metrics.n:
+            return False
+        share = metrics.positives / metrics.n
+        return metrics.accuracy.value >= max(share, 1.0 - share)
 
     @property
     def best_model(self) -> str:
-        """The model with the highest holdout ROC-AUC (the dummy only if it is alone)."""
+        """The model ``BEST_MODEL_RULE`` crowns; when no model beats the majority-class
+        baseline, the highest holdout ROC-AUC still scores by default, uncrowned
+        (``best_model_crowned`` is False). The dummy only if it is alone."""
         candidates = [m for m in self.models if m != "dummy"] or list(self.models)
-        return max(candidates, key=lambda m: self.metrics[m].roc_auc.value or 0.0)
+        eligible = [m for m in candidates if self.beats_majority(m)] or candidates
+        return max(eligible, key=lambda m: self.metrics[m].roc_auc.value or 0.0)
+
+    @property
+    def best_model_crowned(self) -> bool:
+        return self.beats_majority(self.best_model)
 
 
 D = TypeVar("D", bound="DataclassInstance")
@@ -341,6 +364,7 @@ class RunSummary:
     quick_start: bool
     active: bool
     decided: bool
+    best_model_crowned: bool = True  # False: no model beats the majority-class baseline
 
     def as_dict(self) -> dict:
         return {
@@ -351,6 +375,7 @@ class RunSummary:
             "best_model": self.best_model,
             "best_auc": self.best_auc,
             "best_auc_ci": list(self.best_auc_ci),
+            "best_model_crowned": self.best_model_crowned,
             "holdout_tracks": self.holdout_tracks,
             "synthetic": self.synthetic,
             "quick_start": self.quick_start,
@@ -379,6 +404,7 @@ def run_summaries(settings: Settings, catalog: Catalog) -> list[RunSummary]:
                 quick_start=meta.quick_start,
                 active=bool(row.active),
                 decided=bool(row.decided),
+                best_model_crowned=meta.best_model_crowned,
             )
         )
     return summaries

@@ -10,6 +10,7 @@ import streamlit as st
 
 from core.architectures import DISPLAY_NAMES
 from core.config import Settings
+from core.registry import BEST_MODEL_RULE
 from core.wording import holdout_auc
 from ui import state
 from ui.jobs import no_catalog_notice
@@ -72,9 +73,11 @@ def active_run_line(meta: RunMeta) -> None:
         else ""
     )
     left, right = st.columns([4, 1])
+    badge = "best model" if meta.best_model_crowned else "no model beats the majority-class baseline; default"
     left.caption(
         f"Scoring with run **{meta.id}** ({meta.split} split, {meta.training_preset} preset, trained "
-        f"{meta.created_at[:16].replace('T', ' ')} UTC; best model {DISPLAY_NAMES[best]}, "
-        f"{holdout_auc(meta.metrics[best].roc_auc)}).{quick}"
+        f"{meta.created_at[:16].replace('T', ' ')} UTC; {badge} {DISPLAY_NAMES[best]}, "
+        f"{holdout_auc(meta.metrics[best].roc_auc)}).{quick}",
+        help=BEST_MODEL_RULE + ".",
     )
     right.page_link("pages/holdout.py", label="Choose the run", icon="🎯")

@@ -9,7 +9,7 @@ import streamlit as st
 from core.architectures import DISPLAY_NAMES
 from core.catalog import Catalog
 from core.config import Settings
-from core.registry import RunSummary, keep_active, run_summaries, set_active
+from core.registry import BEST_MODEL_RULE, RunSummary, keep_active, run_summaries, set_active
 
 
 def summaries(config: Settings) -> list[RunSummary]:
@@ -25,9 +25,10 @@ def describe_run(run: RunSummary) -> str:
         else (f"**{run.best_auc:.2f}** (95% CI {run.best_auc_ci[0]:.2f}-{run.best_auc_ci[1]:.2f})")
     )
     notes = [" · set-up's quick start" if run.quick_start else "", " · synthetic demo" if run.synthetic else ""]
+    badge = "best model" if run.best_model_crowned else "no model beats the majority-class baseline; default"
     return (
         f"`{run.id}` · trained {run.created[:16].replace('T', ' ')} UTC  \n"
-        f"best model {DISPLAY_NAMES[run.best_model]}: holdout ROC-AUC {auc} on {run.holdout_tracks} tracks  \n"
+        f"{badge} {DISPLAY_NAMES[run.best_model]}: holdout ROC-AUC {auc} on {run.holdout_tracks} tracks  \n"
         f"{run.split} split · {run.preset} preset{''.join(notes)}"
     )
 
@@ -43,6 +44,7 @@ def pending_choice(config: Settings) -> None:
     left, right = st.columns(2)
     left.markdown("**Active now**  \n" + describe_run(active))
     right.markdown("**New run**  \n" + describe_run(pending))
+    st.caption(BEST_MODEL_RULE + ".")
     if pending.split != active.split:
         st.caption(
             "The two were judged on different splits, so their AUCs are not directly comparable: a grouped "

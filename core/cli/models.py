@@ -79,7 +79,7 @@ def train(args: argparse.Namespace, progress: Progress) -> int:
 def runs(args: argparse.Namespace, progress: Progress) -> int:
     from core.architectures import DISPLAY_NAMES
     from core.catalog import Catalog
-    from core.registry import run_summaries, set_active
+    from core.registry import BEST_MODEL_RULE, run_summaries, set_active
 
     config = settings()
     with Catalog.open(config) as catalog:
@@ -98,9 +98,12 @@ def runs(args: argparse.Namespace, progress: Progress) -> int:
     for s in summaries:
         created = s.created[:19].replace("T", " ")
         auc = with_interval(s.best_auc, s.best_auc_ci, digits=2)
-        best = DISPLAY_NAMES[s.best_model]
+        best = DISPLAY_NAMES[s.best_model] + ("" if s.best_model_crowned else "†")
         print(f"{'*' if s.active else ' ':2}{s.id:<22} {created:<20} {s.split:<7} {s.preset:<6} {best:<10} {auc}")
     print("* active: songs are scored with it. Switch with 'python -m core runs --activate ID'.")
+    print(f"{BEST_MODEL_RULE}.")
+    if not all(s.best_model_crowned for s in summaries):
+        print("† no model of that run beats the majority-class baseline: this is only its default for scoring.")
     return 0
 
 
