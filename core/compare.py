@@ -79,6 +79,7 @@ recordings against themselves re-encoded or after 8 s of silence score at least 
 0.7 in 1 pair of 219; the real (orchestral) recordings against each other at most 0.65 and
 against demo songs at most 0.25."""
 EXPLAIN_SAMPLES = 300
+LENGTH_TOLERANCE_S = 1.0  # versions whose lengths differ by more get a note on what was not compared
 TOP_CHANGES = 5
 NOISE_RMS_MULTIPLE = 3.0
 NOISE_COPIES = 4
@@ -114,6 +115,25 @@ class Comparison:
     popularity_a: dict | None = None
     popularity_b: dict | None = None
     popularity_model: str | None = None
+    duration_a_s: float = 0.0  # each version's whole length
+    duration_b_s: float = 0.0
+    overlap_s: float = 0.0  # the stretch both cover: all that was compared
+
+    @property
+    def coverage_note(self) -> str | None:
+        """A sentence when the versions' lengths differ by more than ``LENGTH_TOLERANCE_S``:
+        what was compared and what was not."""
+        if abs(self.duration_a_s - self.duration_b_s) <= LENGTH_TOLERANCE_S:
+            return None
+        left_out = [
+            f"{duration - self.overlap_s:.1f} s of {version}"
+            for version, duration in (("A", self.duration_a_s), ("B", self.duration_b_s))
+            if duration - self.overlap_s > 0.05
+        ]
+        return (
+            f"A is {self.duration_a_s:.1f} s long and B {self.duration_b_s:.1f} s: only the {self.overlap_s:.1f} s "
+            f"both cover were compared, so {' and '.join(left_out)} had no say in this comparison."
+        )
 
     @property
     def difference(self) -> float:
@@ -151,6 +171,10 @@ class Comparison:
             "predicted_popularity_b": self.popularity_b,
             "popularity_difference": self.popularity_difference,
             "popularity_model": self.popularity_model,
+            "duration_a_s": round(self.duration_a_s, 2),
+            "duration_b_s": round(self.duration_b_s, 2),
+            "overlap_s": round(self.overlap_s, 2),
+            "coverage_note": self.coverage_note,
         }
 
 
@@ -261,6 +285,9 @@ def compare(
         popularity_a=popularity[0],
         popularity_b=popularity[1],
         popularity_model=None if fed_by is None else fed_by.model_name,
+        duration_a_s=versions.a.size / SAMPLE_RATE,
+        duration_b_s=versions.b.size / SAMPLE_RATE,
+        overlap_s=length / SAMPLE_RATE,
     )
 
 

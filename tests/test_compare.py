@@ -84,7 +84,13 @@ def test_a_louder_hook_raises_the_probability_in_the_hooks_cells_even_after_a_ne
     assert changes == sorted(changes, reverse=True)
     assert _hook_found(result) and result["regions_changed"][0]["weight_change"] > 0, result["regions_changed"]
     assert result["predicted_popularity_a"] is None and result["popularity_difference"] is None
-    assert "no popularity regression" in _summary(result)[2]
+    assert "no popularity regression" in _summary(result)[3]
+    # B has six seconds A lacks: both lengths, the overlap, and a plain note on what was not compared
+    length_a = _song(WEAK_HOOK).size / SAMPLE_RATE
+    assert result["duration_a_s"] == pytest.approx(length_a, abs=0.01)
+    assert result["duration_b_s"] == pytest.approx(length_a + 6.0, abs=0.01)
+    assert result["overlap_s"] == pytest.approx(length_a, abs=0.05)
+    assert "6.0 s of B had no say" in result["coverage_note"] and result["coverage_note"] in _summary(result)
 
 
 def _cli(*args: str, home) -> tuple[int, str, str]:
@@ -115,6 +121,8 @@ def re_encoded(context_home, tmp_path_factory) -> dict:
 def test_a_song_against_itself_re_encoded_differs_by_no_more_than_noise(re_encoded):
     result = re_encoded
     assert result["model"] == "musicnn"
+    assert result["duration_a_s"] == pytest.approx(result["duration_b_s"], abs=0.05)
+    assert result["overlap_s"] == pytest.approx(result["duration_a_s"], abs=0.05) and result["coverage_note"] is None
     assert result["offset_s"] == pytest.approx(0.0, abs=0.03) and result["alignment"] > 0.95
     assert not result["beyond_noise"], (result["difference"], result["noise"])
 

@@ -108,9 +108,12 @@ def _show(result: dict, labels: tuple[str, str], meta: RunMeta) -> None:
     if meta.synthetic:
         st.caption(f"**Trained on the synthetic demo catalog.** {SYNTHETIC_VERDICTS}")
     st.markdown(
-        f"**A:** {songs.plain(labels[0])} · **B:** {songs.plain(labels[1])} — aligned at "
-        f"**{result['alignment']:.2f}** (1 is the same sound): {offset_words(result['offset_s'])}."
+        f"**A:** {songs.plain(labels[0])} ({result['duration_a_s']:.1f} s) · **B:** {songs.plain(labels[1])} "
+        f"({result['duration_b_s']:.1f} s) — aligned at **{result['alignment']:.2f}** (1 is the same sound): "
+        f"{offset_words(result['offset_s'])}; compared over the **{result['overlap_s']:.1f} s** both cover."
     )
+    if result["coverage_note"]:
+        st.warning(result["coverage_note"])
     columns = st.columns(4)
     colour = "normal" if result["beyond_noise"] else "off"  # a change within noise is not shown as up or down
     columns[0].metric(f"A ({name})", f"{result['probability_a']:.0%}")
@@ -165,12 +168,16 @@ def window_figure(result: dict, labels: tuple[str, str], synthetic: bool) -> go.
             y=[w[f"probability_{version.lower()}"] for w in windows],
             mode=mode,
             name=f"{version}: {label}",
-            marker=dict(color=colour, size=9),
-            line=dict(color=colour),
+            marker=dict(color=colour, size=size, symbol=symbol),
+            line=dict(color=colour, dash=dash),
             customdata=[w["end_s"] for w in windows],
             hovertemplate=f"{version}, window %{{x:.0f}}-%{{customdata:.0f}} s of A: %{{y:.1%}}<extra></extra>",
         )
-        for version, label, colour in (("A", labels[0], charts.GREY), ("B", labels[1], charts.BLUE))
+        # A drawn wide and open, B narrow and solid on top: where they agree, both stay visible
+        for version, label, colour, size, symbol, dash in (
+            ("A", labels[0], charts.GREY, 14, "circle-open", "dash"),
+            ("B", labels[1], charts.BLUE, 7, "circle", "solid"),
+        )
     ]
     title = "Probability of each aligned 30 s window" + (" (synthetic demo)" if synthetic else "")
     return charts.window_chart(traces, title, result["best_window"], "time in A", legend=charts.LEGEND_BELOW)

@@ -52,8 +52,10 @@ def compare(args: argparse.Namespace, progress: Progress) -> int:
 def _summary(result: dict) -> list[str]:
     start, end = result["best_window"]
     lines = [
-        f"A: {result['file_a']}  B: {result['file_b']}: aligned at {result['alignment']:.2f} "
-        f"({offset_words(result['offset_s'])}).",
+        f"A: {result['file_a']} ({result['duration_a_s']:.1f} s)  B: {result['file_b']} "
+        f"({result['duration_b_s']:.1f} s): aligned at {result['alignment']:.2f} "
+        f"({offset_words(result['offset_s'])}); compared over the {result['overlap_s']:.1f} s both cover.",
+        *([result["coverage_note"]] if result["coverage_note"] else []),
         f"Probability A {result['probability_a']:.1%}, B {result['probability_b']:.1%}. {noise_verdict(result)} "
         f"(Noise: {result['noise_method']}.)",
         popularity_difference(result),
