@@ -242,6 +242,7 @@ class ContextModels:
     calibration: PlattCalibration | None = None
     regressor: PopularityRegressor | None = None
     audio_regressor: PopularityRegressor | None = None
+    fans_range: tuple[float, float] | None = None  # the fewest and most fans among training songs' artists
 
     @classmethod
     def fit(
@@ -258,8 +259,10 @@ class ContextModels:
         width) on ``parts["test"]``; the holdout is not looked at."""
         train, test = parts["train"], parts["test"]
         names = feature_names(with_history=with_history)
+        log_fans = train.context[train.context[:, 1] == 1.0, 0]  # context columns: log_fans, has_fans, ...
         return cls(
             audio_model,
+            fans_range=(float(np.expm1(log_fans.min())), float(np.expm1(log_fans.max()))) if log_fans.size else None,
             classifier=ContextClassifier.fit(
                 names, train.with_context(), train.labels, test.with_context(), test.labels
             )
@@ -291,6 +294,7 @@ class ContextModels:
             audio_regressor=None
             if meta.popularity_model_audio is None
             else PopularityRegressor.from_dict(meta.popularity_model_audio),
+            fans_range=None if meta.context_fans_range is None else tuple(meta.context_fans_range),  # type: ignore[arg-type]
         )
 
     def saved(self) -> dict:
@@ -300,7 +304,21 @@ class ContextModels:
             "context_model": None if self.classifier is None else self.classifier.as_dict(),
             "popularity_model": None if self.regressor is None else self.regressor.as_dict(),
             "popularity_model_audio": None if self.audio_regressor is None else self.audio_regressor.as_dict(),
+            "context_fans_range": None if self.fans_range is None else list(self.fans_range),
         }
+
+    def fans_note(self, artist: ArtistContext) -> str | None:
+        """A sentence when ``artist``'s fan count lies beyond those of the artists the models
+        learned from: the answers with context then extrapolate."""
+        if self.fans_range is None or artist.fans is None:
+            return None
+        low, high = self.fans_range
+        if low <= artist.fans <= high:
+            return None
+        return (
+            f"{artist.fans:,.0f} fans is beyond the fan counts this run learned from ({low:,.0f} to {high:,.0f}): "
+            "the answers with the artist's context extrapolate there; treat them as rough."
+        )
 
     def probability(self, audio_probability: float, artist: ArtistContext) -> float | None:
         """P(popular) of a song of ``artist`` whose audio model gave ``audio_probability``;

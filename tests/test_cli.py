@@ -1,9 +1,10 @@
 import json
+import re
 
 import pytest
 
 from core.cli import build_parser
-from tests.conftest import SMALL_DEMO_TRACKS, call_cli, run_cli
+from tests.conftest import SMALL_DEMO_TRACKS, call_cli, demo_clips, run_cli
 
 
 def test_info_json_reports_the_demo_catalog_and_its_features(demo_home):
@@ -108,23 +109,24 @@ def test_evaluate_json_lists_audio_plus_context_like_the_others_and_the_regressi
     assert "popularity regression: MAE" in text and "80% intervals hold" in text
 
 
-def test_score_json_adds_the_predicted_popularity_and_the_verdict_with_the_artists_context(context_home, tmp_path):
-    import numpy as np
-    import soundfile as sf
-
+def test_score_json_adds_the_predicted_popularity_and_the_chance_with_the_artists_context(context_home):
+    """Two other questions, each named: never a second verdict for the song."""
     from core.catalog import Catalog
     from core.context import CatalogContext
 
     with Catalog.open(context_home) as catalog:
         artist = CatalogContext.read(catalog).artists()[0]
-    song = tmp_path / "take.wav"
-    sf.write(song, 0.1 * np.random.default_rng(0).standard_normal(35 * 22_050).astype(np.float32), 22_050)
+    (song,) = demo_clips(context_home)
     result = call_cli("score", str(song), "--artist", artist.lower(), "--json", home=context_home.home, check=True)
     [scored] = json.loads(result.stdout)
     predicted = scored["predicted_popularity"]
     assert {"value", "low", "high", "scale"} <= set(predicted) and predicted["scale"] == "spotify"
     assert 0 <= predicted["low"] <= predicted["value"] <= predicted["high"] <= 100 and predicted["with_context"]
     assert 0 <= scored["probability_with_context"] <= 1 and artist in scored["context"]
+    assert not [key for key in scored if key.startswith("verdict") and key != "verdict"]  # one verdict per song
+    text = call_cli("score", str(song), "--artist", artist.lower(), home=context_home.home, check=True).stdout
+    verdict_words = re.findall(r"\b(?:not popular|popular) \(", text)
+    assert len(verdict_words) == 1, text
 
 
 @pytest.mark.parametrize(
