@@ -184,6 +184,8 @@ def explanation_stability(stability: float | None, method: str) -> str:
     """How well an explanation holds, in words: "2 of its 5 heaviest regions hold in all three
     independent LIME runs (40%)"."""
     if stability is None:
-        return "deterministic (the same weights every run); findings move the probability by a point or more"
+        return (
+            "Occlusion is deterministic (the same weights every run); findings move the probability by a point or more"
+        )
     held = round(stability * 5)
-    return f"stability {stability:.0%}: {held} of its 5 heaviest regions hold in all three independent LIME runs"
+    return f"Stability {stability:.0%}: {held} of its 5 heaviest regions hold in all three independent LIME runs"

@@ -11,7 +11,15 @@ from core.config import MAX_UPLOAD_MB
 from core.context import UNKNOWN_ARTIST, ArtistContext, given_artist
 from core.errors import HitlensError
 from core.popularity import ContextModels
-from core.wording import DEMO_FANS, SYNTHETIC_VERDICTS, holdout_auc, predicted_popularity, scale_name
+from core.registry import BEST_MODEL_RULE
+from core.wording import (
+    DEMO_FANS,
+    SYNTHETIC_VERDICTS,
+    explanation_stability,
+    holdout_auc,
+    predicted_popularity,
+    scale_name,
+)
 from ui import charts, compare, explanation, songs, state
 from ui.page import active_run_line, catalog_or_stop, runs_or_stop, through_app
 
@@ -30,8 +38,9 @@ model = st.selectbox(
     "Model",
     choices,
     index=choices.index(best),
-    format_func=lambda m: DISPLAY_NAMES[m] + (" (best holdout ROC-AUC)" if m == best else ""),
-    help="musicnn scores from embeddings pretrained on real recordings; the others learned only from this catalog.",
+    format_func=lambda m: DISPLAY_NAMES[m] + (" (best model)" if m == best and meta.best_model_crowned else ""),
+    help="musicnn scores from embeddings pretrained on real recordings; the others learned only from this catalog. "
+    f"{BEST_MODEL_RULE}.",
 )
 scorer = songs.scorer(home, run_id, model)
 st.caption(
@@ -39,7 +48,12 @@ st.caption(
     "0.5 is a coin toss; the study's best real-data model reached 0.65."
 )
 if meta.synthetic:
-    st.warning(f"**Trained on the synthetic demo catalog.** {SYNTHETIC_VERDICTS}")
+    st.warning(
+        f"**Trained on the synthetic demo catalog.** {SYNTHETIC_VERDICTS} Real recordings are expected to get no "
+        "verdict here: they are unlike the demo's synthetic music, and Hitlens says so instead of guessing."
+    )
+embeddings, catalog_map = state.catalog_embeddings(home, token, state.embeddings_stamp(home))
+domain, holdout_pass = state.run_domain(home, token, run_id, state.embeddings_stamp(home))
 
 
 def artist_box() -> ArtistContext:
@@ -76,10 +90,13 @@ if not files:
     st.stop()
 
 results = {}
+stamp = state.embeddings_stamp(home)
 with st.status(f"Scoring {len(files)} file(s)…", expanded=False) as status:
     for song in files:
         status.update(label=f"Scoring and listening to {songs.plain(song.label)}…")
-        results[song.label] = songs.score_upload(home, run_id, model, song.sha256, song.name, _data=song.data)
+        results[song.label] = songs.score_upload(
+            home, run_id, model, song.sha256, stamp, song.name, _data=song.data, _domain=domain
+        )
     status.update(label=f"Scored {len(files)} file(s)", state="complete")
 
 for scored in results.values():
@@ -94,12 +111,20 @@ st.dataframe(
     table.assign(probability=100 * table["probability"]),  # shown as 63%, as everywhere else; the CSV keeps 0.6299
     hide_index=True,
     column_config={
+        "verdict": st.column_config.TextColumn(
+            "verdict", help="'withheld': the song is unlike the music the run learned from, so it gets no verdict."
+        ),
         "probability": st.column_config.ProgressColumn(
-            "probability of popular", format="%.0f%%", min_value=0, max_value=100
+            "model's probability",
+            help="The chosen model's calibrated probability; for a withheld song, an extrapolation, not a verdict.",
+            format="%.0f%%",
+            min_value=0,
+            max_value=100,
         ),
         "percentile": st.column_config.NumberColumn(
             "percentile",
-            help="The song's probability is higher than this share of the catalog's held-out tracks.",
+            help="The song's probability is higher than this share of the catalog's held-out tracks "
+            "(none for a withheld song).",
             format="%.0f",
         ),
     },
@@ -112,51 +137,62 @@ upload, scored = next(u for u in files if u.label == choice), results[choice]
 result, profile = scored.result, scored.profile
 stem = upload.name.rsplit(".", 1)[0]
 probability = result["probability"]
+judged = result["in_domain"]
 start, end = result["best_window"]
 window = songs.best_window(upload.sha256, start, end, upload.name, _data=upload.data)
-st.subheader(f"{songs.plain(choice)}: {result['verdict']} ({probability:.0%})")
+if judged:
+    st.subheader(f"{songs.plain(choice)}: {result['verdict']} ({probability:.0%})")
+else:
+    st.subheader(f"{songs.plain(choice)}: verdict withheld")
+    st.warning(result["domain_reason"])
 if result["note"]:
     st.warning(result["note"])
-st.markdown(
-    f"Calibrated probability **{probability:.0%}** (the mean over its 30 s windows) that its popularity would be at "
-    "or above the run's threshold "
-    f"({meta.threshold.value:g}); higher than {result['percentile'] or 0:.0f}% of the catalog's held-out tracks. "
-    f"Best 30 s to use as your preview clip: **{start:.0f}-{end:.0f} s**."
-)
+if judged:
+    st.markdown(
+        f"Calibrated probability **{probability:.0%}** (the mean over its 30 s windows) that its popularity would be "
+        f"at or above the run's threshold ({meta.threshold.value:g}); higher than {result['percentile'] or 0:.0f}% "
+        f"of the catalog's held-out tracks. Best 30 s to use as your preview clip: **{start:.0f}-{end:.0f} s**."
+    )
+    passed = "" if holdout_pass is None else f" The rule lets {holdout_pass:.0%} of the run's holdout tracks through."
+    st.caption(f"Why Hitlens judges this song: {result['domain_reason']}{passed}")
+else:
+    if meta.synthetic:
+        st.info(
+            "This run learned from the **synthetic demo catalog**, so real recordings are expected to be withheld: "
+            "the demo's generated tracks are not the music you make. Collect a real catalog to judge real songs."
+        )
+    with st.expander("Secondary detail: the model's raw probability (not a verdict)"):
+        st.markdown(
+            f"{DISPLAY_NAMES[model]} gives this song **{probability:.0%}**, but the song lies outside what it learned, "
+            "so the figure is an extrapolation: no verdict and no percentile rest on it."
+        )
 
 
 def with_context(on_top: ContextModels) -> None:
-    """The verdict with and without the artist's context side by side, and the predicted popularity."""
+    """What the run's models on top answer: the chance for this artist's release and the predicted
+    popularity, each named as its own question (the verdict above stays the only verdict)."""
     from core.scoring import song_in_context
 
     feeding = on_top.audio_model
     audio = probability
-    if feeding != model:  # the models on top learned from this audio model's probability
-        fed = songs.score_upload(home, run_id, feeding, upload.sha256, upload.name, _data=upload.data)
-        if fed.result is None:
-            st.error(songs.plain(fed.error or f"{DISPLAY_NAMES[feeding]} could not score this song."))
-            return
-        audio = fed.result["probability"]
+    if feeding != model:  # the models on top learned from this audio model's probability: an input, not shown
+        audio = songs.feeding_probability(home, run_id, feeding, upload.sha256, upload.name, _data=upload.data)
     try:
         extra = song_in_context(on_top, audio, artist)
     except HitlensError as problem:
         st.error(str(problem))
         return
-    left, right = st.columns(2)
-    left.metric(
-        f"Audio only ({DISPLAY_NAMES[feeding]})", f"{'popular' if audio >= 0.5 else 'not popular'} · {audio:.0%}"
-    )
+    st.subheader("Two other questions")
+    fed = "" if feeding == model else f" (these models learned from {DISPLAY_NAMES[feeding]}'s probability)"
     if "probability_with_context" in extra:
-        right.metric(
-            "With the artist's context",
-            f"{extra['verdict_with_context']} · {extra['probability_with_context']:.0%}",
-            delta=f"{100 * (extra['probability_with_context'] - audio):+.0f} points",
+        st.metric(
+            "Chance for this artist's release (audio + context model)", f"{extra['probability_with_context']:.0%}"
         )
-        st.caption(extra["context_difference"])
-    else:
-        right.metric("With the artist's context", "not in this run" if artist.known else "no artist given")
-        if not artist.known:
-            st.caption("Audio only: no artist given, so no fans and no history. Choose one above to see both verdicts.")
+        st.caption(extra["context_difference"] + fed)
+    elif not artist.known:
+        st.caption("Give the releasing artist above for the chance of this artist's release (audio + context model).")
+    if extra["fans_note"]:
+        st.warning(extra["fans_note"])
     prediction = extra["predicted_popularity"]
     if prediction is not None:
         basis = "with the artist's context" if prediction["with_context"] else "artist unknown: no fans, no history"
@@ -170,32 +206,17 @@ def with_context(on_top: ContextModels) -> None:
         threshold = meta.threshold.value
         spans = prediction["low"] < threshold <= prediction["high"]
         st.caption(
-            f"Two models answer two questions: the verdict is the chance of reaching popularity {threshold:g}, the "
-            "regression's figure its best guess of the popularity itself."
-            + (
-                " Its interval spans the threshold, so the figure cannot settle the verdict either way."
-                if spans
-                else ""
-            )
+            f"The verdict is the chance of reaching popularity {threshold:g}; the regression answers another "
+            f"question, its best guess of the popularity itself.{fed}"
+            + (" Its interval spans the threshold, so it cannot settle the verdict either way." if spans else "")
         )
     if meta.synthetic:
         st.caption(DEMO_FANS)
 
 
-if on_top is not None:
+if on_top is not None and judged:
     with_context(on_top)
-embeddings, catalog_map = state.catalog_embeddings(home, token, state.embeddings_stamp(home))
 cautions = [f"WARNING: {SYNTHETIC_VERDICTS}"] if meta.synthetic else []  # said in the PNG too
-if not isinstance(profile, str) and len(embeddings):
-    similarity, familiar = embeddings.familiarity(profile.pooled)
-    if not familiar:
-        expected = " With the synthetic demo catalog this is expected for real music." if embeddings.synthetic else ""
-        cautions.insert(0, f"WARNING: unlike anything in the catalog (nearest similarity {similarity:.2f}): a guess.")
-        st.warning(
-            f"**This song sounds unlike anything in the catalog**: its closest catalog track has similarity "
-            f"{similarity:.2f}, while catalog tracks sit at {embeddings.familiar_floor:.2f} or more from their nearest "
-            f"neighbour. Every model's verdict here extrapolates beyond what it learned: treat it as a guess.{expected}"
-        )
 
 left, right = st.columns([3, 1])
 left.caption(f"The best 30 s ({start:.0f}-{end:.0f} s): the player starts there.")
@@ -205,8 +226,8 @@ left.audio(
 right.download_button("Download the best 30 s (WAV)", songs.wav_bytes(window), f"{stem}-best-30s.wav", "audio/wav")
 if len(result["windows"]) == 1:
     st.caption(
-        f"The song is {result['duration_s']:.0f} s long: one 30 s window, so its verdict is the window's verdict "
-        f"({probability:.0%}). Longer songs get one probability per window, every 5 s."
+        f"The song is {result['duration_s']:.0f} s long: one 30 s window. Longer songs get one probability per "
+        "window, every 5 s."
     )
 else:
     st.plotly_chart(charts.window_probabilities(result), width="stretch")
@@ -235,10 +256,17 @@ def what_it_sounds_like(profile, embeddings, catalog_map) -> None:
     nearest = embeddings.nearest(profile.pooled, threshold)
     share = np.mean([n["popular"] for n in nearest])
     synthetic = " of the **synthetic demo catalog**" if embeddings.synthetic else ""
-    st.markdown(
-        f"**Sounds like** these {len(nearest)} catalog songs{synthetic} (cosine similarity of musicnn embeddings): "
-        f"**{share:.0%}** of them are popular (popularity ≥ {threshold:g})."
-    )
+    if judged:
+        st.markdown(
+            f"**Sounds like** these {len(nearest)} catalog songs{synthetic} (cosine similarity of musicnn embeddings): "
+            f"**{share:.0%}** of them are popular (popularity ≥ {threshold:g})."
+        )
+    else:
+        st.markdown(
+            f"**The nearest catalog songs{synthetic} are far**: the closest is at similarity "
+            f"{nearest[0]['similarity']:.2f}, so what these {len(nearest)} did ({share:.0%} popular) says little "
+            "about your song."
+        )
     picked_row = st.dataframe(
         pd.DataFrame(nearest)[["track", "artist", "popularity", "popular", "similarity"]],
         hide_index=True,
@@ -259,9 +287,16 @@ def what_it_sounds_like(profile, embeddings, catalog_map) -> None:
     if catalog_map is not None:
         x, y = catalog_map.place(profile.pooled)
         title = "Your song on the map of the catalog" + (" (synthetic demo)" if embeddings.synthetic else "")
+        distance = (nearest[0]["similarity"], None if domain.rule is None else domain.rule.similarity_floor)
         st.plotly_chart(
-            charts.catalog_map(catalog_map.points, threshold, catalog_map.explained, title, song=(choice, x, y)),
+            charts.catalog_map(
+                catalog_map.points, threshold, catalog_map.explained, title, song=(choice, x, y), nearest=distance
+            ),
             width="stretch",
+        )
+        st.caption(
+            f"Two axes keep {catalog_map.explained:.0%} of the embeddings' spread, so a point can land among tracks "
+            "it is far from: the star's label gives its real similarity to the nearest catalog track."
         )
 
 
@@ -272,6 +307,13 @@ else:
     what_it_sounds_like(profile, embeddings, catalog_map)
 
 st.subheader("What drives the verdict")
+if not judged:
+    st.info(
+        "No explanation: the verdict is withheld, and what moves a model's guess outside the music it learned "
+        "from says nothing about your song."
+    )
+    songs.history(config)
+    st.stop()
 method = "occlusion (each cell silenced in turn)" if model == PRETRAINED_MODEL else "LIME (1,000 samples)"
 try:
     with st.spinner(f"Explaining the best 30 s with {method}…"):
@@ -280,22 +322,18 @@ except HitlensError as problem:
     st.error(str(problem))
     st.stop()
 
-st.plotly_chart(
-    explanation.grid_figure(explained, "Each bar and band of the best 30 s: red pushes toward popular, blue away"),
-    width="stretch",
+grid_title = (
+    "Each bar and band of the best 30 s: red pushes toward popular, blue away"
+    if explained.stable
+    else "No stable explanation: the weights' sizes, greyed (not findings)"
 )
+st.plotly_chart(explanation.grid_figure(explained, grid_title), width="stretch")
 spectrogram, times, preset = explanation.audible_spectrogram(window, start)
 st.plotly_chart(charts.spectrogram(spectrogram, preset, "Spectrogram of the best 30 s", start_s=start), width="stretch")
-how = (
-    f"LIME on {explained.time_unit}s x bands; stability: the top 5 regions of each third of the samples "
-    f"overlap {explained.stability:.0%}."
-    if explained.stability is not None
-    else "Occlusion: each weight is the drop in probability when that cell is silenced."
-)
 st.caption(
-    f"{how} Time cells are "
-    f"{'bars found by beat tracking' if explained.time_unit == 'bar' else '2.5 s cells (no tempo found)'}; "
-    "the marks +1, +2, … and −1, −2, … match the lists below."
+    f"{explanation_stability(explained.stability, explained.method)}. Time cells are "
+    f"{'bars found by beat tracking' if explained.time_unit == 'bar' else '2.5 s cells (no tempo found)'}"
+    + ("; the marks +1, +2, … and −1, −2, … match the lists below." if explained.stable else ".")
 )
 explanation.region_players(explained, window, start)
 png = functools.partial(  # drawn when clicked: it took longer than the explanation it shows

@@ -105,6 +105,22 @@ def demo_clips(settings: Settings, count: int = 1) -> list[Path]:
     return [settings.data_dir / path for path in paths]
 
 
+def demo_song(settings: Settings, seconds: float, index: int = 0) -> bytes:
+    """WAV bytes of demo clip ``index`` of a home's catalog, looped or cut to ``seconds``: a song
+    of the catalog's own kind, of any length."""
+    import numpy as np
+    import soundfile as sf
+
+    from core.audio import load_audio
+    from core.config import SAMPLE_RATE
+
+    clip = load_audio(demo_clips(settings, index + 1)[index])
+    samples = np.resize(clip, int(seconds * SAMPLE_RATE))
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, SAMPLE_RATE, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
 def shared_file(relative: str) -> Path:
     """A file from ../shared, or a skip that names it when the folder is absent."""
     path = SHARED / relative

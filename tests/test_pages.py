@@ -2,6 +2,7 @@
 catalog with a run."""
 
 import json
+import re
 import shutil
 import time
 
@@ -11,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core.catalog import Catalog
 from core.config import Settings
 from core.jobs import active_jobs, cancel_job, get_job
-from tests.conftest import REPO
+from tests.conftest import REPO, demo_song, shared_file
 
 PAGES = ["pages/dataset.py", "pages/train.py", "pages/holdout.py", "pages/score.py"]
 TIMEOUT = 60  # TensorFlow and the first catalog reads take longer than AppTest's 3 s default
@@ -160,35 +161,31 @@ def test_train_holdout_and_score_pages_before_any_run(use_demo_home):
 
 
 def test_score_page_uploads_songs_and_shows_a_verdict(trained_home, monkeypatch, tmp_path):
-    import numpy as np
-    import soundfile as sf
-
     from core.history import scored_songs
 
     shutil.copytree(trained_home.data_dir, tmp_path / "home" / "data")
     shutil.copytree(trained_home.models_dir, tmp_path / "home" / "models")
     settings = Settings(home=tmp_path / "home")
     monkeypatch.setenv("HITLENS_HOME", str(settings.home))
-    song = tmp_path / "demo take 3.wav"
-    rng = np.random.default_rng(0)
-    sf.write(song, 0.1 * rng.standard_normal(40 * 22_050).astype(np.float32), 22_050)
+    song = demo_song(settings, 40)  # the catalog's own kind of music: Hitlens can judge it
     app = _open(PAGES[3])
     assert "Trained on the synthetic demo catalog" in _text(app)
     assert "Scoring with run" in _text(app) and any(link.label == "Choose the run" for link in app.get("page_link"))
     app.file_uploader[0].set_value(
-        [("demo take 3.wav", song.read_bytes(), "audio/wav"), ("notes.mp3", b"not audio at all" * 100, "audio/mpeg")]
+        [("demo take 3.wav", song, "audio/wav"), ("notes.mp3", b"not audio at all" * 100, "audio/mpeg")]
     ).run()
     assert not app.exception, app.exception
     text = _text(app)
-    assert "demo take 3\\.wav: " in text and ("popular (" in text)
+    assert "demo take 3\\.wav: " in text and ("popular (" in text) and "Why Hitlens judges this song: Like" in text
     assert any("could not be decoded" in e.value for e in app.error)
     assert "What it sounds like" in text and "Sounds like" in text and "synthetic demo catalog" in text
     assert len(app.get("plotly_chart")) == 6  # windows, top tags, tags over time, map, explanation grid, spectrogram
-    assert "Pushes toward popular" in text and "only the " in text  # each region plays, and its band alone
+    stable = "Pushes toward popular" in text and "only the " in text  # each region plays, and its band alone
+    assert stable or "No stable explanation for this song" in text
     assert [s.label for s in app.selectbox][:1] == ["Model"]
     app.selectbox[0].set_value("cnn2").run()  # the same song, scored by a spectrogram model
     assert not app.exception, app.exception
-    assert "CNN 2: holdout ROC-AUC" in _text(app) and "each third of the samples overlap" in _text(app)
+    assert "CNN 2: holdout ROC-AUC" in _text(app) and "independent LIME runs" in _text(app)
 
     app.switch_page(PAGES[0]).run()  # the artist looks at the catalog and comes back
     app.switch_page(PAGES[3]).run()
@@ -202,18 +199,12 @@ def test_score_page_uploads_songs_and_shows_a_verdict(trained_home, monkeypatch,
 
 
 def test_two_uploads_with_one_name_both_appear_and_names_are_shown_as_typed(trained_home, monkeypatch, tmp_path):
-    import numpy as np
-    import soundfile as sf
-
     from ui.songs import plain
 
     monkeypatch.setenv("HITLENS_HOME", str(trained_home.home))
     name = "mix **v2** [final].wav"  # Markdown would make it bold and a link
-    takes = []
-    for seed in (1, 2):  # two different mixes, exported under the same name
-        path = tmp_path / f"take{seed}.wav"
-        sf.write(path, 0.1 * np.random.default_rng(seed).standard_normal(35 * 22_050).astype(np.float32), 22_050)
-        takes.append((name, path.read_bytes(), "audio/wav"))
+    # two different mixes, exported under the same name
+    takes = [(name, demo_song(trained_home, 35, index), "audio/wav") for index in (0, 1)]
     app = _open(PAGES[3])
     app.file_uploader[0].set_value([*takes, ("**bold** notes.mp3", b"not audio at all" * 100, "audio/mpeg")]).run()
     assert not app.exception, app.exception
@@ -229,22 +220,15 @@ def test_two_uploads_with_one_name_both_appear_and_names_are_shown_as_typed(trai
 def test_a_short_clips_explanation_stops_where_the_clip_ends(trained_home, monkeypatch, tmp_path):
     import re
 
-    import numpy as np
-    import soundfile as sf
-
     monkeypatch.setenv("HITLENS_HOME", str(trained_home.home))
-    t = np.arange(17 * 22_050) / 22_050
-    clicks = (np.sin(2 * np.pi * 3000 * t) * (np.mod(t, 0.5) < 0.05)).astype(np.float32)  # a beat every 0.5 s
-    clip = tmp_path / "short.wav"
-    sf.write(clip, 0.3 * clicks, 22_050)
     app = _open(PAGES[3])
-    app.file_uploader[0].set_value([("short.wav", clip.read_bytes(), "audio/wav")]).run()
+    app.file_uploader[0].set_value([("short.wav", demo_song(trained_home, 17), "audio/wav")]).run()
     assert not app.exception, app.exception
     text = _text(app)
-    assert "one 30 s window" in text  # a single verdict, not a one-point curve
+    assert "one 30 s window" in text and "short\\.wav: verdict withheld" not in text  # judged, on one window
     ends = [float(end) for end in re.findall(r"\d+\.\d-(\d+\.\d) s\)?, ", text)]
-    assert ends and max(ends) <= 17.0
-    grid = next(c for c in app.get("plotly_chart") if "Each bar and band" in c.proto.spec)
+    assert not ends or max(ends) <= 17.0  # listed regions (when any holds) end with the clip
+    grid = next(c for c in app.get("plotly_chart") if "best 30 s" in c.proto.spec and '"customdata"' in c.proto.spec)
     assert "29" not in grid.proto.spec.split('"customdata"')[1].split("]]")[0]  # no cell drawn past 17 s
 
 
@@ -464,31 +448,54 @@ def test_holdout_page_shows_audio_alone_vs_with_context_and_the_regression(conte
     assert scatter.data[0].name.startswith("80% prediction interval") and scatter.data[0].fill == "toself"
 
 
-def test_score_page_shows_both_verdicts_and_the_predicted_popularity(context_home, monkeypatch, tmp_path):
-    import re
+def _verdicts(app: AppTest) -> list[str]:
+    """Every verdict the page shows: headings and metrics that read "popular (" or "not popular"."""
+    shown = [h.value for h in app.subheader] + [f"{m.label} {m.value}" for m in app.metric]
+    return [text for text in shown if re.search(r"\bpopular \(|\bnot popular\b|popular ·", text)]
 
-    import numpy as np
-    import soundfile as sf
+
+def test_score_page_shows_one_verdict_and_the_other_questions_by_name(context_home, monkeypatch, tmp_path):
+    from core.history import scored_songs
 
     shutil.copytree(context_home.data_dir, tmp_path / "data")
     shutil.copytree(context_home.models_dir, tmp_path / "models")
     monkeypatch.setenv("HITLENS_HOME", str(tmp_path))
-    song = tmp_path / "take.wav"
-    sf.write(song, 0.1 * np.random.default_rng(0).standard_normal(35 * 22_050).astype(np.float32), 22_050)
     app = _open(PAGES[3])
-    app.file_uploader[0].set_value([("take.wav", song.read_bytes(), "audio/wav")]).run()
+    app.file_uploader[0].set_value([("take.wav", demo_song(Settings(home=tmp_path), 35), "audio/wav")]).run()
     assert not app.exception, app.exception
-    metrics = {m.label: m.value for m in app.metric}
-    assert metrics["With the artist's context"] == "no artist given" and "Audio only (musicnn)" in metrics
+    assert len(_verdicts(app)) == 1, _verdicts(app)
+    assert not any(m.label.startswith("Audio only") for m in app.metric)  # no second probability for the song
     assert re.search(r"Predicted popularity \d+, 80% interval \d+-\d+\*\* \(Spotify's 0-100 scale", _text(app))
-    assert "artist unknown: no fans, no history" in _text(app)
+    assert "artist unknown: no fans, no history" in _text(app) and "Two other questions" in _text(app)
 
     app.radio[0].set_value("an artist in the catalog").run()
     assert not app.exception, app.exception
-    with_artist = next(m for m in app.metric if m.label == "With the artist's context")
-    assert with_artist.value.split(" · ")[0] in ("popular", "not popular") and with_artist.delta.endswith("points")
+    chance = next(m for m in app.metric if m.label == "Chance for this artist's release (audio + context model)")
+    assert chance.value.endswith("%") and "popular" not in chance.value and len(_verdicts(app)) == 1
     assert "Knowing the artist (" in _text(app) and "with the artist's context)" in _text(app)
     app.radio[0].set_value("another artist: type a fan count").run()
-    app.number_input[0].set_value(2_000_000).run()
+    app.number_input[0].set_value(20_000_000).run()
     assert not app.exception, app.exception
-    assert "an artist not in the catalog with 2,000,000 fans" in _text(app)
+    assert "an artist not in the catalog with 20,000,000 fans" in _text(app)
+    assert any("beyond the fan counts this run learned from" in w.value for w in app.warning)
+    with Catalog.open(Settings(home=tmp_path)) as catalog:
+        assert list(scored_songs(catalog)["model"]) == ["musicnn"]  # one row: what the page showed
+
+
+def test_a_real_recording_gets_no_verdict_anywhere_on_the_score_page(trained_home, monkeypatch):
+    from ui.songs import plain
+
+    monkeypatch.setenv("HITLENS_HOME", str(trained_home.home))
+    real = shared_file("data/real-audio/elf-land.ogg")
+    app = _open(PAGES[3])
+    app.file_uploader[0].set_value([("elf-land.ogg", real.read_bytes(), "audio/ogg")]).run()
+    assert not app.exception, app.exception
+    text = _text(app)
+    assert plain("elf-land.ogg") + ": verdict withheld" in text and not _verdicts(app)
+    assert "unlike the synthetic demo catalog" in text and "real recordings are expected to be withheld" in text
+    ranking = app.dataframe[0].value
+    assert list(ranking["verdict"]) == ["withheld"] and ranking["percentile"].isna().all()
+    assert "are far" in text and "No explanation: the verdict is withheld" in text
+    assert not any(b.label == "Download the explanation (PNG)" for b in app.get("download_button"))
+    spec = next(c.proto.spec for c in app.get("plotly_chart") if "your song" in c.proto.spec)
+    assert "nearest catalog track: similarity 0.8" in spec and "far: the run's clips sit at" in spec

@@ -24,7 +24,7 @@ def test_the_server_caches_a_verdict_and_the_best_30_s_never_the_decoded_song(tr
         run_id = active_run_id(catalog)
     home, sha256 = str(trained_home.home), content_hash(data)
 
-    scored = songs.score_upload(home, run_id, "cnn2", sha256, "long take.wav", _data=data)
+    scored = songs.score_upload(home, run_id, "cnn2", sha256, 0, "long take.wav", _data=data, _domain=None)
     assert scored.error is None and scored.result["duration_s"] == 120.0
     decoded_bytes = samples.nbytes  # 10.6 MB
     assert len(pickle.dumps(scored)) < decoded_bytes / 20  # the verdict and tag profile only
@@ -38,3 +38,29 @@ def test_the_server_caches_a_verdict_and_the_best_30_s_never_the_decoded_song(tr
     window = songs.best_window(sha256, start, end, "long take.wav", _data=data)
     assert window.size == int(end * SAMPLE_RATE) - int(start * SAMPLE_RATE) <= 30 * SAMPLE_RATE
     np.testing.assert_allclose(window, samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)], atol=1e-4)
+
+
+def test_the_history_keeps_the_chosen_models_score_and_never_the_feeding_models(trained_home, tmp_path):
+    """The models on top may learn from another audio model than the one the artist chose: its
+    probability feeds them unseen, and only what the page shows is remembered."""
+    import shutil
+
+    from core.config import Settings
+    from core.history import scored_songs
+    from tests.conftest import demo_song
+
+    shutil.copytree(trained_home.data_dir, tmp_path / "data")
+    shutil.copytree(trained_home.models_dir, tmp_path / "models")
+    settings = Settings(home=tmp_path)
+    with Catalog.open(settings) as catalog:
+        run_id = active_run_id(catalog)
+    data = demo_song(settings, 30)
+    home, sha256 = str(tmp_path), content_hash(data)
+    fed = songs.feeding_probability(home, run_id, "musicnn", sha256, "take.wav", _data=data)
+    assert 0 <= fed <= 1
+    with Catalog.open(settings) as catalog:
+        assert scored_songs(catalog, "take.wav").empty
+    shown = songs.score_upload(home, run_id, "cnn2", sha256, 0, "take.wav", _data=data, _domain=None)
+    with Catalog.open(settings) as catalog:
+        history = scored_songs(catalog, "take.wav")
+    assert list(history["model"]) == ["cnn2"] and list(history["verdict"]) == [shown.result["verdict"]]

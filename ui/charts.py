@@ -235,9 +235,16 @@ def spectrogram(
 
 
 def catalog_map(
-    points: pd.DataFrame, threshold: float, explained: float, title: str, song: tuple[str, float, float] | None = None
+    points: pd.DataFrame,
+    threshold: float,
+    explained: float,
+    title: str,
+    song: tuple[str, float, float] | None = None,
+    nearest: tuple[float, float | None] | None = None,
 ) -> go.Figure:
-    """Every catalog track placed by its musicnn embedding; ``song`` (name, x, y) as a star."""
+    """Every catalog track placed by its musicnn embedding; ``song`` (name, x, y) as a star,
+    labelled with ``nearest``: its similarity to the nearest catalog track and the similarity
+    the run's own clips keep to each other (None: unknown), since the projection hides distance."""
     popular = points["popularity"] >= threshold
     traces = [
         go.Scatter(
@@ -254,10 +261,22 @@ def catalog_map(
     ]
     if song is not None:
         name, x, y = song
+        label = name
+        if nearest is not None:
+            similarity, floor = nearest
+            label += f"<br>nearest catalog track: similarity {similarity:.2f}"
+            if floor is not None:
+                label += " (close)" if similarity >= floor else f" (far: the run's clips sit at {floor:.2f}+)"
         star = dict(symbol="star", size=20, color="#F2B701", line=dict(width=1, color="black"))
         traces.append(
             go.Scatter(
-                x=[x], y=[y], mode="markers+text", text=[name], textposition="top center", name="your song", marker=star
+                x=[x],
+                y=[y],
+                mode="markers+text",
+                text=[label],
+                textposition="top center",
+                name="your song",
+                marker=star,
             )
         )
     return figure(

@@ -19,7 +19,6 @@ import streamlit as st
 
 from core.architectures import DISPLAY_NAMES
 from core.config import MAX_UPLOAD_MB, SAMPLE_RATE, Settings
-from core.errors import HitlensError
 
 # What one browser session keeps in memory: the newest uploads up to this size in total.
 SESSION_UPLOADS_MB = 2 * MAX_UPLOAD_MB
@@ -159,25 +158,36 @@ def scorer(home: str, run_id: str, model: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def score_upload(home: str, run_id: str, model: str, sha256: str, _name: str, _data: bytes) -> Scored:
-    """Score one upload (keyed by its content hash, not its bytes: hashing megabytes on every
-    rerun is what made the page slow) and add it to the history."""
+def score_upload(
+    home: str, run_id: str, model: str, sha256: str, domain_stamp: int, _name: str, _data: bytes, _domain
+) -> Scored:
+    """Score one upload with the model the artist chose, judged against the run's ``_domain``
+    (``domain_stamp`` changes with it), and add what the page shows to the history. Keyed by
+    the upload's content hash, not its bytes: hashing megabytes on every rerun is what made
+    the page slow."""
     from core.catalog import Catalog
     from core.history import record_score
-    from core.scoring import score_many, song_profile
+    from core.scoring import score_many
 
-    item = score_many(scorer(home, run_id, model), [(_name, _data)])[0]
-    if item.error:
+    item = score_many(scorer(home, run_id, model), [(_name, _data)], _domain)[0]
+    if item.error or item.score is None:
         return Scored(sha256, error=item.error)
-    try:
-        profile = song_profile(item.score)
-    except HitlensError as problem:  # the pretrained model is missing: the verdict still stands
-        profile = str(problem)
-    result = item.score.as_dict()
-    best_window(sha256, *result["best_window"], _name, _data, _samples=item.score.samples)  # cut while decoded
+    song = item.score
+    # musicnn could not run (it is missing): the verdict is withheld and says why; the rest stands
+    profile = song.profile if song.profile is not None else (song.applicability.reason if song.applicability else "")
+    result = song.as_dict()
+    best_window(sha256, *result["best_window"], _name, _data, _samples=song.samples)  # cut while decoded
     with Catalog.open(Settings(home=Path(home))) as catalog:
         record_score(catalog, run_id=run_id, model=model, sha256=sha256, result=result)
     return Scored(sha256, result=result, profile=profile)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def feeding_probability(home: str, run_id: str, model: str, sha256: str, _name: str, _data: bytes) -> float:
+    """The calibrated probability of ``model``, the audio model a run's models on top learned
+    from, when the artist chose another: an input of those models, never shown as a verdict
+    and never added to the history."""
+    return scorer(home, run_id, model).score(_data, _name).probability
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -187,7 +197,8 @@ def explanation(home: str, run_id: str, model: str, sha256: str, start_s: float,
 
 
 def ranking(results: dict[str, Scored]) -> pd.DataFrame:
-    """One row per scored upload (``results`` is keyed by the upload's label), best first."""
+    """One row per scored upload (``results`` is keyed by the upload's label): songs with a
+    verdict first, most probable first, then the withheld ones (their probability is no rank)."""
     rows = [
         {
             "file": name,
@@ -195,11 +206,14 @@ def ranking(results: dict[str, Scored]) -> pd.DataFrame:
             "probability": s.result["probability"],
             "percentile": s.result["percentile"],
             "best 30 s": f"{s.result['best_window'][0]:.0f}-{s.result['best_window'][1]:.0f} s",
+            "withheld": not s.result["in_domain"],
         }
         for name, s in results.items()
         if s.result
     ]
-    return pd.DataFrame(rows).sort_values("probability", ascending=False) if rows else pd.DataFrame()
+    if not rows:
+        return pd.DataFrame()
+    return pd.DataFrame(rows).sort_values(["withheld", "probability"], ascending=[True, False]).drop(columns="withheld")
 
 
 def wav_bytes(samples: np.ndarray) -> bytes:
@@ -223,12 +237,17 @@ def history(config: Settings) -> None:
         st.caption("No song scored yet." if not query.strip() else f"No scored file name contains '{plain(query)}'.")
         return
     table["model"] = table["model"].map(lambda name: DISPLAY_NAMES.get(name, name))
+    shown = table.drop(columns=["sha256", "in_domain"]).assign(probability=100 * table["probability"])
     st.dataframe(
-        table.drop(columns="sha256").sort_values(["file", "scored"]),
+        shown.sort_values(["file", "scored"]),
         hide_index=True,
         column_config={
             "probability": st.column_config.ProgressColumn(
-                "probability of popular", format="percent", min_value=0, max_value=1
+                "model's probability",
+                help="For a withheld song, an extrapolation, not a verdict.",
+                format="%.0f%%",
+                min_value=0,
+                max_value=100,
             ),
             "percentile": st.column_config.NumberColumn(format="%.0f"),
             "best_window": "best 30 s",

@@ -137,5 +137,16 @@ def catalog_embeddings(home: str, token: str, stamp: int):
     return embeddings, (embeddings.map() if len(embeddings) >= 3 else None)
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def run_domain(home: str, token: str, run_id: str, stamp: int):
+    """The domain of run ``run_id`` (``core.pretrained.similarity.Domain``), fitted on its
+    training clips' embeddings, and the share of its holdout clips the rule lets through."""
+    embeddings, _ = catalog_embeddings(home, token, stamp)
+    members = run_meta(home, token, run_id).split_members
+    domain = embeddings.domain(members.get("train"))
+    holdout = members.get("holdout")
+    return domain, (None if holdout is None else embeddings.pass_rate(domain, holdout))
+
+
 def _settings(home: str) -> Settings:
     return Settings(home=Path(home))
