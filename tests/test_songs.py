@@ -56,11 +56,11 @@ def test_the_history_keeps_the_chosen_models_score_and_never_the_feeding_models(
         run_id = active_run_id(catalog)
     data = demo_song(settings, 30)
     home, sha256 = str(tmp_path), content_hash(data)
-    fed = songs.feeding_probability(home, run_id, "musicnn", sha256, "take.wav", _data=data)
+    fed = songs.feeding_probability(home, run_id, "musicnn", sha256, "fed song.wav", _data=data)
     assert 0 <= fed <= 1
     with Catalog.open(settings) as catalog:
-        assert scored_songs(catalog, "take.wav").empty
-    shown = songs.score_upload(home, run_id, "cnn2", sha256, 0, "take.wav", _data=data, _domain=None)
+        assert scored_songs(catalog, "fed song.wav").empty
+    shown = songs.score_upload(home, run_id, "cnn2", sha256, 0, "fed song.wav", _data=data, _domain=None)
     with Catalog.open(settings) as catalog:
-        history = scored_songs(catalog, "take.wav")
+        history = scored_songs(catalog, "fed song.wav")
     assert list(history["model"]) == ["cnn2"] and list(history["verdict"]) == [shown.result["verdict"]]
