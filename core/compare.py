@@ -61,7 +61,9 @@ from core.context import UNKNOWN_ARTIST
 from core.errors import VersionsDoNotMatch
 from core.explain import Explanation
 from core.popularity import ContextModels
-from core.scoring import Scorer, SongScore
+from core.pretrained.domain import Applicability
+from core.pretrained.similarity import Domain
+from core.scoring import Scorer, SongScore, judge
 
 ALIGN_HOP = 512
 ALIGN_MELS = 64
@@ -118,6 +120,7 @@ class Comparison:
     duration_a_s: float = 0.0  # each version's whole length
     duration_b_s: float = 0.0
     overlap_s: float = 0.0  # the stretch both cover: all that was compared
+    applicability: Applicability | None = None  # whether A is in the run's domain (None: not judged)
 
     @property
     def coverage_note(self) -> str | None:
@@ -175,6 +178,8 @@ class Comparison:
             "duration_b_s": round(self.duration_b_s, 2),
             "overlap_s": round(self.overlap_s, 2),
             "coverage_note": self.coverage_note,
+            "in_domain": None if self.applicability is None else self.applicability.in_domain,
+            "domain_reason": None if self.applicability is None else self.applicability.reason,
         }
 
 
@@ -223,8 +228,11 @@ def compare(
     on_top: ContextModels | None = None,
     feeding: Scorer | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    domain: Domain | None = None,
 ) -> Comparison:
     """Score, weigh against noise and explain two aligned versions; see the module's docstring.
+    With the run's ``domain``, A is judged in it or not: out of it, both probabilities are
+    extrapolations, and the comparison says so (``in_domain``, ``domain_reason``).
 
     ``on_top``: the run's models on top of the audio verdict, for the predicted popularity
     (nothing when it has no regression); ``feeding``: a scorer of ``on_top.audio_model``
@@ -237,6 +245,8 @@ def compare(
     )
     part_a, part_b = versions.a[start_a : start_a + length], versions.b[start_b : start_b + length]
     song_a = scorer.score_samples(part_a, versions.name_a)
+    if domain is not None:
+        judge(song_a, domain)
     tick()
     song_b = scorer.score_samples(part_b, versions.name_b)
     tick()
@@ -288,6 +298,7 @@ def compare(
         duration_a_s=versions.a.size / SAMPLE_RATE,
         duration_b_s=versions.b.size / SAMPLE_RATE,
         overlap_s=length / SAMPLE_RATE,
+        applicability=song_a.applicability,
     )
 
 

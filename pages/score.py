@@ -130,7 +130,7 @@ st.dataframe(
     },
 )
 st.download_button("Download the ranking (CSV)", table.to_csv(index=False), "hitlens-ranking.csv", "text/csv")
-compare.section(home, run_id, meta, model, files)  # two versions of one song, side by side
+compare.section(home, run_id, meta, model, files, domain)  # two versions of one song, side by side
 
 choice = st.selectbox("Song", table["file"].tolist(), key="score-song")
 upload, scored = next(u for u in files if u.label == choice), results[choice]

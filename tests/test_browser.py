@@ -73,26 +73,39 @@ def test_each_page_renders_in_chromium(server, path, title, ready):
     assert "Traceback" not in body and errors == 0
 
 
-def test_score_page_explains_an_uploaded_recording_in_chromium(server):
-    """A real recording uploaded as an artist would: the explanation grid and the spectrogram
-    are drawn, and each is saved as its own screenshot."""
+def test_score_page_withholds_a_real_recording_and_explains_a_demo_song_in_chromium(server, trained_home):
+    """Uploaded as an artist would: a real (orchestral) recording gets no verdict against the
+    synthetic demo, and says why; then a song of the demo's own kind gets its verdict, and
+    its explanation grid and spectrogram are drawn. Each is saved as its own screenshot."""
+    import re
+
     from playwright.sync_api import sync_playwright
 
-    from tests.conftest import shared_file
+    from tests.conftest import demo_clips, shared_file
 
     recording = shared_file("data/real-audio/elf-land.ogg")
+    (clip,) = demo_clips(trained_home)
     SHOTS.mkdir(parents=True, exist_ok=True)
+    idle = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1400, "height": 5200})
         page.goto(f"{server}/score")
         page.get_by_text("Upload songs").first.wait_for(timeout=90_000)
-        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(recording))
+        uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+        uploader.set_input_files(str(recording))
+        page.get_by_text("No explanation: the verdict is withheld").first.wait_for(timeout=240_000)
+        page.wait_for_function(idle, timeout=120_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(SHOTS / "score-withheld.png"))
+        withheld = page.inner_text("body")
+
+        uploader.set_input_files(str(clip))  # a song of the catalog's own kind ranks first and is shown
         page.get_by_text("Download the explanation (PNG)").first.wait_for(timeout=240_000)
-        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+        page.wait_for_function(idle, timeout=120_000)
         page.wait_for_timeout(1500)
         charts = page.locator('[data-testid="stPlotlyChart"]')
-        grid = charts.filter(has_text="Each bar and band").first
+        grid = charts.filter(has_text="of the best 30 s (which starts").first
         spectrogram = charts.filter(has_text="Spectrogram of the best 30 s").first
         grid.screenshot(path=str(SHOTS / "score-explanation-grid.png"))
         spectrogram.screenshot(path=str(SHOTS / "score-spectrogram.png"))
@@ -100,7 +113,9 @@ def test_score_page_explains_an_uploaded_recording_in_chromium(server):
         grid_text, spectrogram_text = grid.inner_text(), spectrogram.inner_text()
         errors = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').count()
         browser.close()
-    print(f"screenshots: {SHOTS}/score-explanation-grid.png, score-spectrogram.png, score-uploaded.png")
+    print(f"screenshots: {SHOTS}/score-withheld.png, score-explanation-grid.png, score-spectrogram.png, ...")
     assert errors == 0
+    assert "elf-land.ogg: verdict withheld" in withheld and "unlike the synthetic demo catalog" in withheld
+    assert not re.search(r"elf-land\.ogg: (not )?popular", withheld)
     assert "sub-bass" in grid_text and "highs/air" in grid_text  # the bands are named on the grid
     assert "bass" in spectrogram_text and "dB" in spectrogram_text  # and on the spectrogram, with its colour bar

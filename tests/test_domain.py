@@ -154,3 +154,22 @@ def test_fans_beyond_the_catalogs_range_get_an_extrapolation_note(context_home):
     assert on_top.fans_note(given_artist(None, None, (low + high) / 2)) is None
     note = on_top.fans_note(given_artist(None, None, 50 * high))
     assert note and "beyond the fan counts this run learned from" in note
+
+
+def test_compare_of_a_trim_says_what_it_left_out_and_that_real_music_is_beyond_the_demo(trained_home, tmp_path):
+    """The tour's case: a 40 s trim of a real recording against its whole (51.7 s) self."""
+    import soundfile as sf
+
+    from core.audio import load_audio
+    from core.config import SAMPLE_RATE
+
+    whole = shared_file("data/real-audio/main_menu.ogg")
+    trim = tmp_path / "main_menu 40s.wav"
+    sf.write(trim, load_audio(whole)[: 40 * SAMPLE_RATE], SAMPLE_RATE)
+    args = ("compare", str(whole), str(trim), "--model", "cnn2", "--samples", "60")
+    result = json.loads(call_cli(*args, "--json", home=trained_home.home, check=True).stdout)
+    assert result["duration_a_s"] > 50 and result["duration_b_s"] == pytest.approx(40.0, abs=0.05)
+    assert result["overlap_s"] == pytest.approx(40.0, abs=0.1) and "s of A had no say" in result["coverage_note"]
+    assert result["in_domain"] is False and "unlike" in result["domain_reason"]
+    text = call_cli(*args, home=trained_home.home, check=True).stdout
+    assert "compared over the 40.0 s both cover" in text and "Both probabilities are extrapolations" in text

@@ -18,6 +18,7 @@ from core.wording import SYNTHETIC_VERDICTS, noise_verdict, offset_words, popula
 from ui import charts, songs
 
 if TYPE_CHECKING:
+    from core.pretrained.similarity import Domain
     from core.registry import RunMeta
 
 KEPT = "compare-result"
@@ -26,15 +27,16 @@ KEPT = "compare-result"
 or ``error`` (one line)."""
 
 
-def section(home: str, run_id: str, meta: RunMeta, model: str, uploads: list[songs.Upload]) -> None:
+def section(home: str, run_id: str, meta: RunMeta, model: str, uploads: list[songs.Upload], domain: Domain) -> None:
     """Pick A and B among ``uploads``, compare them on a click, and show the comparison; a
-    divider under it sets it apart from the chosen song's details that follow."""
+    divider under it sets it apart from the chosen song's details that follow. ``domain``:
+    the run's, to say when both probabilities are extrapolations."""
     st.subheader("Compare two versions of one song")
-    _section(home, run_id, meta, model, uploads)
+    _section(home, run_id, meta, model, uploads, domain)
     st.divider()
 
 
-def _section(home: str, run_id: str, meta: RunMeta, model: str, uploads: list[songs.Upload]) -> None:
+def _section(home: str, run_id: str, meta: RunMeta, model: str, uploads: list[songs.Upload], domain: Domain) -> None:
     if len(uploads) < 2:
         st.caption(
             "Upload two mixes or edits of one song above (another intro is fine) to compare them here: which one "
@@ -56,7 +58,11 @@ def _section(home: str, run_id: str, meta: RunMeta, model: str, uploads: list[so
         st.info("A and B are the same file: pick two different versions.")
         return
     if st.button("Compare A and B", type="primary"):
-        st.session_state[KEPT] = {"pair": pair, "labels": (a.label, b.label), **_compare(home, meta, model, a, b)}
+        st.session_state[KEPT] = {
+            "pair": pair,
+            "labels": (a.label, b.label),
+            **_compare(home, meta, model, a, b, domain),
+        }
         kept = st.session_state[KEPT]
     if not kept or kept["pair"] != pair:
         st.caption(
@@ -71,7 +77,7 @@ def _section(home: str, run_id: str, meta: RunMeta, model: str, uploads: list[so
     _show(kept["result"], kept["labels"], meta)
 
 
-def _compare(home: str, meta: RunMeta, model: str, a: songs.Upload, b: songs.Upload) -> dict:
+def _compare(home: str, meta: RunMeta, model: str, a: songs.Upload, b: songs.Upload, domain: Domain) -> dict:
     """``{"result": ...}`` or ``{"error": one line}``, with a progress bar while it runs."""
     from core.compare import compare as compare_versions
     from core.compare import load_versions
@@ -94,7 +100,9 @@ def _compare(home: str, meta: RunMeta, model: str, a: songs.Upload, b: songs.Upl
         if on_top is not None and on_top.audio_regressor is not None and on_top.audio_model != model:
             feeding = songs.scorer(home, meta.id, on_top.audio_model)  # the regression learned from its probability
         bar.progress(0.0, text="Comparing: scoring both versions…")
-        result = compare_versions(scorer, versions, on_top=on_top, feeding=feeding, on_progress=on_progress)
+        result = compare_versions(
+            scorer, versions, on_top=on_top, feeding=feeding, on_progress=on_progress, domain=domain
+        )
     except HitlensError as problem:
         return {"error": songs.plain(str(problem))}
     finally:
@@ -114,6 +122,10 @@ def _show(result: dict, labels: tuple[str, str], meta: RunMeta) -> None:
     )
     if result["coverage_note"]:
         st.warning(result["coverage_note"])
+    if result["in_domain"] is False:
+        st.warning(
+            f"Both probabilities are extrapolations, so read the difference as a guess: {result['domain_reason']}"
+        )
     columns = st.columns(4)
     colour = "normal" if result["beyond_noise"] else "off"  # a change within noise is not shown as up or down
     columns[0].metric(f"A ({name})", f"{result['probability_a']:.0%}")

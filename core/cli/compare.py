@@ -20,6 +20,7 @@ def compare(args: argparse.Namespace, progress: Progress) -> int:
         run = load_run(config, catalog, args.run)
     from core.compare import EXPLAIN_SAMPLES, load_versions
     from core.compare import compare as compare_versions
+    from core.pretrained.similarity import CatalogEmbeddings
     from core.scoring import scorer_for
 
     versions = load_versions(args.a, args.b)  # a wrong file is refused before the model loads
@@ -36,6 +37,7 @@ def compare(args: argparse.Namespace, progress: Progress) -> int:
             on_top=on_top,
             feeding=feeding,
             on_progress=on_progress,
+            domain=CatalogEmbeddings.load(config).domain(run.meta.split_members.get("train")),
         ).as_dict()
     if args.json:
         print(json.dumps({"run": run.id, **result}, indent=2))
@@ -56,6 +58,11 @@ def _summary(result: dict) -> list[str]:
         f"({result['duration_b_s']:.1f} s): aligned at {result['alignment']:.2f} "
         f"({offset_words(result['offset_s'])}); compared over the {result['overlap_s']:.1f} s both cover.",
         *([result["coverage_note"]] if result["coverage_note"] else []),
+        *(
+            [f"Both probabilities are extrapolations: {result['domain_reason']}"]
+            if result["in_domain"] is False
+            else []
+        ),
         f"Probability A {result['probability_a']:.1%}, B {result['probability_b']:.1%}. {noise_verdict(result)} "
         f"(Noise: {result['noise_method']}.)",
         popularity_difference(result),
