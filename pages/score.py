@@ -108,7 +108,7 @@ if table.empty:
     st.stop()
 st.subheader("Ranking")
 st.dataframe(
-    table.assign(probability=100 * table["probability"]),  # shown as 63%, as everywhere else; the CSV keeps 0.6299
+    songs.as_shown(table),  # shown as 63%, as everywhere else; the CSV keeps 0.6299
     hide_index=True,
     column_config={
         "verdict": st.column_config.TextColumn(
@@ -116,16 +116,15 @@ st.dataframe(
         ),
         "probability": st.column_config.ProgressColumn(
             "model's probability",
-            help="The chosen model's calibrated probability; for a withheld song, an extrapolation, not a verdict.",
+            help="The chosen model's calibrated probability (for a withheld song only in the CSV and its details).",
             format="%.0f%%",
             min_value=0,
             max_value=100,
         ),
-        "percentile": st.column_config.NumberColumn(
+        "percentile": st.column_config.TextColumn(
             "percentile",
             help="The song's probability is higher than this share of the catalog's held-out tracks "
             "(none for a withheld song).",
-            format="%.0f",
         ),
     },
 )
@@ -218,19 +217,20 @@ if on_top is not None and judged:
     with_context(on_top)
 cautions = [f"WARNING: {SYNTHETIC_VERDICTS}"] if meta.synthetic else []  # said in the PNG too
 
-left, right = st.columns([3, 1])
-left.caption(f"The best 30 s ({start:.0f}-{end:.0f} s): the player starts there.")
-left.audio(
-    upload.data, format=songs.audio_type(upload.name), start_time=int(start)
-)  # the file itself: no WAV copy of it
-right.download_button("Download the best 30 s (WAV)", songs.wav_bytes(window), f"{stem}-best-30s.wav", "audio/wav")
-if len(result["windows"]) == 1:
-    st.caption(
-        f"The song is {result['duration_s']:.0f} s long: one 30 s window. Longer songs get one probability per "
-        "window, every 5 s."
-    )
-else:
-    st.plotly_chart(charts.window_probabilities(result), width="stretch")
+if judged:
+    left, right = st.columns([3, 1])
+    left.caption(f"The best 30 s ({start:.0f}-{end:.0f} s): the player starts there.")
+    left.audio(upload.data, format=songs.audio_type(upload.name), start_time=int(start))  # the file itself, no copy
+    right.download_button("Download the best 30 s (WAV)", songs.wav_bytes(window), f"{stem}-best-30s.wav", "audio/wav")
+    if len(result["windows"]) == 1:
+        st.caption(
+            f"The song is {result['duration_s']:.0f} s long: one 30 s window, so its verdict is the window's "
+            f"({probability:.0%}). Longer songs get one probability per window, every 5 s."
+        )
+    else:
+        st.plotly_chart(charts.window_probabilities(result), width="stretch")
+else:  # no best 30 s and no window curve: both rest on the withheld verdict
+    st.audio(upload.data, format=songs.audio_type(upload.name))
 
 
 def what_it_sounds_like(profile, embeddings, catalog_map) -> None:

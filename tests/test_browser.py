@@ -100,7 +100,10 @@ def test_score_page_withholds_a_real_recording_and_explains_a_demo_song_in_chrom
         page.screenshot(path=str(SHOTS / "score-withheld.png"))
         withheld = page.inner_text("body")
 
-        uploader.set_input_files(str(clip))  # a song of the catalog's own kind ranks first and is shown
+        uploader.set_input_files(str(clip))  # a song of the catalog's own kind, chosen as an artist would
+        page.get_by_text("Scored 2 file(s)").first.wait_for(timeout=240_000)
+        page.locator('[data-testid="stSelectbox"]').filter(has_text="Song").last.click()
+        page.get_by_role("option", name=clip.name).click()
         page.get_by_text("Download the explanation (PNG)").first.wait_for(timeout=240_000)
         page.wait_for_function(idle, timeout=120_000)
         page.wait_for_timeout(1500)

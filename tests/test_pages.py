@@ -494,7 +494,8 @@ def test_a_real_recording_gets_no_verdict_anywhere_on_the_score_page(trained_hom
     assert plain("elf-land.ogg") + ": verdict withheld" in text and not _verdicts(app)
     assert "unlike the synthetic demo catalog" in text and "real recordings are expected to be withheld" in text
     ranking = app.dataframe[0].value
-    assert list(ranking["verdict"]) == ["withheld"] and ranking["percentile"].isna().all()
+    assert list(ranking["verdict"]) == ["withheld"] and list(ranking["percentile"]) == ["—"]
+    assert ranking["probability"].isna().all()  # no bar that would read as a score beside a withheld verdict
     assert "are far" in text and "No explanation: the verdict is withheld" in text
     assert not any(b.label == "Download the explanation (PNG)" for b in app.get("download_button"))
     spec = next(c.proto.spec for c in app.get("plotly_chart") if "your song" in c.proto.spec)

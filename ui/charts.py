@@ -259,30 +259,28 @@ def catalog_map(
         )
         for verdict, part in (("not popular", points[~popular]), ("popular", points[popular]))
     ]
+    notes = []
     if song is not None:
         name, x, y = song
-        label = name
-        if nearest is not None:
+        star = dict(symbol="star", size=20, color="#F2B701", line=dict(width=1, color="black"))
+        traces.append(go.Scatter(x=[x], y=[y], mode="markers", name="your song", marker=star, hoverinfo="skip"))
+        label = f"<b>{name}</b>"
+        if nearest is not None:  # the projection hides distance: say it in numbers, legibly
             similarity, floor = nearest
             label += f"<br>nearest catalog track: similarity {similarity:.2f}"
             if floor is not None:
-                label += " (close)" if similarity >= floor else f" (far: the run's clips sit at {floor:.2f}+)"
-        star = dict(symbol="star", size=20, color="#F2B701", line=dict(width=1, color="black"))
-        traces.append(
-            go.Scatter(
-                x=[x],
-                y=[y],
-                mode="markers+text",
-                text=[label],
-                textposition="top center",
-                name="your song",
-                marker=star,
+                label += " (close)" if similarity >= floor else f"<br>far: the run's clips sit at {floor:.2f}+"
+        notes.append(
+            dict(
+                x=x, y=y, text=label, showarrow=True, arrowhead=0, ax=0, ay=-60, align="left",
+                bgcolor="rgba(255,255,255,0.92)", bordercolor="#888", borderwidth=1, font=dict(size=12, color="#222"),
             )
-        )
+        )  # fmt: skip
     return figure(
         traces,
         title,
         height=480,
+        annotations=notes,
         legend=LEGEND_BELOW,
         yaxis_title="PCA 2",
         xaxis_title=f"PCA 1 (the two axes show {explained:.0%} of the variance)",

@@ -216,6 +216,22 @@ def ranking(results: dict[str, Scored]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(["withheld", "probability"], ascending=[True, False]).drop(columns="withheld")
 
 
+def as_shown(table: pd.DataFrame) -> pd.DataFrame:
+    """A ranking or history table as the page draws it: probabilities as percentages, and
+    nothing beside a withheld verdict (no probability bar that would read as a score, no
+    percentile, no best 30 s: each rests on the verdict); the CSV keeps every figure."""
+    judged = table["verdict"] != "withheld"
+    window = "best 30 s" if "best 30 s" in table else "best_window"
+    return table.assign(
+        probability=(100 * table["probability"]).where(judged),
+        percentile=[
+            f"{p:.0f}" if ok and p is not None and p == p else "—"
+            for p, ok in zip(table["percentile"], judged, strict=True)
+        ],
+        **{window: table[window].where(judged, "—")},
+    )
+
+
 def wav_bytes(samples: np.ndarray) -> bytes:
     import soundfile as sf
 
@@ -237,19 +253,18 @@ def history(config: Settings) -> None:
         st.caption("No song scored yet." if not query.strip() else f"No scored file name contains '{plain(query)}'.")
         return
     table["model"] = table["model"].map(lambda name: DISPLAY_NAMES.get(name, name))
-    shown = table.drop(columns=["sha256", "in_domain"]).assign(probability=100 * table["probability"])
     st.dataframe(
-        shown.sort_values(["file", "scored"]),
+        as_shown(table.drop(columns=["sha256", "in_domain"])).sort_values(["file", "scored"]),
         hide_index=True,
         column_config={
             "probability": st.column_config.ProgressColumn(
                 "model's probability",
-                help="For a withheld song, an extrapolation, not a verdict.",
+                help="The model's calibrated probability; none is shown beside a withheld verdict.",
                 format="%.0f%%",
                 min_value=0,
                 max_value=100,
             ),
-            "percentile": st.column_config.NumberColumn(format="%.0f"),
+            "percentile": st.column_config.TextColumn("percentile"),
             "best_window": "best 30 s",
         },
     )
