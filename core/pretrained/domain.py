@@ -24,9 +24,10 @@ alone, so the share of the run's holdout clips (which the rule never saw) that p
 often the rule would wrongly withhold a song of the catalog's own kind: ``DomainRule.pass_rate``
 measures it, and the README gives it for the default demo (at least 95% is required).
 
-Measured when written (a 120-track demo, seed 7): demo clips sit at 0.974 or more from their
-nearest other clip and at most 0.26 (Jensen-Shannon) from the catalog's genre mix; the three
-real orchestral recordings in ``shared/data/real-audio`` at 0.68-0.82 and 0.28-0.49.
+Measured when written: on the default demo's default run (710 training clips) the bounds were
+0.964 and 0.47, every one of its 105 holdout clips passed, and the three real orchestral
+recordings in ``shared/data/real-audio`` sat at 0.71-0.84 from their nearest training clip
+(genre distances 0.33-0.60): all withheld.
 """
 
 from __future__ import annotations
