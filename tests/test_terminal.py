@@ -33,6 +33,13 @@ def test_the_dashboard_does_not_watch_its_folder_for_changes():
     assert config["server"]["fileWatcherType"] == "none"
 
 
+def test_the_dashboard_listens_on_this_machine_only_unless_told_otherwise():
+    # It holds uploads and starts training jobs: started any way (python -m ui.server,
+    # streamlit run), it must not answer on the machine's external address by default.
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "localhost"
+
+
 def test_tensorflow_is_silenced_only_while_it_loads():
     """The start-up lines go, and what is written to standard error afterwards still arrives."""
     import subprocess
