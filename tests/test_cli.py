@@ -49,7 +49,27 @@ def test_every_command_has_help(command, capsys):
 
 def test_bad_arguments_exit_2(tmp_path):
     result = run_cli("demo", "--tracks", "-3", home=tmp_path)
-    assert result.returncode == 2 and "positive" in result.stderr
+    assert result.returncode == 2 and "must be a whole number from 1 to 50,000, not -3" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "bound"),
+    [
+        (["score", "song.wav", "--explain", "--samples", "100000000"], "from 30 to 20,000"),
+        (["compare", "a.wav", "b.wav", "--samples", "5"], "from 30 to 20,000"),
+        (["demo", "--seed", "-1"], "from 0 to 4,294,967,295"),
+        (["train", "--epochs", "1000000"], "from 1 to 1,000"),
+        (["features", "--workers", "100000"], "from 1 to 64"),
+        (["collect", "--tracks", "0"], "from 1 to 1,000,000"),
+        (["bench", "score", "--clips", "ten"], "'ten' is not a whole number"),
+    ],
+)
+def test_every_numeric_option_is_bounded_at_parse_time(tmp_path, args, bound):
+    """Refused before any work starts or memory is taken (score --explain --samples 10^8
+    used to take 5 GB)."""
+    result = call_cli(*args, home=tmp_path)
+    assert result.returncode == 2 and bound in result.stderr, result.stderr
+    assert not (tmp_path / "data").exists()  # nothing started
 
 
 def test_a_full_disk_is_one_clear_line_and_keeps_what_was_stored(demo_home, tmp_path, monkeypatch, capsys):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from core.cli import bench as bench_command
@@ -26,6 +26,33 @@ from core.pretrained.musicnn import DEFAULT_MODEL as DEFAULT_MUSICNN
 from core.pretrained.musicnn import MODELS as MUSICNN_MODELS
 from core.progress import TerminalProgress
 from core.wording import DEFAULT_THRESHOLD_RULE
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``, refused at parse time (exit 2)
+    so that no command starts work, or takes memory, for a number it cannot use."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low:,} to {high:,}, not {value:,}")
+        return value
+
+    return parse
+
+
+# The bounds of every numeric option (README, "Reliability"). LIME's samples: its data matrix
+# and distances grow with them (10^8 took 5 GB); 20,000 is 20 times the default.
+SEED = _whole(0, 2**32 - 1)
+DEMO_TRACKS = _whole(1, 50_000)
+COLLECT_TRACKS = _whole(1, 1_000_000)
+WORKERS = _whole(1, 64)
+EPOCHS = _whole(1, 1_000)
+LIME_SAMPLES = _whole(30, 20_000)
+BENCH_CLIPS = _whole(1, 10_000)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,8 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="build the synthetic demo catalog (offline)")
-    demo.add_argument("--tracks", type=_positive_int, default=1200, help="catalog rows (default 1200)")
-    demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    demo.add_argument("--tracks", type=DEMO_TRACKS, default=1200, help="catalog rows (default 1200)")
+    demo.add_argument("--seed", type=SEED, default=42, help="random seed (default 42)")
     demo.add_argument("--replace", action="store_true", help="replace the tracks of an existing catalog")
     demo.add_argument(
         "--if-missing",
@@ -112,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_PRESET,
         help=f"feature preset (default {DEFAULT_PRESET})",
     )
-    features.add_argument("--workers", type=_positive_int, default=None, help="processes (default: one per core)")
+    features.add_argument("--workers", type=WORKERS, default=None, help="processes (default: one per core)")
     _add_job_option(features)
     features.set_defaults(handler=data.features)
 
@@ -152,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"popularity threshold rule (default: {DEFAULT_THRESHOLD_RULE})",
     )
-    train.add_argument("--epochs", type=_positive_int, default=None, help="override the preset's epochs")
+    train.add_argument("--epochs", type=EPOCHS, default=None, help="override the preset's epochs")
     activation = train.add_mutually_exclusive_group()
     activation.add_argument(
         "--activate",
@@ -196,11 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="deezer (public, no key; rank as popularity) or spotify (needs an app with popularity access)",
     )
     collect.add_argument(
-        "--tracks", type=_positive_int, default=1000, help="stop when the catalog holds this many from the source"
+        "--tracks", type=COLLECT_TRACKS, default=1000, help="stop when the catalog holds this many from the source"
     )
     collect.add_argument("--years", default=None, help="release years, e.g. 2019-2021 (default: the last three years)")
     collect.add_argument("--market", default="US", help="Spotify market (default US)")
-    collect.add_argument("--seed", type=int, default=42, help="sampling seed (default 42); resuming needs the same one")
+    collect.add_argument(
+        "--seed", type=SEED, default=42, help="sampling seed (default 42); resuming needs the same one"
+    )
     collect.add_argument(
         "--replace-demo", action="store_true", help="replace the synthetic demo catalog (runs are kept)"
     )
@@ -241,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--explain", action="store_true", help="add LIME regions for the best window")
     score.add_argument(
         "--samples",
-        type=_positive_int,
+        type=LIME_SAMPLES,
         default=1000,
         help="LIME samples (default 1000; the musicnn model is explained by occlusion)",
     )
@@ -272,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     versions.add_argument(
         "--samples",
-        type=_positive_int,
+        type=LIME_SAMPLES,
         default=None,
         help="LIME samples per version (default: core.compare's fast setting; musicnn is explained by occlusion)",
     )
@@ -286,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="what to measure",
     )
     bench.add_argument(
-        "--clips", type=_positive_int, default=None, help="demo clips to use (default 50 for features, 200 for train)"
+        "--clips", type=BENCH_CLIPS, default=None, help="demo clips to use (default 50 for features, 200 for train)"
     )
     bench.add_argument(
         "--first-verdict",
@@ -307,10 +336,3 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_job_option(command: argparse.ArgumentParser) -> None:
     # Set by core.jobs when the dashboard runs this command in the background.
     command.add_argument("--job-id", type=int, default=None, help=argparse.SUPPRESS)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be a positive whole number")
-    return value
