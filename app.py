@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core.errors import HitlensError
 from ui import sidebar, state
 from ui.page import DEEP_LINK, NAVIGATION_READY
 
@@ -18,6 +19,9 @@ navigation = st.navigation(
 st.session_state[NAVIGATION_READY] = True
 if DEEP_LINK in st.session_state:  # a first request for a page's URL, before app.py had run
     st.switch_page(st.session_state.pop(DEEP_LINK))
-config, token = state.current()
-sidebar.render(config, token)
-navigation.run()
+try:
+    config, token = state.current()
+    sidebar.render(config, token)
+    navigation.run()
+except HitlensError as problem:  # a damaged catalog, say: the sentence and its advice, not a stack trace
+    st.error(str(problem))

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 
-from core.errors import DiskFull, disk_failure
+from core.errors import DiskFull, damaged_catalog, disk_failure
 
 MIGRATIONS: list[str] = [
     """
@@ -136,6 +136,9 @@ class Database:
         try:
             self.conn = self._connect()
         except (sqlite3.Error, DiskFull) as error:
+            damaged = damaged_catalog(error, path)
+            if damaged is not None:
+                raise damaged from error
             if isinstance(error, sqlite3.Error) and disk_failure(error, self.data_dir) is None:
                 raise
             # A full disk. A new connection to a WAL database first sizes the shared-memory

@@ -95,6 +95,27 @@ def disk_failure(error: BaseException, where: Path) -> DiskFull | None:
     )
 
 
+class CatalogDamaged(HitlensError):
+    """The catalog file is not a database, or its pages are damaged (a truncated copy, a
+    failing disk, a hand edit). Nothing is changed in it."""
+
+
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+
+
+def damaged_catalog(error: BaseException, path: Path) -> CatalogDamaged | None:
+    """The one-line error for ``error`` when SQLite says the catalog file ``path`` is damaged
+    or not a database (SQLITE_CORRUPT, SQLITE_NOTADB); None for anything else."""
+    if not isinstance(error, sqlite3.DatabaseError) or _primary_code(error) not in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return None
+    return CatalogDamaged(
+        f"The catalog {path} is damaged ({error}); nothing was changed in it.",
+        "Move it aside (keep it if it holds collected data you may recover with the sqlite3 tool's .recover) "
+        "and build a new one: 'python -m core demo', 'python -m core collect' or 'python -m core import'. "
+        "Trained runs in models/ and the caches are kept.",
+    )
+
+
 def _primary_code(error: sqlite3.Error) -> int:
     return (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF
 

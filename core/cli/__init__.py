@@ -21,7 +21,7 @@ from core.cli import bench as bench_command
 from core.cli import compare, data, models, scoring
 from core.cli import setup as setup_command
 from core.config import DEFAULT_PRESET, DEFAULT_TRAINING_PRESET, FEATURE_PRESETS, TRAINING_PRESETS, settings
-from core.errors import Cancelled, DiskFull, HitlensError, disk_failure
+from core.errors import Cancelled, DiskFull, HitlensError, damaged_catalog, disk_failure
 from core.pretrained.musicnn import DEFAULT_MODEL as DEFAULT_MUSICNN
 from core.pretrained.musicnn import MODELS as MUSICNN_MODELS
 from core.progress import TerminalProgress
@@ -71,8 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cancelled: {cancelled.kept}", file=sys.stderr)
         return 1
     except BaseException as error:
-        # A full disk met anywhere (a cache file, the catalog) is an expected failure too.
-        failure = disk_failure(error, settings().home)
+        # A full disk met anywhere (a cache file, the catalog), or a damaged catalog met after
+        # it opened (a page read late), is an expected failure too.
+        failure = disk_failure(error, settings().home) or damaged_catalog(error, settings().catalog_path)
         if failure is not None:
             print(f"error: {failure}", file=sys.stderr)
             _finish(job, "failed", error=str(failure))
