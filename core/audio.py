@@ -34,6 +34,7 @@ from core.errors import (
     UnreadableAudio,
     UnsupportedFormat,
 )
+from core.files import ensure_folder
 
 LIBSNDFILE_EXTENSIONS = {".wav", ".flac", ".ogg", ".oga", ".mp3"}
 FFMPEG_EXTENSIONS = {".m4a", ".aac", ".mp4"}
@@ -250,7 +251,7 @@ def _decode_with_ffmpeg(source: str | Path | bytes, label: str, extension: str, 
     import imageio_ffmpeg  # imported lazily: it locates its binary on import
 
     scratch_root = settings().tmp_dir  # uploads never touch disk outside the data folder
-    scratch_root.mkdir(parents=True, exist_ok=True)
+    ensure_folder(scratch_root)
     with tempfile.TemporaryDirectory(dir=scratch_root) as scratch:
         if isinstance(source, bytes):
             # The mp4 container keeps its index at the end, so ffmpeg needs a seekable file;

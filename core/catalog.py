@@ -18,6 +18,7 @@ from core.config import settings as current_settings
 from core.database import Database
 from core.dedup import normalise_title
 from core.errors import CatalogMissing
+from core.files import ensure_folder
 from core.track_writer import InsertReport, TrackRecord, write_tracks
 
 
@@ -46,7 +47,7 @@ class Catalog(Database):
                 f"No catalog at {settings.catalog_path}.",
                 "Build the demo catalog with 'python -m core demo' or collect real data with 'python -m core collect'.",
             )
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_folder(settings.data_dir)
         return cls(settings.catalog_path)
 
     @staticmethod

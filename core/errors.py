@@ -95,6 +95,10 @@ def disk_failure(error: BaseException, where: Path) -> DiskFull | None:
     )
 
 
+class FolderUnwritable(HitlensError):
+    """A folder of the home cannot be created: the home points somewhere Hitlens cannot write."""
+
+
 class CatalogDamaged(HitlensError):
     """The catalog file is not a database, or its pages are damaged (a truncated copy, a
     failing disk, a hand edit). Nothing is changed in it."""

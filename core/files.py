@@ -13,7 +13,27 @@ from pathlib import Path
 
 import psutil
 
+from core.errors import FolderUnwritable, disk_failure
+
 PARTIAL_MARKER = ".partial-"
+
+
+def ensure_folder(folder: Path) -> Path:
+    """``folder`` with its parents, created where missing; when that is impossible (a home
+    under /proc, a read-only disk, no permission), one line that says so instead of a
+    ``FileNotFoundError`` or ``PermissionError`` from deep inside a command."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        failure = disk_failure(error, folder)
+        if failure is not None:
+            raise failure from error
+        raise FolderUnwritable(
+            f"Hitlens cannot create the folder {folder} ({error.strerror or error}).",
+            "Point HITLENS_HOME at a folder you can write to (or leave it unset for the default), "
+            "or fix that folder's permissions.",
+        ) from error
+    return folder
 
 
 def partial_path(final: Path) -> Path:
@@ -23,7 +43,7 @@ def partial_path(final: Path) -> Path:
 
 
 def atomic_write_bytes(final: Path, data: bytes) -> None:
-    final.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(final.parent)
     partial = partial_path(final)
     try:
         with open(partial, "wb") as handle:

@@ -24,7 +24,7 @@ import pandas as pd
 from core.catalog import Catalog
 from core.config import REPO_ROOT, Settings
 from core.database import utc_now
-from core.files import process_alive
+from core.files import ensure_folder, process_alive
 from core.progress import describe_duration, epoch_payload, training_fraction
 
 ACTIVE_STATUSES = ("queued", "running")
@@ -68,7 +68,7 @@ def start_job(settings: Settings, kind: str, args: list[str]) -> tuple[Job, bool
             ).lastrowid
         assert job_id is not None, "an INSERT sets lastrowid"
         log = settings.data_dir / "jobs" / f"{job_id}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
+        ensure_folder(log.parent)
         try:
             with open(log, "ab") as output:
                 process = subprocess.Popen(

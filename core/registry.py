@@ -28,7 +28,7 @@ from core.catalog import Catalog
 from core.config import Settings
 from core.database import utc_now
 from core.errors import HitlensError
-from core.files import PARTIAL_MARKER, atomic_write_text, remove_stale_partials
+from core.files import PARTIAL_MARKER, atomic_write_text, ensure_folder, remove_stale_partials
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -274,7 +274,7 @@ def save_run(
     if activate not in ACTIVATION:
         raise ValueError(f"activate must be one of {ACTIVATION}")
     models_dir = settings.models_dir
-    models_dir.mkdir(parents=True, exist_ok=True)
+    ensure_folder(models_dir)
     remove_stale_partials(models_dir)
     run_id = meta["id"]
     partial = models_dir / f"{run_id}{PARTIAL_MARKER}{os.getpid()}"

@@ -52,3 +52,38 @@ def test_tensorflow_is_silenced_only_while_it_loads():
     env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1"}
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, check=True)
     assert done.stderr == "after the import\n", done.stderr
+
+
+def test_an_unwritable_home_is_one_line_and_exit_2(tmp_path):
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("")
+    result = run_cli("demo", "--tracks", "10", home=blocked / "home")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and "Hitlens cannot create the folder" in result.stderr
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(tiny_demo_home):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HITLENS_HOME": str(tiny_demo_home.home)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "core", "info", "--json"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    process.stdout.close()  # as `| head -0` does before the command writes
+    stderr = process.stderr.read().decode()
+    process.wait(timeout=120)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+    assert process.returncode in (0, 1)
+
+
+def test_file_names_are_printed_escaped_so_they_cannot_fake_a_line_or_colour_the_screen(trained_home, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    name = "take\n  9. fake.wav: popular (99%)\x1b[31m.wav"
+    sf.write(tmp_path / name, 0.1 * np.random.default_rng(0).standard_normal(10 * 22_050), 22_050)
+    result = run_cli("score", str(tmp_path / name), "--model", "cnn2", home=trained_home.home, check=True)
+    assert "\x1b" not in result.stdout and "\n  9. fake.wav" not in result.stdout
+    assert "take\\n  9. fake.wav: popular (99%)\\x1b[31m.wav" in result.stdout

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -62,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         job = _job_reporter(args)
         status = args.handler(args, job or TerminalProgress()) or 0
+        sys.stdout.flush()  # a reader that went away (info --json | head) is met here, not at exit
+    except BrokenPipeError:
+        _stop_writing_stdout()
+        _finish(job, "failed", error="Its output's reader went away.")
+        return 1
     except HitlensError as error:
         print(f"error: {error}", file=sys.stderr)
         _finish(job, "failed", error=str(error))
@@ -99,6 +105,14 @@ def _finish(job, status: str, error: str | None = None) -> None:
         # On a full disk the job's row cannot be written; it is marked failed once its process is gone.
         with contextlib.suppress(DiskFull):
             job.finish(status, error=error)
+
+
+def _stop_writing_stdout() -> None:
+    """Point standard output at the null device: the reader of a pipe stopped reading, so the
+    interpreter's last flush at exit must not fail again (Python's documented way out)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _expected_failure(error: BaseException) -> int:

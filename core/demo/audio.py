@@ -30,7 +30,7 @@ import core.synth
 from core.catalog import Catalog
 from core.config import SAMPLE_RATE, Settings
 from core.demo.plan import SOURCE, DemoPlan, DemoSong
-from core.files import atomic_write_bytes, atomic_write_text, remove_stale_partials
+from core.files import atomic_write_bytes, atomic_write_text, ensure_folder, remove_stale_partials
 from core.parallel import process_pool, worker_count
 from core.synth import ArtistStyle, SongTraits, render
 
@@ -130,7 +130,7 @@ def audio_lock(settings: Settings, *, exclusive: bool) -> Iterator[bool]:
     not yet in the catalog; clean-up needs it alone and does not wait for it. Yields whether
     it was taken."""
     folder = demo_audio_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_folder(folder)
     with open(folder / ".lock", "a") as handle:
         try:
             fcntl.flock(handle, (fcntl.LOCK_EX | fcntl.LOCK_NB) if exclusive else fcntl.LOCK_SH)
