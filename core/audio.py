@@ -35,6 +35,7 @@ from core.errors import (
     UnsupportedFormat,
 )
 from core.files import ensure_folder
+from core.native_logs import native_stderr_silenced
 
 LIBSNDFILE_EXTENSIONS = {".wav", ".flac", ".ogg", ".oga", ".mp3"}
 FFMPEG_EXTENSIONS = {".m4a", ".aac", ".mp4"}
@@ -82,12 +83,12 @@ def decode(
     decoding is this file's ``AudioError``, so a batch goes on with the next file."""
     label = name or (Path(source).name if not isinstance(source, bytes) else "upload")
     extension = Path(name or (source if not isinstance(source, bytes) else "")).suffix.lower()
+    _check_source(source, label)  # first: a folder is a folder, whatever its name ends with
     if extension not in SUPPORTED_EXTENSIONS:
         raise UnsupportedFormat(
             f"'{label}' is not a supported audio format ({extension or 'no extension'}).",
             f"Export it as {SUPPORTED_LABEL} and try again.",
         )
-    _check_source(source, label)
     try:
         if extension in FFMPEG_EXTENSIONS:
             decoded = Decoded(_decode_with_ffmpeg(source, label, extension, max_seconds))
@@ -173,9 +174,11 @@ def _unreadable(label: str) -> UnreadableAudio:
 
 
 def _decode_with_libsndfile(source: str | Path | bytes, label: str, max_seconds: float) -> Decoded:
+    """Decoded in blocks; libmpg123's notes on a damaged or fake mp3 ("Illegal Audio-MPEG-Header",
+    "Trying to resync...") are silenced: the file's own one-line error says what matters."""
     handle = io.BytesIO(source) if isinstance(source, bytes) else str(source)
     try:
-        with sf.SoundFile(handle) as audio:
+        with native_stderr_silenced(), sf.SoundFile(handle) as audio:
             rate, channels, declared = audio.samplerate, audio.channels, audio.frames
             # The header is checked before anything is decoded: a 2-hour file, or one that
             # declares billions of samples, is refused without touching its audio.

@@ -1,4 +1,5 @@
-"""TensorFlow's start-up lines, silenced where they are written: while TensorFlow is imported.
+"""Native libraries' notes on standard error, silenced where they are written: TensorFlow's
+start-up lines while it is imported, libmpg123's resync notes while a file is decoded.
 
 Importing TensorFlow loads C++ libraries that write to the process's standard error (file
 descriptor 2, below Python's ``sys.stderr``) before any logging is set up. Where oneDNN is on
@@ -10,6 +11,10 @@ instead the descriptor points at the null device for the import alone and is res
 it: what TensorFlow says once running (and any exception the import raises) still reaches the
 user. ``install`` puts a finder on ``sys.meta_path`` so this holds whichever module imports
 TensorFlow first (Keras, musicnn's graph, a pool worker), without importing it eagerly.
+
+Descriptor 2 belongs to the whole process, and the dashboard decodes on several threads: the
+first thread in points it at the null device and the last one out restores it (a count under a
+lock), so overlapping blocks never leave it silenced.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
@@ -26,18 +32,32 @@ from types import ModuleType
 QUIET_MODULE = "tensorflow"
 
 
+_lock = threading.Lock()
+_inside = 0  # blocks open now, across threads
+_saved: int | None = None  # the real descriptor 2 while silenced
+
+
 @contextmanager
 def native_stderr_silenced() -> Iterator[None]:
-    """File descriptor 2 points at the null device inside the block."""
-    sys.stderr.flush()
-    saved = os.dup(2)
+    """File descriptor 2 points at the null device inside the block (in every thread while
+    any thread is inside one)."""
+    global _inside, _saved
+    with _lock:
+        if _inside == 0:
+            sys.stderr.flush()
+            _saved = os.dup(2)
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 2)
+        _inside += 1
     try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        with _lock:
+            _inside -= 1
+            if _inside == 0 and _saved is not None:
+                os.dup2(_saved, 2)
+                os.close(_saved)
+                _saved = None
 
 
 class _QuietLoader(importlib.abc.Loader):

@@ -52,6 +52,11 @@ def epoch_payload(event: TrainingEvent) -> dict:
     return {"model": event.model, "epoch": event.epoch, "epochs": event.epochs, **event.metrics}
 
 
+BARS_OFF = None
+"""tqdm's ``disable``: None draws bars only on a terminal. Redirected to a file or a pipe, a
+redrawn bar is a run of carriage-return fragments (``compare ... 2>&1 | cat`` printed them)."""
+
+
 @contextmanager
 def progress_bar(description: str, unit: str = "clip") -> Iterator[Callable[[int, int], None]]:
     bar: tqdm | None = None
@@ -59,7 +64,7 @@ def progress_bar(description: str, unit: str = "clip") -> Iterator[Callable[[int
     def update(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, desc=description, unit=unit, dynamic_ncols=True)
+            bar = tqdm(total=total, desc=description, unit=unit, dynamic_ncols=True, disable=BARS_OFF)
         bar.total = total
         bar.n = done
         bar.refresh()
@@ -84,7 +89,11 @@ def training_progress() -> Iterator[Callable[[TrainingEvent], None]]:
             for other in bars.values():
                 other.close()
             bar = bars[event.model] = tqdm(
-                total=event.epochs * event.batches, desc=f"training {event.model}", unit="batch", dynamic_ncols=True
+                total=event.epochs * event.batches,
+                desc=f"training {event.model}",
+                unit="batch",
+                dynamic_ncols=True,
+                disable=BARS_OFF,
             )
         if event.batch is None:
             bar.set_postfix_str(

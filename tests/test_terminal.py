@@ -87,3 +87,15 @@ def test_file_names_are_printed_escaped_so_they_cannot_fake_a_line_or_colour_the
     result = run_cli("score", str(tmp_path / name), "--model", "cnn2", home=trained_home.home, check=True)
     assert "\x1b" not in result.stdout and "\n  9. fake.wav" not in result.stdout
     assert "take\\n  9. fake.wav: popular (99%)\\x1b[31m.wav" in result.stdout
+
+
+def test_a_fake_mp3_and_a_folder_get_their_one_line_and_no_library_notes(trained_home, tmp_path):
+    letter = tmp_path / "letter.mp3"
+    letter.write_text("Dear label, please listen to my demo. " * 50)  # libmpg123 resyncs through it
+    takes = tmp_path / "takes"  # a folder with no extension
+    takes.mkdir()
+    result = run_cli("score", str(letter), str(takes), home=trained_home.home)
+    assert result.returncode == 1, result.stderr  # each file failed, each with its line
+    assert not [line for line in result.stderr.splitlines() if LIBRARY_NOISE.search(line) or "Note:" in line]
+    assert "letter.mp3' could not be decoded as audio" in result.stdout
+    assert "is a folder, not an audio file" in result.stdout and "no extension" not in result.stdout
