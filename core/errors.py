@@ -95,6 +95,18 @@ def disk_failure(error: BaseException, where: Path) -> DiskFull | None:
     )
 
 
+class CacheEntryDamaged(HitlensError):
+    """A cached spectrogram or embedding that cannot be read (cut off, garbage, wrong shape):
+    it has been set aside, and the next ``features`` or ``embeddings`` computes it again."""
+
+
+def damaged_cache_entry(path: Path, command: str) -> CacheEntryDamaged:
+    return CacheEntryDamaged(
+        f"The cached file {path} could not be read (cut off or damaged); it was set aside.",
+        f"Run 'python -m core {command}' to compute it again, then repeat this command.",
+    )
+
+
 class FolderUnwritable(HitlensError):
     """A folder of the home cannot be created: the home points somewhere Hitlens cannot write."""
 

@@ -62,11 +62,13 @@ def run_experiment(
             FeatureJob(sha, catalog.audio_file(path))
             for sha, path in tracks[["audio_sha256", "audio_path"]].itertuples(index=False)
         ]
-        compute_missing(jobs, [features], settings, on_progress=on_features)
+        # What is missing, or was damaged and set aside by the caches' checks, is computed first.
+        computed = {"spectrogram": compute_missing(jobs, [features], settings, on_progress=on_features).computed}
         cache, embeddings = FeatureCache(settings), EmbeddingCache(settings)
         needed = {"spectrogram": lambda sha: cache.has(sha, features)}
         if PRETRAINED_MODEL in models:
-            compute_missing_embeddings(jobs, [DEFAULT_MODEL], settings, on_progress=on_embeddings)
+            report = compute_missing_embeddings(jobs, [DEFAULT_MODEL], settings, on_progress=on_embeddings)
+            computed["embedding"] = report.computed
             needed["embedding"] = lambda sha: embeddings.has(sha, DEFAULT_MODEL)
         # A clip whose audio is missing or unreadable has no spectrogram: train without it.
         parts, left_out = leave_out_missing(parts, needed)
@@ -119,6 +121,7 @@ def run_experiment(
             "quick_start": quick_start,  # set-up's provisional first run, on part of the demo
             "catalog": {"source": summary.source, "tracks": len(tracks), "fingerprint": catalog_fingerprint(tracks)},
             "left_out": left_out,  # tracks without a spectrogram (or embedding), by what they lacked
+            "computed_first": computed,  # clips computed before training: missing, or damaged and set aside
             "split_sizes": {name: len(part) for name, part in parts.parts().items()},
             "positive_rate": {name: float(labels(part, threshold).mean()) for name, part in parts.parts().items()},
             "split_members": {name: part["source_id"].tolist() for name, part in parts.parts().items()},

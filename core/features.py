@@ -23,8 +23,8 @@ import numpy as np
 
 from core.audio import load_audio
 from core.config import FeaturePreset, Settings
-from core.errors import AudioError
-from core.files import atomic_write_bytes, remove_stale_partials
+from core.errors import AudioError, damaged_cache_entry
+from core.files import atomic_write_bytes, remove_stale_partials, set_aside
 from core.parallel import process_pool, worker_count
 
 FLOOR_DB = -80.0
@@ -64,11 +64,29 @@ class FeatureCache:
         return self.folder(preset) / sha256[:2] / f"{sha256}.npy"
 
     def has(self, sha256: str, preset: FeaturePreset) -> bool:
-        return self.path(sha256, preset).is_file()
+        """Whether a readable spectrogram of the preset's shape is cached. Checked from the
+        ``.npy`` header and the file's size, not by reading it: a cut-off, garbage or
+        wrongly shaped file is set aside (``core.files.set_aside``) and counts as missing."""
+        path = self.path(sha256, preset)
+        if not path.is_file():
+            return False
+        if _npy_matches(path, preset.shape):
+            return True
+        set_aside(path)
+        return False
 
     def load(self, sha256: str, preset: FeaturePreset) -> np.ndarray:
-        """The cached spectrogram as float32 (stored as float16)."""
-        return np.load(self.path(sha256, preset), allow_pickle=False).astype(np.float32)
+        """The cached spectrogram as float32 (stored as float16); ``CacheEntryDamaged``, with
+        the file set aside, when it cannot be read."""
+        path = self.path(sha256, preset)
+        try:
+            spectrogram = np.load(path, allow_pickle=False)
+            if spectrogram.shape != preset.shape:
+                raise ValueError(f"shape {spectrogram.shape}, not {preset.shape}")
+        except (OSError, ValueError, EOFError) as error:
+            set_aside(path)
+            raise damaged_cache_entry(path, "features") from error
+        return spectrogram.astype(np.float32)
 
     def save(self, sha256: str, preset: FeaturePreset, spectrogram: np.ndarray) -> None:
         if spectrogram.shape != preset.shape:
@@ -82,6 +100,22 @@ class FeatureCache:
     def remove_partials(self) -> int:
         """Delete temporary files a killed run left behind; returns how many."""
         return remove_stale_partials(self.root)
+
+
+def _npy_matches(path: Path, shape: tuple[int, ...]) -> bool:
+    """Whether ``path`` is a complete float16 ``.npy`` of ``shape``, from its header and size."""
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
+            stored, fortran, dtype = read_header(handle)  # the header alone
+            data_start = handle.tell()
+    except (OSError, ValueError, EOFError, SyntaxError):
+        return False
+    complete = path.stat().st_size == data_start + int(np.prod(stored)) * dtype.itemsize
+    return tuple(stored) == tuple(shape) and dtype == np.float16 and not fortran and complete
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:

@@ -6,6 +6,7 @@ new one, never a half-written file, whatever kills the writer.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -87,3 +88,15 @@ def process_alive(pid: int) -> bool:
         return False
     except psutil.AccessDenied:  # another user's process: it exists
         return True
+
+
+DAMAGED_SUFFIX = ".damaged"
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a cache file that cannot be read to ``<name>.damaged`` beside it: out of the
+    way of the next computation, which writes a new one, and kept for whoever wants to look."""
+    aside = path.with_name(path.name + DAMAGED_SUFFIX)
+    with contextlib.suppress(FileNotFoundError):  # another process set it aside first
+        os.replace(path, aside)
+    return aside

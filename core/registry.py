@@ -135,6 +135,7 @@ class RunMeta:
     quick_start: bool = False  # set-up's provisional first run, on part of the demo
     bootstrap_unit: str = "track"  # what the holdout intervals resampled (core.dataset.Split.bootstrap_unit)
     left_out: dict[str, int] = field(default_factory=dict)  # tracks left out, by what they lacked
+    computed_first: dict[str, int] = field(default_factory=dict)  # clips computed before training, by kind
     feature_preset: dict[str, Any] = field(default_factory=dict)  # core.config.FeaturePreset's fields
     scaling: dict[str, float] = field(default_factory=dict)  # core.dataset.MinMaxScaling's fields
     seed: int | None = None

@@ -253,6 +253,8 @@ def what_it_sounds_like(profile, embeddings, catalog_map) -> None:
             "so there are no similar catalog tracks to show."
         )
         return
+    if embeddings.missing_note:
+        st.caption(embeddings.missing_note)
     nearest = embeddings.nearest(profile.pooled, threshold)
     share = np.mean([n["popular"] for n in nearest])
     synthetic = " of the **synthetic demo catalog**" if embeddings.synthetic else ""

@@ -50,3 +50,56 @@ def test_the_dashboard_shows_the_same_sentence_not_a_stack_trace(damaged_home, m
     app.run()
     assert not app.exception, app.exception
     assert any(f"The catalog {catalog} is damaged" in e.value for e in app.error)
+
+
+def _damage_caches(home):
+    """One cut-off and one garbage embedding; a cut-off, a garbage and a wrongly shaped spectrogram."""
+    import numpy as np
+
+    embeddings = sorted((home / "data" / "embeddings").glob("MSD_musicnn-*/*/*.npz"))[:2]
+    spectrograms = sorted((home / "data" / "features").glob("fast-*/*/*.npy"))[:3]
+    _truncated(embeddings[0])
+    _garbage(embeddings[1])
+    _truncated(spectrograms[0])
+    _garbage(spectrograms[1])
+    np.save(spectrograms[2], np.zeros((3, 3), dtype=np.float16))
+    return embeddings, spectrograms
+
+
+def test_damaged_cache_files_never_stop_a_verdict_and_are_recomputed(trained_home, tmp_path):
+    import json
+
+    from tests.conftest import call_cli, demo_clips
+
+    shutil.copytree(trained_home.data_dir, tmp_path / "data")
+    shutil.copytree(trained_home.models_dir, tmp_path / "models")
+    embeddings, spectrograms = _damage_caches(tmp_path)
+    clips = len({p.name for p in (tmp_path / "data" / "embeddings").glob("MSD_musicnn-*/*/*.npz")})
+
+    (clip,) = demo_clips(trained_home)
+    for model in ("musicnn", "cnn2"):  # "sounds like" reads every embedding, whatever model scores
+        result = call_cli("score", str(clip), "--model", model, "--json", home=tmp_path)
+        assert result.returncode == 0, result.stderr
+        [scored] = json.loads(result.stdout)
+        assert scored["verdict"] in ("popular", "not popular", "withheld")
+        assert "2 catalog clips have no readable musicnn embedding" in scored["catalog_note"]
+    assert all(p.with_name(p.name + ".damaged").exists() and not p.exists() for p in embeddings)
+
+    info = json.loads(call_cli("info", "--json", home=tmp_path, check=True).stdout)
+    assert str(clips - 2) in json.dumps(info)  # counted from what can be read
+    recomputed = call_cli("embeddings", home=tmp_path, check=True).stdout + call_cli("features", home=tmp_path).stdout
+    assert all(p.exists() for p in [*embeddings, *spectrograms])  # computed again, readable
+    assert "Traceback" not in recomputed
+    trained = call_cli("train", "--models", "musicnn", home=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+
+
+def test_training_computes_damaged_cache_files_again_and_says_how_many(trained_home, tmp_path):
+    from tests.conftest import call_cli
+
+    shutil.copytree(trained_home.data_dir, tmp_path / "data")
+    embeddings, spectrograms = _damage_caches(tmp_path)
+    result = call_cli("train", "--models", "cnn2,musicnn", "--epochs", "1", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "computed before training (3 spectrograms, 2 embeddings)" in result.stdout, result.stdout
+    assert all(p.exists() for p in [*embeddings, *spectrograms])

@@ -58,6 +58,7 @@ def score(args: argparse.Namespace, progress: Progress) -> int:
             continue
         song = item.score
         result = {"run": run.id, "model": scorer.model_name, "synthetic": run.meta.synthetic, **song.as_dict()}
+        result["catalog_note"] = neighbours.missing_note  # what a damaged cache left out, if anything
         result.update(describe_song(song, neighbours, run.meta.threshold.value))
         if on_top is not None and song.in_domain:  # out of domain, what builds on the verdict is withheld with it
             audio = song.probability if feeding is None else feeding.score(item.file).probability
@@ -78,6 +79,8 @@ def score(args: argparse.Namespace, progress: Progress) -> int:
         print(json.dumps(results, indent=2))
     else:
         _print_scores(results, run, scorer, explained=args.explain)
+        if neighbours.missing_note:
+            print(f"note: {neighbours.missing_note}")
     return 1 if any("error" in r for r in results) else 0
 
 

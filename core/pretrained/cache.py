@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -26,9 +27,9 @@ import numpy as np
 
 from core.audio import load_audio
 from core.config import CLIP_SECONDS, SAMPLE_RATE, Settings
-from core.errors import AudioError
+from core.errors import AudioError, damaged_cache_entry
 from core.features import FeatureJob, FeatureReport, collect_outcomes, plan_missing
-from core.files import atomic_write_bytes, remove_stale_partials
+from core.files import atomic_write_bytes, remove_stale_partials, set_aside
 from core.pretrained.musicnn import INPUT, PATCH_FRAMES, PatchOutputs, load_model
 
 CACHE_VERSION = 1
@@ -56,11 +57,30 @@ class EmbeddingCache:
         return self.folder(model) / sha256[:2] / f"{sha256}.npz"
 
     def has(self, sha256: str, model: str) -> bool:
-        return self.path(sha256, model).is_file()
+        """Whether a readable entry is cached, checked cheaply from the zip's directory (a
+        cut-off or garbage ``.npz`` has none): a file without one is set aside
+        (``core.files.set_aside``) and counts as missing."""
+        path = self.path(sha256, model)
+        if not path.is_file():
+            return False
+        if zipfile.is_zipfile(path):
+            return True
+        set_aside(path)
+        return False
 
     def load(self, sha256: str, model: str) -> PatchOutputs:
-        with np.load(self.path(sha256, model), allow_pickle=False) as stored:
-            return PatchOutputs(stored["tags"].astype(np.float32), stored["embeddings"].astype(np.float32))
+        """The cached outputs; ``CacheEntryDamaged``, with the file set aside, when they
+        cannot be read (a damaged member, arrays of the wrong kind or shape)."""
+        path = self.path(sha256, model)
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                outputs = PatchOutputs(stored["tags"].astype(np.float32), stored["embeddings"].astype(np.float32))
+            if outputs.tags.ndim != 2 or outputs.embeddings.ndim != 2 or len(outputs.tags) != len(outputs.embeddings):
+                raise ValueError("tags and embeddings do not match")
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+            set_aside(path)
+            raise damaged_cache_entry(path, "embeddings") from error
+        return outputs
 
     def pooled(self, sha256: str, model: str) -> np.ndarray:
         return self.load(sha256, model).pooled()

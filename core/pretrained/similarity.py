@@ -12,6 +12,7 @@ learned from (``core.pretrained.domain``): such a song gets no verdict.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ from sklearn.decomposition import PCA
 from core.catalog import Catalog
 from core.config import Settings
 from core.dataset import song_groups
+from core.errors import CacheEntryDamaged
 from core.pretrained.cache import EmbeddingCache
 from core.pretrained.domain import MIN_REFERENCE_CLIPS, NO_EMBEDDINGS, Applicability, DomainRule, unjudged
 from core.pretrained.musicnn import DEFAULT_MODEL, PATCH_SECONDS, PatchOutputs, tag_names
@@ -85,6 +87,19 @@ class CatalogEmbeddings:
     vectors: np.ndarray  # (tracks, 400), unit length
     synthetic: bool
     tag_means: np.ndarray | None = None  # (tracks, 50): each clip's mean tag probabilities
+    missing: int = 0  # catalog clips without a readable embedding (not computed yet, or set aside as damaged)
+
+    @property
+    def missing_note(self) -> str | None:
+        """What scoring says when some catalog clips have no readable embedding (none at all is
+        said elsewhere: no "sounds like" yet)."""
+        if not self.missing or not len(self):
+            return None
+        return (
+            f"{self.missing} catalog clip{'s have' if self.missing != 1 else ' has'} no readable musicnn embedding "
+            "(not computed yet, or damaged and set aside): 'python -m core embeddings' computes them. "
+            "Sounds like and the catalog's domain do without them until then."
+        )
 
     @classmethod
     def load(cls, settings: Settings, model: str = DEFAULT_MODEL) -> CatalogEmbeddings:
@@ -93,7 +108,12 @@ class CatalogEmbeddings:
             tracks = catalog.tracks()
             synthetic = catalog.synthetic
         tracks = tracks[tracks["audio_sha256"].notna() & tracks["popularity"].notna()]
-        outputs = {sha: cache.load(sha, model) for sha in tracks["audio_sha256"].unique() if cache.has(sha, model)}
+        outputs = {}
+        clips = tracks["audio_sha256"].unique()
+        for sha in clips:
+            if cache.has(sha, model):  # a damaged file is set aside here, or by load below
+                with contextlib.suppress(CacheEntryDamaged):  # "sounds like" and the domain do without it
+                    outputs[sha] = cache.load(sha, model)
         tracks = tracks[tracks["audio_sha256"].isin(outputs)].reset_index(drop=True)
         frame = pd.DataFrame(
             {
@@ -109,7 +129,7 @@ class CatalogEmbeddings:
         shas = frame["audio_sha256"]
         vectors = np.stack([outputs[sha].pooled() for sha in shas]) if len(frame) else np.zeros((0, 400))
         tag_means = np.stack([outputs[sha].tags.mean(axis=0) for sha in shas]) if len(frame) else np.zeros((0, 50))
-        return cls(frame, _normalised(vectors), synthetic, tag_means)
+        return cls(frame, _normalised(vectors), synthetic, tag_means, len(clips) - len(outputs))
 
     def __len__(self) -> int:
         return len(self.tracks)
