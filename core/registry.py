@@ -17,6 +17,7 @@ import json
 import math
 import os
 import shutil
+import zipfile
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -195,8 +196,16 @@ def _known(cls: type[D], entries: dict, **parsed: Any) -> D:
 
 def _read_meta(path: Path) -> RunMeta:
     """The ``RunMeta`` of the run saved in folder ``path``."""
+    from core.architectures import AUDIO_MODELS, CONTEXT_MODELS
+
     try:
         entries = json.loads((path / RUN_FILE).read_text())
+        unknown = [m for m in [*entries["models"], *entries["metrics"]] if m not in (*AUDIO_MODELS, *CONTEXT_MODELS)]
+        if unknown:
+            raise ValueError(f"it names an unknown model '{unknown[0]}'")
+        missing = [m for m in entries["models"] if m not in entries["metrics"]]
+        if missing:
+            raise ValueError(f"model '{missing[0]}' has no holdout figures")
         metrics = {
             name: _known(ModelMetrics, m, **{k: _known(Estimate, m[k]) for k in ("roc_auc", "accuracy") if k in m})
             for name, m in entries["metrics"].items()
@@ -214,9 +223,16 @@ def _read_meta(path: Path) -> RunMeta:
             quick_start=bool(entries.get("quick_start")),
             **sections,
         )
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
+        why = (
+            str(error)
+            if isinstance(error, ValueError) and str(error).startswith(("it names", "model '"))
+            else repr(error)
+        )
+        if isinstance(error, RecursionError):
+            why = "its run.json is nested too deeply to be a run's"
         raise RunUnreadable(
-            f"The run saved in {path} is incomplete or damaged ({error!r}).",
+            f"The run saved in {path} is incomplete or damaged ({why}).",
             "Train a new run, or activate another with 'python -m core runs --activate ID'.",
         ) from error
 
@@ -249,7 +265,14 @@ class SavedRun:
             return build_dummy().fit([[0]] * 3, [majority, majority, 1.0 - majority])
         import keras
 
-        return keras.saving.load_model(self.path / f"{name}.keras", safe_mode=True, compile=False)
+        try:
+            return keras.saving.load_model(self.path / f"{name}.keras", safe_mode=True, compile=False)
+        except (OSError, ValueError) as error:  # deleted, replaced or cut off
+            raise RunUnreadable(
+                f"Run {self.id}'s {name} weights ({self.path / model_file(name)}) cannot be loaded ({error}).",
+                "Score with another model of the run (--model), train a new run, or activate another with "
+                "'python -m core runs --activate ID'.",
+            ) from error
 
 
 def model_file(name: str) -> str:
@@ -299,14 +322,38 @@ def save_run(
     return load_run(settings, catalog, run_id)
 
 
-def list_runs(settings: Settings, catalog: Catalog) -> pd.DataFrame:
-    """Complete runs, newest first, with an ``active`` column."""
+def run_damage(settings: Settings, path: str) -> str | None:
+    """Why the run saved in ``models/<path>`` cannot score (one sentence), or None when it can:
+    its folder gone, its run.json unreadable, a model's weights file missing or not one.
+    Cheap: run.json is read, weights files are only looked at (a ``.keras`` is a zip)."""
+    folder = settings.models_dir / path
+    if not folder.is_dir():
+        return f"its folder {folder} is gone"
+    try:
+        meta = _read_meta(folder)
+    except RunUnreadable as error:
+        return error.problem
+    for name in meta.models:
+        if name == "dummy":
+            continue
+        weights = folder / model_file(name)
+        if not weights.is_file():
+            return f"its {name} weights ({weights}) are missing"
+        if weights.suffix == ".keras" and not zipfile.is_zipfile(weights):
+            return f"its {name} weights ({weights}) are damaged"
+    return None
+
+
+def list_runs(settings: Settings, catalog: Catalog, *, damaged: bool = False) -> pd.DataFrame:
+    """Runs, newest first, with ``active`` and ``damaged`` (None, or why the run cannot score)
+    columns; only those that can score unless ``damaged``."""
     rows = pd.read_sql_query(
         "SELECT id, created_at, path, active, decided, summary FROM runs ORDER BY created_at DESC, id DESC",
         catalog.conn,
     )
-    complete = [(settings.models_dir / path / RUN_FILE).is_file() for path in rows["path"]]
-    rows = rows[pd.Series(complete, index=rows.index, dtype=bool)].reset_index(drop=True)
+    rows["damaged"] = pd.Series([run_damage(settings, path) for path in rows["path"]], index=rows.index, dtype=object)
+    if not damaged:
+        rows = rows[rows["damaged"].isna()].reset_index(drop=True)
     summaries = rows.pop("summary").map(json.loads)
     for key in SUMMARY_KEYS:
         rows[key] = summaries.map(lambda s, key=key: s.get(key))
@@ -330,10 +377,18 @@ def _activate(conn, run_id: str) -> None:
     conn.execute("UPDATE runs SET active = (id = ?), decided = decided OR id = ?", (run_id, run_id))
 
 
-def set_active(catalog: Catalog, run_id: str) -> None:
-    """Score with run ``run_id`` from now on."""
+def set_active(settings: Settings, catalog: Catalog, run_id: str) -> None:
+    """Score with run ``run_id`` from now on; a run that cannot score (``run_damage``) is
+    refused and the active run stays."""
     with catalog.transaction() as conn:
         _require(conn, run_id)
+        path = conn.execute("SELECT path FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
+        damage = run_damage(settings, path)
+        if damage is not None:
+            raise RunUnreadable(
+                f"Run {run_id} cannot score: {damage}. The active run stays as it was.",
+                "Activate another run ('python -m core runs' lists them), or train a new one.",
+            )
         _activate(conn, run_id)
 
 
@@ -357,7 +412,7 @@ class RunSummary:
     created: str
     split: str
     preset: str
-    best_model: str
+    best_model: str | None  # None: the run is damaged
     best_auc: float | None
     best_auc_ci: tuple[float | None, float | None]
     holdout_tracks: int
@@ -366,6 +421,7 @@ class RunSummary:
     active: bool
     decided: bool
     best_model_crowned: bool = True  # False: no model beats the majority-class baseline
+    damaged: str | None = None  # why the run cannot score (run_damage), or None
 
     def as_dict(self) -> dict:
         return {
@@ -381,13 +437,35 @@ class RunSummary:
             "synthetic": self.synthetic,
             "quick_start": self.quick_start,
             "active": self.active,
+            "damaged": self.damaged,
         }
 
 
 def run_summaries(settings: Settings, catalog: Catalog) -> list[RunSummary]:
-    """Every complete run, newest first, with its best model's holdout ROC-AUC."""
+    """Every run, newest first, with its best model's holdout ROC-AUC; a run that cannot score
+    is listed too, with ``damaged`` saying why (and what its index still knows)."""
     summaries = []
-    for row in list_runs(settings, catalog).itertuples(index=False):
+    for row in list_runs(settings, catalog, damaged=True).itertuples(index=False):
+        if isinstance(row.damaged, str):
+            summaries.append(
+                RunSummary(
+                    id=row.id,
+                    created=row.created_at,
+                    split=str(row.split),
+                    preset=str(row.training_preset),
+                    best_model=None,
+                    best_auc=None,
+                    best_auc_ci=(None, None),
+                    holdout_tracks=0,
+                    synthetic=bool(row.synthetic),
+                    quick_start=bool(row.quick_start),
+                    active=bool(row.active),
+                    decided=bool(row.decided),
+                    best_model_crowned=False,
+                    damaged=row.damaged,
+                )
+            )
+            continue
         meta = _read_meta(settings.models_dir / row.path)
         best = meta.best_model
         auc = meta.metrics[best].roc_auc
@@ -413,7 +491,7 @@ def run_summaries(settings: Settings, catalog: Catalog) -> list[RunSummary]:
 
 def load_run(settings: Settings, catalog: Catalog, run_id: str | None = None) -> SavedRun:
     """Run ``run_id``, or the active run when None."""
-    runs = list_runs(settings, catalog)
+    runs = list_runs(settings, catalog, damaged=True)
     if run_id is None:
         active = runs[runs["active"]]
         if active.empty:
@@ -422,5 +500,11 @@ def load_run(settings: Settings, catalog: Catalog, run_id: str | None = None) ->
     match = runs[runs["id"] == run_id]
     if match.empty:
         raise RunMissing(f"No complete run '{run_id}'.", "Pick one of the runs 'python -m core runs' lists.")
+    damage = match.iloc[0]["damaged"]
+    if isinstance(damage, str):
+        raise RunUnreadable(
+            f"Run {run_id} cannot score: {damage}.",
+            "Activate another with 'python -m core runs --activate ID' (or on the Holdout page), or train a new one.",
+        )
     path = settings.models_dir / match.iloc[0]["path"]
     return SavedRun(run_id, path, _read_meta(path))

@@ -11,7 +11,7 @@ through_app("pages/holdout.py")
 st.title("🎯 Holdout results")
 config, token = catalog_or_stop("holdout")
 home = str(config.home)
-runs = runs_or_stop(config, token, "there are no holdout results to show")
+runs = runs_or_stop(config, token, "there are no holdout results to show", need_active=False)
 
 labels = {
     row["id"]: f"{row['id']} · {row['split']} split · {row['training_preset']}" + (" · active" if row["active"] else "")

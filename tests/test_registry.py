@@ -74,10 +74,10 @@ def test_saved_runs_are_listed_and_one_is_active(home):
         save_run(home, catalog, _meta("run-b"), {}, activate="no")
         runs = list_runs(home, catalog).set_index("id")
         assert runs["active"].to_dict() == {"run-a": True, "run-b": False}
-        set_active(catalog, "run-b")
+        set_active(home, catalog, "run-b")
         assert load_run(home, catalog).id == "run-b"
         with pytest.raises(RunMissing):
-            set_active(catalog, "nope")
+            set_active(home, catalog, "nope")
 
 
 def test_no_run_yet_says_how_to_train(home):

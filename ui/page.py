@@ -41,12 +41,24 @@ def catalog_or_stop(key: str) -> tuple[Settings, str]:
     return config, token
 
 
-def runs_or_stop(config: Settings, token: str, why: str) -> pd.DataFrame:
-    """The saved runs; without an active one, what set-up is doing about it or a pointer to
-    the Train page."""
+def runs_or_stop(config: Settings, token: str, why: str, *, need_active: bool = True) -> pd.DataFrame:
+    """The saved runs that can score; without an active one, what set-up is doing about it or a
+    pointer to the Train page. An active run that cannot score is said with its reason; a page
+    that can go on without it (``need_active`` False: the Holdout page, where another is chosen)
+    goes on with the other runs."""
     from core.jobs import latest_job
 
     runs = state.runs(str(config.home), token)
+    damaged_active = state.damaged_active_run(str(config.home), token)
+    if damaged_active is not None:  # the active run cannot score: say why, and where to choose another
+        run_id, damage = damaged_active
+        st.error(
+            f"The active run {run_id} cannot score: {damage}. Choose another run on the Holdout page "
+            "(or 'python -m core runs --activate ID'), or train a new one."
+        )
+        if runs.empty or need_active:
+            st.stop()
+        return runs
     if runs.empty or not runs["active"].any():
         setup = latest_job(config, "setup")
         if setup and setup.active:

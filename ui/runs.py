@@ -13,8 +13,9 @@ from core.registry import BEST_MODEL_RULE, RunSummary, keep_active, run_summarie
 
 
 def summaries(config: Settings) -> list[RunSummary]:
+    """The runs that can score (a damaged one is listed by ``python -m core runs``, not offered)."""
     with Catalog.open(config) as catalog:
-        return run_summaries(config, catalog)
+        return [run for run in run_summaries(config, catalog) if run.damaged is None]
 
 
 def describe_run(run: RunSummary) -> str:
@@ -26,9 +27,10 @@ def describe_run(run: RunSummary) -> str:
     )
     notes = [" · set-up's quick start" if run.quick_start else "", " · synthetic demo" if run.synthetic else ""]
     badge = "best model" if run.best_model_crowned else "no model beats the majority-class baseline; default"
+    best = DISPLAY_NAMES.get(run.best_model or "", run.best_model)
     return (
         f"`{run.id}` · trained {run.created[:16].replace('T', ' ')} UTC  \n"
-        f"{badge} {DISPLAY_NAMES[run.best_model]}: holdout ROC-AUC {auc} on {run.holdout_tracks} tracks  \n"
+        f"{badge} {best}: holdout ROC-AUC {auc} on {run.holdout_tracks} tracks  \n"
         f"{run.split} split · {run.preset} preset{''.join(notes)}"
     )
 
@@ -53,7 +55,7 @@ def pending_choice(config: Settings) -> None:
     use, keep, _ = st.columns([1, 1, 2])
     if use.button("Use the new run for scoring", type="primary", key=f"use-{pending.id}"):
         with Catalog.open(config) as catalog:
-            set_active(catalog, pending.id)
+            set_active(config, catalog, pending.id)
         st.rerun()
     if keep.button("Keep the current one", key=f"keep-{pending.id}"):
         with Catalog.open(config) as catalog:
@@ -68,5 +70,5 @@ def activate_button(config: Settings, run_id: str, active: bool) -> None:
         st.success("This run is active: new songs are scored with it.")
     elif st.button("Use this run for scoring", key=f"activate-{run_id}"):
         with Catalog.open(config) as catalog:
-            set_active(catalog, run_id)
+            set_active(config, catalog, run_id)
         st.rerun()

@@ -148,5 +148,16 @@ def run_domain(home: str, token: str, run_id: str, stamp: int):
     return domain, (None if holdout is None else embeddings.pass_rate(domain, holdout))
 
 
+@st.cache_data(show_spinner=False)
+def damaged_active_run(home: str, token: str) -> tuple[str, str] | None:
+    """(id, why) of the active run when it cannot score (``core.registry.run_damage``), else None."""
+    from core.registry import list_runs
+
+    with Catalog.open(_settings(home)) as catalog:
+        runs = list_runs(_settings(home), catalog, damaged=True)
+    broken = runs[runs["active"] & runs["damaged"].notna()]
+    return None if broken.empty else (str(broken.iloc[0]["id"]), str(broken.iloc[0]["damaged"]))
+
+
 def _settings(home: str) -> Settings:
     return Settings(home=Path(home))

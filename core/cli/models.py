@@ -87,7 +87,7 @@ def runs(args: argparse.Namespace, progress: Progress) -> int:
     config = settings()
     with Catalog.open(config) as catalog:
         if args.activate:
-            set_active(catalog, args.activate)
+            set_active(config, catalog, args.activate)
             print(f"run {args.activate} is now active: songs are scored with it")
             return 0
         summaries = run_summaries(config, catalog)
@@ -100,12 +100,17 @@ def runs(args: argparse.Namespace, progress: Progress) -> int:
     print(f"{'':2}{'id':<22} {'created (UTC)':<20} {'split':<7} {'preset':<6} {'best model':<10} best holdout ROC-AUC")
     for s in summaries:
         created = s.created[:19].replace("T", " ")
+        mark = "*" if s.active else " "
+        if s.damaged is not None:
+            print(f"{mark:2}{s.id:<22} {created:<20} {s.split:<7} {s.preset:<6} DAMAGED: {s.damaged}")
+            continue
         auc = with_interval(s.best_auc, s.best_auc_ci, digits=2)
+        assert s.best_model is not None, "a run that can score has a best model"
         best = DISPLAY_NAMES[s.best_model] + ("" if s.best_model_crowned else "†")
-        print(f"{'*' if s.active else ' ':2}{s.id:<22} {created:<20} {s.split:<7} {s.preset:<6} {best:<10} {auc}")
+        print(f"{mark:2}{s.id:<22} {created:<20} {s.split:<7} {s.preset:<6} {best:<10} {auc}")
     print("* active: songs are scored with it. Switch with 'python -m core runs --activate ID'.")
     print(f"{BEST_MODEL_RULE}.")
-    if not all(s.best_model_crowned for s in summaries):
+    if not all(s.best_model_crowned for s in summaries if s.damaged is None):
         print("† no model of that run beats the majority-class baseline: this is only its default for scoring.")
     return 0
 
