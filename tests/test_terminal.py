@@ -24,6 +24,7 @@ def test_commands_that_decode_mp3s_and_run_tensorflow_print_no_library_notes(tin
         result = run_cli(*command, home=tmp_path, check=True, env=onednn)
         noise = [line for line in re.split(r"[\r\n]+", result.stderr) if LIBRARY_NOISE.search(line)]
         assert noise == [], f"{command[0]} printed library notes"
+        assert "\r" not in result.stderr, "progress bars redrawn into a pipe leave carriage-return fragments"
 
 
 def test_the_dashboard_does_not_watch_its_folder_for_changes():
