@@ -225,8 +225,7 @@ def as_shown(table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(
         probability=(100 * table["probability"]).where(judged),
         percentile=[
-            f"{p:.0f}" if ok and p is not None and p == p else "—"
-            for p, ok in zip(table["percentile"], judged, strict=True)
+            f"{p:.0f}" if ok and pd.notna(p) else "—" for p, ok in zip(table["percentile"], judged, strict=True)
         ],
         **{window: table[window].where(judged, "—")},
     )
