@@ -52,8 +52,9 @@ if meta.synthetic:
         f"**Trained on the synthetic demo catalog.** {SYNTHETIC_VERDICTS} Real recordings are expected to get no "
         "verdict here: they are unlike the demo's synthetic music, and Hitlens says so instead of guessing."
     )
-embeddings, catalog_map = state.catalog_embeddings(home, token, state.embeddings_stamp(home))
-domain, holdout_pass = state.run_domain(home, token, run_id, state.embeddings_stamp(home))
+stamp = state.embeddings_stamp(home)  # globs the embedding cache: once per rerun
+embeddings, catalog_map = state.catalog_embeddings(home, token, stamp)
+domain, holdout_pass = state.run_domain(home, token, run_id, stamp)
 
 
 def artist_box() -> ArtistContext:
@@ -90,7 +91,6 @@ if not files:
     st.stop()
 
 results = {}
-stamp = state.embeddings_stamp(home)
 with st.status(f"Scoring {len(files)} file(s)…", expanded=False) as status:
     for song in files:
         status.update(label=f"Scoring and listening to {songs.plain(song.label)}…")

@@ -35,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial.distance import jensenshannon
 
 from core.pretrained.musicnn import DEFAULT_MODEL, tag_names
 
@@ -91,19 +92,13 @@ def genre_mix(tag_means: np.ndarray) -> np.ndarray:
     return genres / np.maximum(genres.sum(axis=-1, keepdims=True), 1e-12)
 
 
-def _js_distance(mixes: np.ndarray, centre: np.ndarray) -> np.ndarray:
+def _genre_distance(mixes: np.ndarray, centre: np.ndarray) -> np.ndarray:
     """Jensen-Shannon distance (base 2, in [0, 1]) of each row of ``mixes`` to ``centre``."""
-    middle = 0.5 * (mixes + centre)
-
-    def kl(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.where(p > 0, p * np.log2(p / q), 0.0)
-        return terms.sum(axis=-1)
-
-    return np.sqrt(np.maximum(0.5 * kl(mixes, middle) + 0.5 * kl(centre, middle), 0.0))
+    return jensenshannon(mixes, np.broadcast_to(centre, mixes.shape), base=2, axis=-1)
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
+def unit_vectors(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (a zero row stays zero), as float64."""
     vectors = np.asarray(vectors, dtype=np.float64)
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
     return vectors / np.where(norms > 0, norms, 1.0)
@@ -178,10 +173,10 @@ class DomainRule:
         (clips, 50) mean tag probabilities, at least ``MIN_REFERENCE_CLIPS`` of them."""
         if len(vectors) < MIN_REFERENCE_CLIPS:
             raise ValueError(f"a domain rule needs {MIN_REFERENCE_CLIPS} clips, got {len(vectors)}")
-        reference = _unit(vectors).astype(np.float32)
+        reference = unit_vectors(vectors).astype(np.float32)
         mixes = genre_mix(tag_means)
         centre = mixes.mean(axis=0)
-        nearest, distances = _nearest_other(reference), _js_distance(mixes, centre)
+        nearest, distances = _nearest_other(reference), _genre_distance(mixes, centre)
         return cls(
             reference=reference,
             centre=centre,
@@ -194,22 +189,29 @@ class DomainRule:
     def clips(self) -> int:
         return len(self.reference)
 
+    def near(self, similarity):
+        """Whether a nearest-training-clip similarity (or an array of them) reaches the floor."""
+        return similarity >= self.similarity_floor
+
+    def alike(self, distance):
+        """Whether a genre distance (or an array of them) stays within the ceiling."""
+        return distance <= self.genre_ceiling
+
     def top_genres(self, count: int = 3) -> list[str]:
         return [GENRE_TAGS[i] for i in np.argsort(-self.centre)[:count]]
 
     def measure(self, pooled: np.ndarray, tag_means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(nearest similarity, genre distance) of each row of ``pooled`` / ``tag_means``."""
-        songs = _unit(np.atleast_2d(pooled)).astype(np.float32)
+        songs = unit_vectors(np.atleast_2d(pooled)).astype(np.float32)
         nearest = np.concatenate(
             [(songs[i : i + FIT_CHUNK] @ self.reference.T).max(axis=1) for i in range(0, len(songs), FIT_CHUNK)]
         ).astype(float)
-        return nearest, _js_distance(genre_mix(np.atleast_2d(tag_means)), self.centre)
+        return nearest, _genre_distance(genre_mix(np.atleast_2d(tag_means)), self.centre)
 
     def judge(self, pooled: np.ndarray, tag_means: np.ndarray) -> Applicability:
         """The applicability of one song from its pooled embedding and mean tag probabilities."""
         nearest, distance = (float(v[0]) for v in self.measure(pooled, tag_means))
-        near = nearest >= self.similarity_floor
-        alike = distance <= self.genre_ceiling
+        near, alike = self.near(nearest), self.alike(distance)
         figures = dict(
             nearest_similarity=nearest,
             similarity_floor=self.similarity_floor,
@@ -248,7 +250,7 @@ class DomainRule:
         if not len(pooled):
             return None
         nearest, distance = self.measure(pooled, tag_means)
-        return float(np.mean((nearest >= self.similarity_floor) & (distance <= self.genre_ceiling)))
+        return float(np.mean(self.near(nearest) & self.alike(distance)))
 
 
 NO_EMBEDDINGS = (

@@ -24,7 +24,14 @@ from core.config import Settings
 from core.dataset import song_groups
 from core.errors import CacheEntryDamaged
 from core.pretrained.cache import EmbeddingCache
-from core.pretrained.domain import MIN_REFERENCE_CLIPS, NO_EMBEDDINGS, Applicability, DomainRule, unjudged
+from core.pretrained.domain import (
+    MIN_REFERENCE_CLIPS,
+    NO_EMBEDDINGS,
+    Applicability,
+    DomainRule,
+    unit_vectors,
+    unjudged,
+)
 from core.pretrained.musicnn import DEFAULT_MODEL, PATCH_SECONDS, PatchOutputs, tag_names
 
 TOP_TAGS = 10
@@ -59,11 +66,6 @@ class SongProfile:
         for tag in tags:
             frame[tag] = self.patch_tags[:, self.tag_names.index(tag)].round(4)
         return frame
-
-
-def _normalised(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return vectors / np.where(norms > 0, norms, 1.0)
 
 
 @dataclass(frozen=True)
@@ -129,14 +131,14 @@ class CatalogEmbeddings:
         shas = frame["audio_sha256"]
         vectors = np.stack([outputs[sha].pooled() for sha in shas]) if len(frame) else np.zeros((0, 400))
         tag_means = np.stack([outputs[sha].tags.mean(axis=0) for sha in shas]) if len(frame) else np.zeros((0, 50))
-        return cls(frame, _normalised(vectors), synthetic, tag_means, len(clips) - len(outputs))
+        return cls(frame, unit_vectors(vectors), synthetic, tag_means, len(clips) - len(outputs))
 
     def __len__(self) -> int:
         return len(self.tracks)
 
     def similarities(self, pooled: np.ndarray) -> np.ndarray:
         """Cosine similarity of ``pooled`` to every track's clip."""
-        return self.vectors @ _normalised(np.asarray(pooled, dtype=np.float64))
+        return self.vectors @ unit_vectors(np.asarray(pooled, dtype=np.float64))
 
     def _clips(self, members: list[str] | None) -> np.ndarray:
         """Row positions of the distinct clips among the tracks whose source id is in
@@ -206,7 +208,7 @@ class CatalogMap:
         return cls(points, pca)
 
     def place(self, pooled: np.ndarray) -> tuple[float, float]:
-        x, y = self.pca.transform(_normalised(np.asarray(pooled, dtype=np.float64))[None])[0]
+        x, y = self.pca.transform(unit_vectors(np.asarray(pooled, dtype=np.float64))[None])[0]
         return float(x), float(y)
 
     @property
