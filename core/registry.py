@@ -202,10 +202,10 @@ def _read_meta(path: Path) -> RunMeta:
         entries = json.loads((path / RUN_FILE).read_text())
         unknown = [m for m in [*entries["models"], *entries["metrics"]] if m not in (*AUDIO_MODELS, *CONTEXT_MODELS)]
         if unknown:
-            raise ValueError(f"it names an unknown model '{unknown[0]}'")
+            raise _unreadable(path, f"it names an unknown model '{unknown[0]}'")
         missing = [m for m in entries["models"] if m not in entries["metrics"]]
         if missing:
-            raise ValueError(f"model '{missing[0]}' has no holdout figures")
+            raise _unreadable(path, f"model '{missing[0]}' has no holdout figures")
         metrics = {
             name: _known(ModelMetrics, m, **{k: _known(Estimate, m[k]) for k in ("roc_auc", "accuracy") if k in m})
             for name, m in entries["metrics"].items()
@@ -223,18 +223,17 @@ def _read_meta(path: Path) -> RunMeta:
             quick_start=bool(entries.get("quick_start")),
             **sections,
         )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
-        why = (
-            str(error)
-            if isinstance(error, ValueError) and str(error).startswith(("it names", "model '"))
-            else repr(error)
-        )
-        if isinstance(error, RecursionError):
-            why = "its run.json is nested too deeply to be a run's"
-        raise RunUnreadable(
-            f"The run saved in {path} is incomplete or damaged ({why}).",
-            "Train a new run, or activate another with 'python -m core runs --activate ID'.",
-        ) from error
+    except RecursionError as error:
+        raise _unreadable(path, "its run.json is nested too deeply to be a run's") from error
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise _unreadable(path, repr(error)) from error
+
+
+def _unreadable(path: Path, why: str) -> RunUnreadable:
+    return RunUnreadable(
+        f"The run saved in {path} is incomplete or damaged ({why}).",
+        "Train a new run, or activate another with 'python -m core runs --activate ID'.",
+    )
 
 
 @dataclass(frozen=True)
