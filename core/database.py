@@ -2,7 +2,7 @@
 
 One file (standard library, WAL mode) holds tracks, artists and collection cursors
 (``core.catalog``), jobs and their events (``core.jobs``), saved runs (``core.registry``) and
-the scored-songs history (``core.history``).
+the scored-songs history (``core.history``) with the uploads it keeps (``core.uploads``).
 
 The schema is versioned with ``PRAGMA user_version``; ``MIGRATIONS[i]`` upgrades version
 ``i`` to ``i + 1`` inside one transaction, so an old catalog is brought up to date on open
@@ -117,6 +117,18 @@ MIGRATIONS: list[str] = [
     ALTER TABLE artists ADD COLUMN fans INTEGER;
     ALTER TABLE artists ADD COLUMN albums INTEGER;
     ALTER TABLE artists ADD COLUMN context_read_at TEXT;
+    """,
+    # Uploads kept in the home for the Score page's list and the history (core.uploads).
+    """
+    CREATE TABLE uploads (
+        sha256 TEXT PRIMARY KEY,
+        file_name TEXT NOT NULL,
+        extension TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        listed INTEGER NOT NULL DEFAULT 1,
+        position INTEGER NOT NULL,
+        kept_at TEXT NOT NULL
+    );
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -34,10 +34,15 @@ active_run_line(meta)
 
 best = meta.best_model
 choices = [m for m in meta.models if m != "dummy"] or list(meta.models)
+opened = st.session_state.pop(songs.OPEN_FROM_HISTORY, None)  # a history row reopened: its song (and model)
+if opened and opened[1] == run_id and opened[2] in choices:
+    st.session_state["score-model"] = opened[2]
+if st.session_state.get("score-model") not in choices:  # first visit, or another run became active
+    st.session_state["score-model"] = best
 model = st.selectbox(
     "Model",
     choices,
-    index=choices.index(best),
+    key="score-model",
     format_func=lambda m: DISPLAY_NAMES[m] + (" (best model)" if m == best and meta.best_model_crowned else ""),
     help="musicnn scores from embeddings pretrained on real recordings; the others learned only from this catalog. "
     f"{BEST_MODEL_RULE}.",
@@ -79,13 +84,14 @@ def artist_box() -> ArtistContext:
 on_top = ContextModels.of(meta)  # None for runs from before the models on top of the audio verdict
 artist = artist_box() if on_top is not None else UNKNOWN_ARTIST
 
-files = songs.session_uploads(
-    f"Upload songs (mp3, wav, flac, ogg, m4a; up to {MAX_UPLOAD_MB} MB each, 20 minutes at most)"
+files = songs.kept_uploads(
+    config, f"Upload songs (mp3, wav, flac, ogg, m4a; up to {MAX_UPLOAD_MB} MB each, 20 minutes at most)"
 )
 if not files:
     st.caption(
         "Upload one song for a verdict, or a folder's worth to rank them: the most promising come first. "
-        "Your uploads stay here while you visit other pages."
+        "Your uploads are kept here, so a reload or a later visit finds them; a scored song reopens from the "
+        "history below."
     )
     songs.history(config)
     st.stop()
@@ -95,7 +101,7 @@ with st.status(f"Scoring {len(files)} file(s)…", expanded=False) as status:
     for song in files:
         status.update(label=f"Scoring and listening to {songs.plain(song.label)}…")
         results[song.label] = songs.score_upload(
-            home, run_id, model, song.sha256, stamp, song.name, _data=song.data, _domain=domain
+            home, run_id, model, song.sha256, stamp, song.name, _source=song.path, _domain=domain
         )
     status.update(label=f"Scored {len(files)} file(s)", state="complete")
 
@@ -131,6 +137,8 @@ st.dataframe(
 st.download_button("Download the ranking (CSV)", table.to_csv(index=False), "hitlens-ranking.csv", "text/csv")
 compare.section(home, run_id, meta, model, files, domain)  # two versions of one song, side by side
 
+if opened:  # show the reopened song
+    st.session_state["score-song"] = next((u.label for u in files if u.sha256 == opened[0]), None)
 choice = st.selectbox("Song", table["file"].tolist(), key="score-song")
 upload, scored = next(u for u in files if u.label == choice), results[choice]
 result, profile = scored.result, scored.profile
@@ -138,7 +146,7 @@ stem = upload.name.rsplit(".", 1)[0]
 probability = result["probability"]
 judged = result["in_domain"]
 start, end = result["best_window"]
-window = songs.best_window(upload.sha256, start, end, upload.name, _data=upload.data)
+window = songs.best_window(upload.sha256, start, end, upload.name, _source=upload.path)
 if judged:
     st.subheader(f"{songs.plain(choice)}: {result['verdict']} ({probability:.0%})")
 else:
@@ -175,7 +183,7 @@ def with_context(on_top: ContextModels) -> None:
     feeding = on_top.audio_model
     audio = probability
     if feeding != model:  # the models on top learned from this audio model's probability: an input, not shown
-        audio = songs.feeding_probability(home, run_id, feeding, upload.sha256, upload.name, _data=upload.data)
+        audio = songs.feeding_probability(home, run_id, feeding, upload.sha256, upload.name, _source=upload.path)
     try:
         extra = song_in_context(on_top, audio, artist)
     except HitlensError as problem:
@@ -220,7 +228,7 @@ cautions = [f"WARNING: {SYNTHETIC_VERDICTS}"] if meta.synthetic else []  # said 
 if judged:
     left, right = st.columns([3, 1])
     left.caption(f"The best 30 s ({start:.0f}-{end:.0f} s): the player starts there.")
-    left.audio(upload.data, format=songs.audio_type(upload.name), start_time=int(start))  # the file itself, no copy
+    left.audio(str(upload.path), format=songs.audio_type(upload.name), start_time=int(start))  # the file itself
     right.download_button("Download the best 30 s (WAV)", songs.wav_bytes(window), f"{stem}-best-30s.wav", "audio/wav")
     if len(result["windows"]) == 1:
         st.caption(
@@ -230,7 +238,7 @@ if judged:
     else:
         st.plotly_chart(charts.window_probabilities(result), width="stretch")
 else:  # no best 30 s and no window curve: both rest on the withheld verdict
-    st.audio(upload.data, format=songs.audio_type(upload.name))
+    st.audio(str(upload.path), format=songs.audio_type(upload.name))
 
 
 def what_it_sounds_like(profile, embeddings, catalog_map) -> None:

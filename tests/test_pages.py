@@ -190,9 +190,9 @@ def test_score_page_uploads_songs_and_shows_a_verdict(trained_home, monkeypatch,
     app.switch_page(PAGES[0]).run()  # the artist looks at the catalog and comes back
     app.switch_page(PAGES[3]).run()
     assert not app.exception, app.exception
-    assert "demo take 3\\.wav: " in _text(app) and "2 songs in this session" in _text(app)
+    assert "demo take 3\\.wav: " in _text(app) and "2 songs on your list" in _text(app)
     with Catalog.open(settings) as catalog:
-        history = scored_songs(catalog)
+        history = scored_songs(catalog, "demo take")  # the shared home may hold other tests' songs
     assert sorted(history["model"]) == ["cnn2", "musicnn"] and set(history["file"]) == {"demo take 3.wav"}
     assert history["probability"].between(0, 1).all() and history["best_window"].str.endswith(" s").all()
     assert "Scored songs" in _text(app) and len(app.dataframe) >= 3  # ranking, neighbours, history
@@ -214,7 +214,7 @@ def test_two_uploads_with_one_name_both_appear_and_names_are_shown_as_typed(trai
     song_heading = next(h.value for h in app.subheader if "popular (" in h.value)
     assert song_heading.startswith(plain(ranking["file"].iloc[0]) + ": ")  # escaped: Markdown shows it as typed
     assert any(e.value.startswith(plain("'**bold** notes.mp3' could not be decoded")) for e in app.error)
-    assert "3 songs in this session: " + plain(f"{name}, {name} (2), **bold** notes.mp3") in _text(app)
+    assert "3 songs on your list: " + plain(f"{name}, {name} (2), **bold** notes.mp3") in _text(app)
 
 
 def test_a_short_clips_explanation_stops_where_the_clip_ends(trained_home, monkeypatch, tmp_path):

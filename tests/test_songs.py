@@ -24,7 +24,7 @@ def test_the_server_caches_a_verdict_and_the_best_30_s_never_the_decoded_song(tr
         run_id = active_run_id(catalog)
     home, sha256 = str(trained_home.home), content_hash(data)
 
-    scored = songs.score_upload(home, run_id, "cnn2", sha256, 0, "long take.wav", _data=data, _domain=None)
+    scored = songs.score_upload(home, run_id, "cnn2", sha256, 0, "long take.wav", _source=data, _domain=None)
     assert scored.error is None and scored.result["duration_s"] == 120.0
     decoded_bytes = samples.nbytes  # 10.6 MB
     assert len(pickle.dumps(scored)) < decoded_bytes / 20  # the verdict and tag profile only
@@ -35,7 +35,7 @@ def test_the_server_caches_a_verdict_and_the_best_30_s_never_the_decoded_song(tr
         raise AssertionError("the page decoded the upload a second time")
 
     monkeypatch.setattr("core.audio.load_audio", decoded_again)  # scoring cut the window while it had the song
-    window = songs.best_window(sha256, start, end, "long take.wav", _data=data)
+    window = songs.best_window(sha256, start, end, "long take.wav", _source=data)
     assert window.size == int(end * SAMPLE_RATE) - int(start * SAMPLE_RATE) <= 30 * SAMPLE_RATE
     np.testing.assert_allclose(window, samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)], atol=1e-4)
 
@@ -56,11 +56,11 @@ def test_the_history_keeps_the_chosen_models_score_and_never_the_feeding_models(
         run_id = active_run_id(catalog)
     data = demo_song(settings, 30)
     home, sha256 = str(tmp_path), content_hash(data)
-    fed = songs.feeding_probability(home, run_id, "musicnn", sha256, "fed song.wav", _data=data)
+    fed = songs.feeding_probability(home, run_id, "musicnn", sha256, "fed song.wav", _source=data)
     assert 0 <= fed <= 1
     with Catalog.open(settings) as catalog:
         assert scored_songs(catalog, "fed song.wav").empty
-    shown = songs.score_upload(home, run_id, "cnn2", sha256, 0, "fed song.wav", _data=data, _domain=None)
+    shown = songs.score_upload(home, run_id, "cnn2", sha256, 0, "fed song.wav", _source=data, _domain=None)
     with Catalog.open(settings) as catalog:
         history = scored_songs(catalog, "fed song.wav")
     assert list(history["model"]) == ["cnn2"] and list(history["verdict"]) == [shown.result["verdict"]]

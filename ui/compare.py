@@ -93,7 +93,7 @@ def _compare(home: str, meta: RunMeta, model: str, a: songs.Upload, b: songs.Upl
         )
 
     try:
-        versions = load_versions(a.data, b.data, name_a=a.name, name_b=b.name)
+        versions = load_versions(a.path, b.path, name_a=a.name, name_b=b.name)
         scorer = songs.scorer(home, meta.id, model)
         on_top = ContextModels.of(meta)
         feeding = None

@@ -1,9 +1,10 @@
-"""The Score page's songs: uploads kept for the session (a page switch does not lose them),
-scoring and explanations cached per content, the ranking, and the scored-songs history.
+"""The Score page's songs: the list of uploads (kept in the home by ``core.uploads``, so
+page visits and reloads do not lose them), scoring and explanations cached per content, the
+ranking, and the scored-songs history, whose rows reopen their song.
 
-What outlives a session is small. Server-wide caches are keyed by the upload's content hash
-and hold verdicts, tag profiles, explanations and each song's best 30 s (2.6 MB), never the
-decoded song (106 MB of samples for 20 minutes).
+Server-wide caches are keyed by the upload's content hash and hold verdicts, tag profiles,
+explanations and each song's best 30 s (2.6 MB), never the decoded song (106 MB of samples
+for 20 minutes); a session holds file names, never the songs' bytes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,16 +22,16 @@ import streamlit as st
 from core.architectures import DISPLAY_NAMES
 from core.config import MAX_UPLOAD_MB, SAMPLE_RATE, Settings
 
-# What one browser session keeps in memory: the newest uploads up to this size in total.
-SESSION_UPLOADS_MB = 2 * MAX_UPLOAD_MB
+if TYPE_CHECKING:
+    from core.uploads import KeptSong
 
 
 @dataclass(frozen=True)
 class Upload:
     name: str
     sha256: str
-    data: bytes
-    label: str  # the name, numbered when another upload of this session has the same name
+    path: Path  # the copy kept in the home (core.uploads)
+    label: str  # the name, numbered when another song on the list has the same name
 
 
 @dataclass(frozen=True)
@@ -43,12 +45,19 @@ class Scored:
     profile: object = None
 
 
-def session_uploads(label: str) -> list[Upload]:
-    """The uploader, and every song uploaded in this session (newest last): files stay when
-    the artist visits another page and comes back, until "Clear the list"."""
+OPEN_FROM_HISTORY = "score-open"
+"""Session key: (sha256, run, model) of a history row the artist chose to reopen; the page
+picks that song (and, for the active run, that model) on its next run."""
+
+
+def kept_uploads(config: Settings, label: str) -> list[Upload]:
+    """The uploader, and every song on the list (oldest first). Each upload is kept in the home
+    (``core.uploads``), so the list survives page visits, reloads and restarts until "Clear
+    the list"; the session holds file names, never the songs' bytes."""
+    from core import uploads
+    from core.catalog import Catalog
     from core.history import content_hash
 
-    kept: dict[str, tuple[str, bytes]] = st.session_state.setdefault("score-uploads", {})  # sha256 -> (name, data)
     hashed: dict[str, str] = st.session_state.setdefault("score-upload-hashes", {})  # uploader file id -> sha256
     files = st.file_uploader(
         label,
@@ -56,47 +65,46 @@ def session_uploads(label: str) -> list[Upload]:
         accept_multiple_files=True,
         key=f"uploader-{st.session_state.get('uploader-round', 0)}",
     )
+    let_go: list[str] = []
     for file in files or []:
         if file.size > MAX_UPLOAD_MB * 1024 * 1024:
             st.error(f"'{plain(file.name)}' is larger than {MAX_UPLOAD_MB} MB. Upload a compressed export (mp3, m4a).")
             _release_from_uploader(file.file_id)
             continue
-        if file.file_id not in hashed:  # hashed once per upload, not on every rerun
+        if file.file_id not in hashed:  # hashed and kept once per upload, not on every rerun
             data = file.getvalue()
             hashed[file.file_id] = content_hash(data)
-            kept.pop(hashed[file.file_id], None)  # the same content again moves to the end, once
-            kept[hashed[file.file_id]] = (file.name, data)
+            with Catalog.open(config) as catalog:
+                let_go += uploads.keep(catalog, config, file.name, data, hashed[file.file_id])
             _release_from_uploader(file.file_id)
-    dropped = []
-    while sum(len(data) for _, data in kept.values()) > SESSION_UPLOADS_MB * 1024 * 1024 and len(kept) > 1:
-        dropped.append(kept.pop(next(iter(kept)))[0])
-    if dropped:
+    if let_go:
         st.caption(
-            f"Kept the newest uploads ({SESSION_UPLOADS_MB} MB at most per session); "
-            f"let go of: {plain(', '.join(dropped))}."
+            f"Kept the newest uploads ({uploads.KEPT_UPLOADS_MB:,} MB at most); removed the oldest: "
+            f"{plain(', '.join(let_go))}."
         )
-    uploads = labelled(kept)
-    if uploads:
+    with Catalog.open(config) as catalog:
+        listed = labelled(uploads.listed(catalog, config))
+    if listed:
         left, right = st.columns([4, 1])
         left.caption(
-            f"{len(uploads)} song{'s' if len(uploads) != 1 else ''} in this session: "
-            + plain(", ".join(u.label for u in uploads))
+            f"{len(listed)} song{'s' if len(listed) != 1 else ''} on your list: "
+            + plain(", ".join(u.label for u in listed))
+            + ". Kept in the Hitlens home: a reload or a later visit finds them here."
         )
-        if right.button("Clear the list"):
-            kept.clear()
-            hashed.clear()
+        if right.button("Clear the list", help="The files stay, for the history below to reopen."):
+            with Catalog.open(config) as catalog:
+                uploads.clear_list(catalog)
             st.session_state["uploader-round"] = st.session_state.get("uploader-round", 0) + 1
             st.rerun()
-    return uploads
+    return listed
 
 
 def _release_from_uploader(file_id: str) -> None:
-    """Drop Streamlit's own record of an upload once this session keeps its bytes.
+    """Drop Streamlit's own record of an upload once it is kept in the home.
 
     Streamlit frees a session's uploaded files only when it shuts the session down, and a
     closed browser tab's session is kept for a reconnect and later dropped without a shutdown
-    (Streamlit 1.67): every upload of every closed tab stayed in the server's memory. The
-    session's list holds the same bytes, and goes with the session."""
+    (Streamlit 1.67): every upload of every closed tab stayed in the server's memory."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     context = get_script_run_ctx()
@@ -112,15 +120,16 @@ def audio_type(name: str) -> str:
     return AUDIO_TYPES.get(name.rsplit(".", 1)[-1].lower(), "audio/mpeg")
 
 
-def labelled(kept: dict[str, tuple[str, bytes]]) -> list[Upload]:
-    """The uploads with names that tell them apart: two different files both called
+def labelled(songs: list[KeptSong]) -> list[Upload]:
+    """The songs with names that tell them apart: two different files both called
     ``mix.wav`` become ``mix.wav`` and ``mix.wav (2)``, so neither result hides the other."""
     seen: dict[str, int] = {}
-    uploads = []
-    for sha256, (name, data) in kept.items():
-        seen[name] = seen.get(name, 0) + 1
-        uploads.append(Upload(name, sha256, data, name if seen[name] == 1 else f"{name} ({seen[name]})"))
-    return uploads
+    listed = []
+    for song in songs:
+        seen[song.name] = seen.get(song.name, 0) + 1
+        count = seen[song.name]
+        listed.append(Upload(song.name, song.sha256, song.path, song.name if count == 1 else f"{song.name} ({count})"))
+    return listed
 
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
@@ -134,7 +143,7 @@ def plain(text: str) -> str:
 
 @st.cache_data(show_spinner="Cutting the best 30 s…", max_entries=32)
 def best_window(
-    sha256: str, start_s: float, end_s: float, _name: str, _data: bytes, _samples: np.ndarray | None = None
+    sha256: str, start_s: float, end_s: float, _name: str, _source: Path | bytes, _samples: np.ndarray | None = None
 ) -> np.ndarray:
     """The samples of an upload's best window: all the page plays, explains and draws. Only
     these 30 s (2.6 MB) are kept; the decoded song (up to 106 MB) is let go at once.
@@ -142,7 +151,7 @@ def best_window(
     page does not decode the upload a second time."""
     from core.audio import load_audio
 
-    samples = load_audio(_data, name=_name) if _samples is None else _samples
+    samples = load_audio(_source, name=_name) if _samples is None else _samples
     return samples[int(start_s * SAMPLE_RATE) : int(end_s * SAMPLE_RATE)].copy()
 
 
@@ -159,7 +168,7 @@ def scorer(home: str, run_id: str, model: str):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def score_upload(
-    home: str, run_id: str, model: str, sha256: str, domain_stamp: int, _name: str, _data: bytes, _domain
+    home: str, run_id: str, model: str, sha256: str, domain_stamp: int, _name: str, _source: Path | bytes, _domain
 ) -> Scored:
     """Score one upload with the model the artist chose, judged against the run's ``_domain``
     (``domain_stamp`` changes with it), and add what the page shows to the history. Keyed by
@@ -169,25 +178,25 @@ def score_upload(
     from core.history import record_score
     from core.scoring import score_many
 
-    item = score_many(scorer(home, run_id, model), [(_name, _data)], _domain)[0]
+    item = score_many(scorer(home, run_id, model), [(_name, _source)], _domain)[0]
     if item.error or item.score is None:
         return Scored(sha256, error=item.error)
     song = item.score
     # musicnn could not run (it is missing): the verdict is withheld and says why; the rest stands
     profile = song.profile if song.profile is not None else (song.applicability.reason if song.applicability else "")
     result = song.as_dict()
-    best_window(sha256, *result["best_window"], _name, _data, _samples=song.samples)  # cut while decoded
+    best_window(sha256, *result["best_window"], _name, _source, _samples=song.samples)  # cut while decoded
     with Catalog.open(Settings(home=Path(home))) as catalog:
         record_score(catalog, run_id=run_id, model=model, sha256=sha256, result=result)
     return Scored(sha256, result=result, profile=profile)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def feeding_probability(home: str, run_id: str, model: str, sha256: str, _name: str, _data: bytes) -> float:
+def feeding_probability(home: str, run_id: str, model: str, sha256: str, _name: str, _source: Path | bytes) -> float:
     """The calibrated probability of ``model``, the audio model a run's models on top learned
     from, when the artist chose another: an input of those models, never shown as a verdict
     and never added to the history."""
-    return scorer(home, run_id, model).score(_data, _name).probability
+    return scorer(home, run_id, model).score(_source, _name).probability
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -240,7 +249,9 @@ def wav_bytes(samples: np.ndarray) -> bytes:
 
 
 def history(config: Settings) -> None:
-    """Every song scored in this catalog, newest first; a search finds the versions of a song."""
+    """Every song scored in this catalog; a search finds the versions of a song, and a song
+    whose upload is kept reopens from here (or its file is removed)."""
+    from core import uploads
     from core.catalog import Catalog
     from core.history import scored_songs
 
@@ -248,26 +259,75 @@ def history(config: Settings) -> None:
     query = st.text_input("Find a song by file name", key="history-query", placeholder="e.g. mix 2")
     with Catalog.open(config) as catalog:
         table = scored_songs(catalog, query.strip())
+        kept = uploads.kept_hashes(catalog)
+        files, size = uploads.kept_size(catalog)
     if table.empty:
         st.caption("No song scored yet." if not query.strip() else f"No scored file name contains '{plain(query)}'.")
         return
-    table["model"] = table["model"].map(lambda name: DISPLAY_NAMES.get(name, name))
+    table = table.sort_values(["file", "scored"]).reset_index(drop=True)
+    shown = as_shown(table.drop(columns=["sha256", "in_domain"])).assign(
+        model=table["model"].map(lambda name: DISPLAY_NAMES.get(name, name)),
+        kept=["yes" if sha in kept else "no" for sha in table["sha256"]],
+    )
     st.dataframe(
-        as_shown(table.drop(columns=["sha256", "in_domain"])).sort_values(["file", "scored"]),
+        shown,
         hide_index=True,
+        height=_rows_height(len(shown)),
         column_config={
+            "file": "File",
+            "scored": "Scored (UTC)",
+            "run": "Run",
+            "model": "Model",
+            "verdict": "Verdict",
             "probability": st.column_config.ProgressColumn(
-                "model's probability",
+                "Model's probability",
                 help="The model's calibrated probability; none is shown beside a withheld verdict.",
                 format="%.0f%%",
                 min_value=0,
                 max_value=100,
             ),
-            "percentile": st.column_config.TextColumn("percentile"),
-            "best_window": "best 30 s",
+            "percentile": st.column_config.TextColumn("Percentile"),
+            "best_window": "Best 30 s",
+            "kept": st.column_config.TextColumn("File kept", help="Whether the upload is kept here to reopen."),
         },
     )
     st.caption(
         f"{len(table)} score{'s' if len(table) != 1 else ''}, sorted by file name so the versions of a song sit "
-        "together; one row per song content, run and model. Kept in the catalog."
+        f"together; one row per song content, run and model. Kept uploads: "
+        f"{files} file{'s' if files != 1 else ''}, {size / 1024 / 1024:,.0f} MB (at most {uploads.KEPT_UPLOADS_MB:,} "
+        "MB; past that the oldest go first)."
     )
+    _reopen_or_remove(config, table[table["sha256"].isin(kept)])
+
+
+def _rows_height(rows: int, most: int = 15) -> int:
+    """A table's height in pixels that shows up to ``most`` rows without scrolling."""
+    return 38 + 35 * min(max(rows, 1), most)
+
+
+def _reopen_or_remove(config: Settings, kept_rows: pd.DataFrame) -> None:
+    """Reopen a scored song whose upload is kept (back on the list, shown with the model of its
+    history row when that row is of the active run), or delete the kept file."""
+    from core import uploads
+    from core.catalog import Catalog
+
+    if kept_rows.empty:
+        st.caption("None of these uploads is kept any more: upload a song again to reopen it.")
+        return
+    newest = kept_rows.sort_values("scored", ascending=False).drop_duplicates("sha256")
+    options = {
+        row.sha256: f"{row.file} (scored {row.scored} with {DISPLAY_NAMES.get(row.model, row.model)})"
+        for row in newest.itertuples()
+    }
+    left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
+    sha256 = left.selectbox("Reopen a scored song", list(options), format_func=options.get, key="history-song")
+    row = newest[newest["sha256"] == sha256].iloc[0]
+    if middle.button("Open it", type="primary", key="history-open", help="Back on the list above, without uploading."):
+        with Catalog.open(config) as catalog:
+            uploads.list_again(catalog, sha256)
+        st.session_state[OPEN_FROM_HISTORY] = (sha256, row["run"], row["model"])
+        st.rerun()
+    if right.button("Remove its file", key="history-remove", help="Deletes the kept upload; its history rows stay."):
+        with Catalog.open(config) as catalog:
+            uploads.forget(catalog, config, sha256)
+        st.rerun()
