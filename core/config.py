@@ -71,7 +71,7 @@ FEATURE_PRESETS: dict[str, FeaturePreset] = {
     # Exactly the study: 128 mels x 1292 frames of a 30 s clip at 22,050 Hz, hop 512.
     "study": FeaturePreset("study", n_mels=128, n_fft=2048, hop_length=512),
     # Half the mel bands and an eighth of the frames (64 x 162): 16x fewer values per clip.
-    # Chosen by measurement (README): at 64 x 323 the CNN-GRU trained only ~6x faster per
+    # Chosen by measurement (docs/performance.md, "Training"): at 64 x 323 the CNN-GRU trained only ~6x faster per
     # epoch than at the study's size; at 64 x 162 it is over 10x faster. A 2 kHz hook or a
     # 50 Hz 808 still sits in its own band (bands are ~51 Hz apart below 1 kHz); a frame is
     # 186 ms, finer than a beat. Windows of 8192 samples overlap by half, so no sound falls

@@ -2,7 +2,7 @@
 
 Each worker limits numpy's BLAS to one thread. OpenBLAS otherwise starts a thread per core
 in every process, and its spinning threads fight over the cores: measured here, two
-feature workers were slower than one until this limit (see the README's benchmark).
+feature workers were slower than one until this limit (docs/performance.md, "Feature throughput").
 
 Workers start from a fork server, never by forking the calling process: set-up computes
 spectrograms after training its quick-start model in the same process, and a process forked

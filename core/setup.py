@@ -43,7 +43,7 @@ class SetupStep:
     first_verdict: bool = False  # the Score page can give a verdict once this step is done
 
 
-# Per-unit costs measured on the 2-core reference machine (see README, "Set-up timings").
+# Per-unit costs measured on the 2-core reference machine (docs/performance.md, "Set-up").
 RENDER_S_PER_SONG = 0.26
 SPECTROGRAM_S_PER_CLIP = 0.04
 EMBEDDING_S_PER_CLIP = 0.82
@@ -191,7 +191,7 @@ def time_setup(
     it: seconds until the first run is active, until a first song is scored with it (a new
     process: TensorFlow, the model and the audio loaded from cold, while set-up goes on), and
     until set-up ends (or, ``until_first_verdict``, stop set-up there). ``python -m core bench
-    setup`` prints these for the README."""
+    setup`` prints these for docs/performance.md."""
     import subprocess
     import sys
 

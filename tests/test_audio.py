@@ -166,7 +166,7 @@ def test_a_flac_bomb_decodes_in_memory_proportional_to_the_mono_result(tmp_path)
     )
     result_bytes, peak_growth = map(int, probe.stdout.split())
     assert result_bytes == 120 * SAMPLE_RATE * 4  # mono at the model's rate: 10.6 MB
-    # The README's bound: about twice the result plus one block (2 MB); 32 MB covers the allocator.
+    # The bound in docs/reliability.md: about twice the result plus one block (2 MB); 32 MB covers the allocator.
     assert peak_growth < 2 * result_bytes + 32 * 1024 * 1024, f"peak grew by {peak_growth / 2**20:.0f} MB"
 
 

@@ -58,7 +58,7 @@ def test_no_rule_without_enough_clips_and_the_genre_mix_is_a_distribution():
 
 def test_the_demo_runs_rule_lets_its_holdout_through(trained_home):
     """Calibrated on the run's training clips alone, the rule judges the holdout clips it never
-    saw: they must get verdicts (the README states the figure on the default demo)."""
+    saw: they must get verdicts (docs/scoring.md states the figure on the default demo)."""
     from core.catalog import Catalog
     from core.registry import load_run
 

@@ -45,7 +45,7 @@ def _whole(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-# The bounds of every numeric option (README, "Reliability"). LIME's samples: its data matrix
+# The bounds of every numeric option (docs/reliability.md). LIME's samples: its data matrix
 # and distances grow with them (10^8 took 5 GB); 20,000 is 20 times the default.
 SEED = _whole(0, 2**32 - 1)
 DEMO_TRACKS = _whole(1, 50_000)

@@ -1,4 +1,4 @@
-"""``bench``: how fast the pipeline runs, as the README reports it."""
+"""``bench``: how fast the pipeline runs, as docs/performance.md reports it."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ in similarity and 0.14 in genre distance); widened, none.
 A song is in domain when it passes both. Both bounds are fitted on the run's training clips
 alone, so the share of the run's holdout clips (which the rule never saw) that pass says how
 often the rule would wrongly withhold a song of the catalog's own kind: ``DomainRule.pass_rate``
-measures it, and the README gives it for the default demo (at least 95% is required).
+measures it, and docs/scoring.md gives it for the default demo (at least 95% is required).
 
 Measured when written: on the default demo's default run (710 training clips) the bounds were
 0.964 and 0.47, every one of its 105 holdout clips passed, and the three real orchestral
