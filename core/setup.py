@@ -20,6 +20,7 @@ measured on a 2-core machine and are rescaled by how fast the finished steps act
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import time
@@ -29,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.progress import describe_duration, epoch_payload, training_fraction
+from core.architectures import MODEL_NAMES
+from core.progress import describe_duration, epoch_payload, training_fraction, training_seconds
 
 if TYPE_CHECKING:
     from core.training import TrainingEvent
@@ -41,14 +43,20 @@ class SetupStep:
     argv: tuple[str, ...]
     seconds: float  # the estimate before anything ran (2 cores, nothing else running)
     first_verdict: bool = False  # the Score page can give a verdict once this step is done
+    run: str | None = None  # for a training step: which run it trains (the Train page's curves name it)
+
+    @property
+    def kind(self) -> str:
+        """The command it runs: steps of one kind run at one speed on a machine."""
+        return self.argv[0]
 
 
 # Per-unit costs measured on the 2-core reference machine (docs/performance.md, "Set-up").
 RENDER_S_PER_SONG = 0.26
 SPECTROGRAM_S_PER_CLIP = 0.04
 EMBEDDING_S_PER_CLIP = 0.82
-QUICK_TRAINING_S = 60.0
-FULL_TRAINING_S = 650.0
+QUICK_TRAINING_S = training_seconds(["cnn1", "context", "regression"]) / 4  # a quarter of the demo
+FULL_TRAINING_S = training_seconds(list(MODEL_NAMES))
 
 
 def setup_steps(songs: int = 951, quick_songs: int = 238, *, run_active: bool = False) -> list[SetupStep]:
@@ -70,6 +78,7 @@ def setup_steps(songs: int = 951, quick_songs: int = 238, *, run_active: bool = 
             ("train", "--models", "cnn1,context,regression", "--if-missing", "--quick-start"),
             QUICK_TRAINING_S,
             first_verdict=not run_active,
+            run="quick-start run",
         ),
         SetupStep("Rendering the rest of the demo", ("demo", "--if-missing"), rest * RENDER_S_PER_SONG),
         SetupStep("Spectrograms of the rest", ("features",), rest * SPECTROGRAM_S_PER_CLIP),
@@ -78,6 +87,7 @@ def setup_steps(songs: int = 951, quick_songs: int = 238, *, run_active: bool = 
             "Training the default run (six audio models, audio + context and the regression)",
             ("train", "--if-missing", "--replace-quick-start"),
             FULL_TRAINING_S,
+            run="default run",
         ),
     ]
 
@@ -87,9 +97,15 @@ class SetupProgress:
     fraction and time left to ``report(fraction, message)`` and training epochs to
     ``event(payload)`` (the Train page's curves).
 
-    Time left: each step's planned seconds times this machine's speed, measured as the time
-    the work done so far took over the time it was planned to take (once 20 planned seconds
-    of work are done; before that the plan stands)."""
+    Time left: each step's planned seconds times this machine's speed for that kind of step
+    (rendering, spectrograms, embeddings, training), measured as the time the work of that kind
+    done so far took over the time it was planned to take. A kind not yet measured (20 planned
+    seconds of it) runs at the speed of all the work so far, and before that at the plan's.
+    The quick-start quarter measures each kind before the rest of the demo needs it, so slow
+    embeddings do not make training look slow. The times shown are smoothed (``SMOOTHING_S``):
+    a new measurement moves them over a minute, not at once."""
+
+    SMOOTHING_S = 60.0
 
     def __init__(
         self,
@@ -109,6 +125,7 @@ class SetupProgress:
         self.step_started = clock()
         self.fraction_in_step = 0.0
         self.worked = False  # whether the current step had anything to do
+        self.shown: dict[str, tuple[float, float]] = {}  # estimate -> (when shown, finish time shown)
 
     # --- the steps --------------------------------------------------------------------
 
@@ -123,25 +140,35 @@ class SetupProgress:
         """Record the step's real cost (none when it had nothing to do)."""
         self.actual[self.current] = self.clock() - self.step_started if self.worked else 0.0
 
-    def speed(self) -> float:
-        """Seconds this machine takes per planned second, from the work done so far."""
-        planned = sum(s.seconds for s, a in zip(self.steps, self.actual, strict=True) if a)
-        taken = sum(a for a in self.actual if a)
-        if self.worked and self.actual[self.current] is None:
-            planned += self.steps[self.current].seconds * self.fraction_in_step
-            taken += self.clock() - self.step_started
+    def speed(self, kind: str | None = None) -> float:
+        """Seconds this machine takes per planned second, from the work (of ``kind``) done so far."""
+        planned, taken = self._measured(kind)
+        if kind is not None and planned < 20:  # this kind is not measured yet
+            planned, taken = self._measured(None)
         return min(max(taken / planned, 0.25), 4.0) if planned >= 20 else 1.0
+
+    def _measured(self, kind: str | None) -> tuple[float, float]:
+        """(planned, taken) seconds of the work of ``kind`` (any kind: None) done so far."""
+        planned = taken = 0.0
+        for index, (step, actual) in enumerate(zip(self.steps, self.actual, strict=True)):
+            if kind is not None and step.kind != kind:
+                continue
+            if actual:
+                planned, taken = planned + step.seconds, taken + actual
+            elif index == self.current and actual is None and self.worked:
+                planned += step.seconds * self.fraction_in_step
+                taken += self.clock() - self.step_started
+        return planned, taken
 
     def seconds_left(self, until: int | None = None) -> float:
         """Estimated seconds until step ``until`` (default: the last) is done."""
         last = len(self.steps) - 1 if until is None else until
-        speed = self.speed()
         left = 0.0
         for index in range(self.current, last + 1):
             if self.actual[index] is not None:
                 continue
             remaining = 1.0 - self.fraction_in_step if index == self.current else 1.0
-            left += self.steps[index].seconds * remaining * speed
+            left += self.steps[index].seconds * remaining * self.speed(self.steps[index].kind)
         return left
 
     def fraction(self) -> float:
@@ -151,12 +178,24 @@ class SetupProgress:
         left = self.seconds_left()
         return done / (done + left) if done + left > 0 else 1.0
 
+    def shown_left(self, name: str, left: float) -> float:
+        """``left`` seconds as shown for the estimate ``name``: its finish time moves toward the
+        new one by the share of ``SMOOTHING_S`` that passed since it was last shown."""
+        now = self.clock()
+        finish = now + left
+        if name in self.shown:
+            then, shown_finish = self.shown[name]
+            finish = shown_finish + (1.0 - math.exp(-(now - then) / self.SMOOTHING_S)) * (finish - shown_finish)
+        self.shown[name] = (now, finish)
+        return max(finish - now, 0.0)
+
     def _report(self, detail: str) -> None:
         first = next((i for i, s in enumerate(self.steps) if s.first_verdict), None)
         parts = [f"step {self.current + 1} of {len(self.steps)}: {detail}"]
         if first is not None and self.current <= first:
-            parts.append(f"first verdict in about {describe_duration(self.seconds_left(first))}")
-        parts.append(f"everything in about {describe_duration(self.seconds_left())}")
+            first_left = self.shown_left("first", self.seconds_left(first))
+            parts.append(f"first verdict in about {describe_duration(first_left)}")
+        parts.append(f"everything in about {describe_duration(self.shown_left('all', self.seconds_left()))}")
         self.report(self.fraction(), " · ".join(parts))
 
     # --- what the commands call -------------------------------------------------------
@@ -178,7 +217,7 @@ class SetupProgress:
             self.worked = True
             self.fraction_in_step = training_fraction(models, event)
             if event.batch is None and self.event is not None:
-                self.event(epoch_payload(event))
+                self.event({**epoch_payload(event), "run": self.steps[self.current].run})
             self._report(f"training {event.model}: epoch {event.epoch} of {event.epochs}")
 
         yield update

@@ -1,6 +1,8 @@
 """Set-up's one progress figure and its honest time left."""
 
+from core.progress import training_fraction
 from core.setup import SetupProgress, SetupStep
+from core.training import TrainingEvent
 
 
 class Clock:
@@ -36,8 +38,8 @@ def test_time_left_follows_the_plan_until_work_is_measured_then_this_machines_sp
         update(1, 2)  # half the planned minute took a whole minute: this machine is twice as slow
     assert progress.speed() == 2.0
     assert progress.seconds_left(1) == 60.0 + 120.0  # the rest of step 1, then step 2, both at half speed
-    assert "first verdict in about 3 min" in reports[-1][1]
     assert abs(reports[-1][0] - 60 / (60 + progress.seconds_left())) < 1e-9  # time done over time in all
+    assert "first verdict in about 2 min" in reports[-1][1]  # moving toward 3 min (smoothed): not there at once
 
 
 def test_a_step_with_nothing_to_do_costs_nothing_and_keeps_the_first_verdict_out_of_late_messages():
@@ -51,3 +53,48 @@ def test_a_step_with_nothing_to_do_costs_nothing_and_keeps_the_first_verdict_out
     progress.start(2)
     assert "first verdict" not in reports[-1][1] and reports[-1][1].startswith("step 3 of 3")
     assert reports[-1][0] == 0.0
+
+
+def test_the_time_shown_moves_toward_a_new_estimate_over_a_minute_not_at_once():
+    progress, clock, _ = _progress()
+    assert progress.shown_left("all", 600.0) == 600.0
+    clock.now = 60.0
+    assert progress.shown_left("all", 540.0) == 540.0  # on plan: nothing to smooth
+    clock.now = 61.0
+    jumped = progress.shown_left("all", 1500.0)  # one surprising measurement nearly tripled the estimate
+    assert 539.0 < jumped < 560.0
+    clock.now = 121.0
+    assert progress.shown_left("all", 1440.0) < 0.64 * 1440.0 + 0.36 * 600.0  # at most 1 - 1/e of the way
+
+
+def test_each_kind_of_step_is_estimated_at_its_own_measured_speed():
+    clock = Clock()
+    steps = [
+        SetupStep("embed a quarter", ("embeddings",), 60.0),
+        SetupStep("train quick", ("train",), 60.0, first_verdict=True),
+        SetupStep("embed the rest", ("embeddings",), 180.0),
+        SetupStep("train all", ("train",), 600.0),
+    ]
+    progress = SetupProgress(steps, lambda fraction, message: None, clock=clock)
+    progress.start(0)
+    with progress.counter("embedding") as update:
+        clock.now = 240.0
+        update(1, 1)  # embeddings take four times the plan here
+    progress.finish()
+    assert progress.speed("train") == 4.0  # not measured yet: the speed of all the work so far
+    progress.start(1)
+    with progress.training(["cnn1"]) as update:
+        clock.now = 300.0
+        update(TrainingEvent("cnn1", 1, 1, None, 10, {}))  # training runs on plan
+    progress.finish()
+    progress.start(2)
+    assert progress.speed("train") == 1.0 and progress.speed("embeddings") == 4.0
+    assert progress.seconds_left() == 180.0 * 4 + 600.0
+
+
+def test_training_progress_weighs_each_model_by_what_it_costs():
+    models = ["mlp", "cnn1", "cnn2", "cnn_gru", "musicnn"]
+    starting_the_cnn_gru = training_fraction(models, TrainingEvent("cnn_gru", 1, 15, 0, 100, {}))
+    assert 0.25 < starting_the_cnn_gru < 0.35  # three models done, but two thirds of the work to come
+    done = training_fraction(models, TrainingEvent("cnn_gru", 15, 15, None, 100, {}))
+    assert 0.99 < done < 1.0  # musicnn's head takes seconds
