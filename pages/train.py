@@ -21,13 +21,15 @@ FAST, STUDY = FEATURE_PRESETS["fast"], FEATURE_PRESETS["study"]
 through_app("pages/train.py")
 st.title("🏋️ Train")
 config, token = catalog_or_stop("train")
-running = latest_job(config, "train")
-running = running if running and running.active else None
+last = latest_job(config, "train")
+running = last if last and last.active else None
 setup = latest_job(config, "setup")
 setup = setup if setup and setup.active else None
+mine: set[int] = st.session_state.setdefault("train-jobs-started-here", set())
 
-# A reload or a second tab shows the running job's settings, not the defaults.
-chosen = training_settings(running.args if running else [])
+# The form shows the last training job's settings (running or finished, from this tab, another
+# or the command line): the artist's last choices, not the defaults.
+chosen = training_settings(last.args if last else [])
 with st.form("train"):
     models = st.multiselect(
         "Models",
@@ -85,14 +87,18 @@ if retrain:
         args += ["--epochs", str(epochs)] if epochs else []
         job, started = start_job(config, "train", args)
         if started:
+            mine.add(job.id)
             st.rerun()  # show the new job's live view and its settings in the form
-        st.info(
-            f"A training job is already running (job {job.id}, started {started_ago(job)}); "
-            "here is its progress instead of a second one."
-        )
+        # The rerun above sees the same click again (Streamlit keeps a form's submit through
+        # st.rerun): this tab's own job is not "another" one.
+        if job.id not in mine:
+            st.info(
+                f"Another training job is already running (job {job.id}, started {started_ago(job)}, from another "
+                "tab or the command line): here is its progress instead of a second one."
+            )
         running = job
 
-training_job_view(config, running or setup, latest_job(config, "train"))
+training_job_view(config, running or setup, last, mine)
 run_choice.pending_choice(config)
 
 st.header("Latest run")

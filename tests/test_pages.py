@@ -277,25 +277,35 @@ def test_holdout_page_with_a_run(trained_home, monkeypatch):
     assert len(train.dataframe) == 1
 
 
-def test_retrain_clicked_twice_starts_exactly_one_job(trained_home, tmp_path, monkeypatch):
+def test_retrain_clicked_twice_starts_one_job_called_yours_and_the_form_keeps_its_choices(
+    trained_home, tmp_path, monkeypatch
+):
     shutil.copytree(trained_home.data_dir, tmp_path / "data")
     monkeypatch.setenv("HITLENS_HOME", str(tmp_path))
     settings = Settings(home=tmp_path)
     app = _open(PAGES[1])
+    app.multiselect[0].set_value(["dummy", "cnn1"])
     try:
         for _ in range(2):
             submit = next(b for b in app.get("form_submit_button") if b.label == "Retrain")
             submit.click().run()
             assert not app.exception
-        assert "already running" in _text(app)
+        assert "already running" not in _text(app)  # this tab's own job is not "another" one
+        assert any(h.value.startswith("Your training job ") for h in app.subheader)
         with Catalog.open(settings) as catalog:
             assert catalog.conn.execute("SELECT count(*) FROM jobs WHERE kind = 'train'").fetchone()[0] == 1
+        other_tab = _open(PAGES[1])
+        next(b for b in other_tab.get("form_submit_button") if b.label == "Retrain").click().run()
+        assert "Another training job is already running" in _text(other_tab)
+        assert not any(h.value.startswith("Your training job ") for h in other_tab.subheader)
     finally:
         for job in active_jobs(settings):
             cancel_job(settings, job.id)
             deadline = time.monotonic() + 120
             while get_job(settings, job.id).active and time.monotonic() < deadline:
                 time.sleep(0.5)
+    after = _open(PAGES[1])  # the job has ended: the form still holds the artist's choices
+    assert after.multiselect[0].value == ["dummy", "cnn1"]
 
 
 def test_score_and_holdout_pages_with_a_run_that_has_no_holdout_auc(trained_home, tmp_path, monkeypatch):
@@ -425,6 +435,25 @@ def test_training_curves_draw_each_model_in_its_colour_with_one_legend_entry_bel
     assert [t.line.color for t in figure.data[::2]] == [charts.MODEL_COLOURS["cnn1"], charts.MODEL_COLOURS["cnn_gru"]]
     assert figure.layout.legend.orientation == "h" and figure.layout.legend.y < 0
     assert figure.layout.xaxis.dtick == 1 and figure.layout.title.text.startswith("AUC per epoch")
+
+
+def test_set_ups_two_runs_of_one_model_are_two_traces_never_one_line_back_to_epoch_1():
+    import pandas as pd
+
+    from ui import charts
+
+    events = pd.DataFrame(
+        [
+            {"run": run, "model": "cnn1", "epoch": epoch, "auc": 0.6, "val_auc": 0.5}
+            for run, epochs in (("quick-start run", 20), ("default run", 3))
+            for epoch in range(1, epochs + 1)
+        ]
+    )
+    figure = charts.training_curves(events, "AUC")
+    solid = [t for t in figure.data if t.line.dash == "solid"]
+    assert [t.name for t in solid] == ["CNN 1 (quick-start run)", "CNN 1 (default run)"]
+    assert [list(t.x) for t in solid] == [list(range(1, 21)), [1, 2, 3]]  # each trace's epochs only go up
+    assert solid[0].opacity < solid[1].opacity == 1.0  # the earlier run is fainter
 
 
 # --- The models on top of the audio verdict (issue 14) ---

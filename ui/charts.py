@@ -396,25 +396,33 @@ events (``val_`` + the column: the same metric on the test split)."""
 
 
 def training_curves(events: pd.DataFrame, metric: str) -> go.Figure:
-    """``metric`` (a key of ``TRAINING_METRICS``) per epoch for every model of a training
-    job's ``events`` (one row per model and epoch): training solid, validation dotted, one
-    legend entry per model for both."""
+    """``metric`` (a key of ``TRAINING_METRICS``) per epoch for every run and model of a
+    training job's ``events`` (one row per run, model and epoch; set-up trains two runs, its
+    events name them): training solid, validation dotted, one trace and legend entry per run
+    and model, so that one model's two runs are never joined into one line. The earlier run
+    is drawn fainter."""
     column = TRAINING_METRICS[metric]
-    traces = [
-        go.Scatter(
-            x=rows["epoch"],
-            y=rows[name],
-            mode="lines+markers",
-            name=DISPLAY_NAMES[model],
-            legendgroup=model,
-            showlegend=data == "training",
-            line=dict(color=MODEL_COLOURS.get(model), dash=dash),
-            hovertemplate=f"{DISPLAY_NAMES[model]}, {data}, epoch %{{x}}: %{{y:.3f}}<extra></extra>",
-        )
-        for model, rows in events.groupby("model", sort=False)
-        for name, data, dash in ((column, "training", "solid"), (f"val_{column}", "validation (test split)", "dot"))
-        if name in rows
-    ]
+    runs = events["run"].fillna("") if "run" in events else pd.Series("", index=events.index)
+    named_runs = runs.nunique() > 1
+    traces = []
+    for (run, model), rows in events.groupby([runs, "model"], sort=False):
+        label = DISPLAY_NAMES[model] + (f" ({run})" if named_runs and run else "")
+        faint = named_runs and run != runs.iloc[-1]
+        traces += [
+            go.Scatter(
+                x=rows["epoch"],
+                y=rows[name],
+                mode="lines+markers",
+                name=label,
+                legendgroup=f"{run}/{model}",
+                showlegend=data == "training",
+                opacity=0.45 if faint else 1.0,
+                line=dict(color=MODEL_COLOURS.get(model), dash=dash),
+                hovertemplate=f"{label}, {data}, epoch %{{x}}: %{{y:.3f}}<extra></extra>",
+            )
+            for name, data, dash in ((column, "training", "solid"), (f"val_{column}", "validation (test split)", "dot"))
+            if name in rows
+        ]
     return figure(
         traces,
         f"{metric} per epoch (dotted: validation on the test split)",

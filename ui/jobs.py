@@ -99,13 +99,14 @@ def training_settings(args: list[str]) -> dict:
     }
 
 
-def training_job_view(config: Settings, running: Job | None, last: Job | None) -> None:
+def training_job_view(config: Settings, running: Job | None, last: Job | None, mine: set[int]) -> None:
     """The running training (a Retrain job, or set-up training its runs) with live curves,
-    polled every 2 s only while it runs; otherwise how the last training job ended."""
+    polled every 2 s only while it runs; otherwise how the last training job ended. ``mine``:
+    the jobs this browser tab started, called "your training job"."""
     if running is not None:
-        _live_training(config, running.id)
+        _live_training(config, running.id, running.id in mine)
     elif last is not None:
-        st.subheader(f"Last training job {last.id}: {last.status}")
+        st.subheader(f"{_training_job_name(last, last.id in mine)} {last.status}")
         if last.status == "failed":
             st.error(last.error or "The job failed; see its log in data/jobs.")
         elif last.status == "cancelled":
@@ -115,15 +116,19 @@ def training_job_view(config: Settings, running: Job | None, last: Job | None) -
         st.caption("No Retrain yet on this catalog: the runs below were trained by set-up.")
 
 
+def _training_job_name(job: Job, mine: bool) -> str:
+    return f"{'Your' if mine else 'Last'} training job {job.id}:"
+
+
 @st.fragment(run_every=2.0)
-def _live_training(config: Settings, job_id: int) -> None:
+def _live_training(config: Settings, job_id: int, mine: bool) -> None:
     from core.jobs import get_job
 
     job = get_job(config, job_id)
     if not job.active:
         st.rerun(scope="app")  # show the finished run, the run choice and the sidebar afresh
-    who = "Set-up" if job.kind == "setup" else f"Training job {job.id}"
-    st.subheader(f"{who}: running since {started_ago(job)}")
+    who = "Set-up:" if job.kind == "setup" else ("Your training job" if mine else "Training job") + f" {job.id}:"
+    st.subheader(f"{who} running since {started_ago(job)}")
     job_line(job)
     if job.kind == "train":
         cancel_button(config, job)
