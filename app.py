@@ -8,19 +8,21 @@ from ui.page import DEEP_LINK, NAVIGATION_READY
 
 st.set_page_config(page_title="Hitlens", page_icon="🎧", layout="wide")
 
-navigation = st.navigation(
-    [
-        st.Page("pages/dataset.py", title="Dataset", icon="📊", default=True),
-        st.Page("pages/train.py", title="Train", icon="🏋️"),
-        st.Page("pages/holdout.py", title="Holdout results", icon="🎯"),
-        st.Page("pages/score.py", title="Score a song", icon="🎤"),
-    ]
-)
-st.session_state[NAVIGATION_READY] = True
-if DEEP_LINK in st.session_state:  # a first request for a page's URL, before app.py had run
-    st.switch_page(st.session_state.pop(DEEP_LINK))
 try:
     config, token = state.current()
+    # A visitor lands where the work is: on Score once a run can score, on Dataset before.
+    scoring = token is not None and state.active_run_id(str(config.home), token) is not None
+    navigation = st.navigation(
+        [
+            st.Page("pages/dataset.py", title="Dataset", icon="📊", url_path="dataset", default=not scoring),
+            st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
+            st.Page("pages/holdout.py", title="Holdout results", icon="🎯", url_path="holdout"),
+            st.Page("pages/score.py", title="Score a song", icon="🎤", url_path="score", default=scoring),
+        ]
+    )
+    st.session_state[NAVIGATION_READY] = True
+    if DEEP_LINK in st.session_state:  # a first request for a page's URL, before app.py had run
+        st.switch_page(st.session_state.pop(DEEP_LINK))
     sidebar.render(config, token)
     navigation.run()
 except HitlensError as problem:  # a damaged catalog, say: the sentence and its advice, not a stack trace

@@ -92,6 +92,17 @@ def setup_steps(songs: int = 951, quick_songs: int = 238, *, run_active: bool = 
     ]
 
 
+FIRST_VERDICT_IN = "first verdict in about "
+MESSAGE_PARTS = " · "
+
+
+def first_verdict_wait(message: str | None) -> str | None:
+    """How long until a first verdict ("2 min"), read from set-up's progress ``message``; None
+    once it no longer says (the first run is trained, or set-up has not reported yet)."""
+    part = next((p for p in (message or "").split(MESSAGE_PARTS) if p.startswith(FIRST_VERDICT_IN)), None)
+    return None if part is None else part.removeprefix(FIRST_VERDICT_IN)
+
+
 class SetupProgress:
     """The ``core.progress.Progress`` the steps' commands receive, reporting one overall
     fraction and time left to ``report(fraction, message)`` and training epochs to
@@ -194,9 +205,9 @@ class SetupProgress:
         parts = [f"step {self.current + 1} of {len(self.steps)}: {detail}"]
         if first is not None and self.current <= first:
             first_left = self.shown_left("first", self.seconds_left(first))
-            parts.append(f"first verdict in about {describe_duration(first_left)}")
+            parts.append(f"{FIRST_VERDICT_IN}{describe_duration(first_left)}")
         parts.append(f"everything in about {describe_duration(self.shown_left('all', self.seconds_left()))}")
-        self.report(self.fraction(), " · ".join(parts))
+        self.report(self.fraction(), MESSAGE_PARTS.join(parts))
 
     # --- what the commands call -------------------------------------------------------
 

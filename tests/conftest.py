@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,22 @@ def trained_home(demo_home, tmp_path_factory) -> Settings:
     shutil.copytree(demo_home.data_dir, root / "data")
     call_cli("train", "--models", "dummy,cnn2,musicnn", "--epochs", "1", home=root, check=True)
     return Settings(home=root)
+
+
+@pytest.fixture
+def scoring_home(trained_home, monkeypatch) -> Iterator[Settings]:
+    """``trained_home`` as HITLENS_HOME, with the Score page's list empty as a new artist finds
+    it, and emptied again afterwards: uploads are kept in the home, so one test's songs would
+    still be listed in the next test's page (or in a copy of the home)."""
+    from core.catalog import Catalog
+    from core.uploads import clear_list
+
+    with Catalog.open(trained_home) as catalog:
+        clear_list(catalog)
+    monkeypatch.setenv("HITLENS_HOME", str(trained_home.home))
+    yield trained_home
+    with Catalog.open(trained_home) as catalog:
+        clear_list(catalog)
 
 
 @pytest.fixture(scope="session")

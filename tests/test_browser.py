@@ -14,7 +14,8 @@ from tests.conftest import REPO
 SHOTS = REPO / "artifacts" / "screenshots"
 # path -> (title, text the page shows only once its script has run to the end)
 PAGES = {
-    "": ("Dataset", "Splits: random (as in the study)"),
+    "": ("Score a song", "Upload songs"),  # with a run that can score, a visitor lands on Score
+    "dataset": ("Dataset", "Splits: random (as in the study)"),
     "train": ("Train", "Latest run"),
     "holdout": ("Holdout results", "95% bootstrap intervals"),
     "score": ("Score a song", "Upload songs"),
@@ -44,7 +45,7 @@ def test_each_page_renders_in_chromium(server, path, title, ready):
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    shot = SHOTS / f"{path or 'dataset'}.png"
+    shot = SHOTS / f"{path or 'landing'}.png"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -71,6 +72,7 @@ def test_each_page_renders_in_chromium(server, path, title, ready):
     print(f"screenshot: {shot}")
     assert title in heading
     assert "Traceback" not in body and errors == 0
+    assert "Deploy" not in body  # a viewer's toolbar: Hitlens is not deployed anywhere
 
 
 def test_score_page_withholds_a_real_recording_and_explains_a_demo_song_in_chromium(server, trained_home):
@@ -115,6 +117,9 @@ def test_score_page_withholds_a_real_recording_and_explains_a_demo_song_in_chrom
         page.screenshot(path=str(SHOTS / "score-uploaded.png"))
         grid_text, spectrogram_text = grid.inner_text(), spectrogram.inner_text()
         errors = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').count()
+        page.reload()  # a new session: the songs are kept in the home, not in the browser
+        page.get_by_text("2 songs on your list").first.wait_for(timeout=120_000)
+        page.get_by_text("Scored 2 file(s)").first.wait_for(timeout=120_000)
         browser.close()
     print(f"screenshots: {SHOTS}/score-withheld.png, score-explanation-grid.png, score-spectrogram.png, ...")
     assert errors == 0

@@ -20,10 +20,9 @@ TIMEOUT = 60  # TensorFlow and the first catalog reads take longer than AppTest'
 
 def _open(page: str) -> AppTest:
     app = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    app.run()  # lands on Dataset, or on Score once a run can score
+    app.switch_page(page)
     app.run()
-    if page != PAGES[0]:
-        app.switch_page(page)
-        app.run()
     assert not app.exception, app.exception
     return app
 
@@ -62,6 +61,33 @@ def test_the_build_button_starts_one_set_up_job(home, monkeypatch):
     app = _open(PAGES[0])
     next(b for b in app.button if b.label == "Build the demo catalog").click().run()
     assert len(started) == 1 and started[0][0][3:5] == ["setup", "--job-id"]
+
+
+def test_a_visitor_lands_on_score_once_a_run_can_score_and_on_dataset_before(use_demo_home, trained_home, monkeypatch):
+    first = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
+    assert first.title[0].value == "📊 Dataset"  # a catalog, no run yet
+    monkeypatch.setenv("HITLENS_HOME", str(trained_home.home))
+    later = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
+    assert not later.exception, later.exception
+    assert later.title[0].value == "🎤 Score a song"
+
+
+def test_before_the_first_run_score_says_how_long_until_a_first_verdict(use_demo_home, tmp_path, monkeypatch):
+    import os
+
+    from core.database import utc_now
+
+    shutil.copytree(use_demo_home.data_dir, tmp_path / "data")
+    monkeypatch.setenv("HITLENS_HOME", str(tmp_path))
+    message = "step 4 of 8: training cnn1: epoch 3 of 20 · first verdict in about 2 min · everything in about 9 min"
+    with Catalog.open(Settings(home=tmp_path)) as catalog, catalog.transaction() as conn:
+        conn.execute(  # set-up running (this process stands in for it, so it is not reaped)
+            "INSERT INTO jobs (kind, args, status, pid, progress, message, created_at) "
+            "VALUES ('setup', '[]', 'running', ?, 0.3, ?, ?)",
+            (os.getpid(), message, utc_now()),
+        )
+    app = _open(PAGES[3])
+    assert "**First verdict in about 2 min.** No trained run yet" in _text(app)
 
 
 def _collect_button(app: AppTest):
@@ -198,13 +224,12 @@ def test_score_page_uploads_songs_and_shows_a_verdict(trained_home, monkeypatch,
     assert "Scored songs" in _text(app) and len(app.dataframe) >= 3  # ranking, neighbours, history
 
 
-def test_two_uploads_with_one_name_both_appear_and_names_are_shown_as_typed(trained_home, monkeypatch, tmp_path):
+def test_two_uploads_with_one_name_both_appear_and_names_are_shown_as_typed(scoring_home):
     from ui.songs import plain
 
-    monkeypatch.setenv("HITLENS_HOME", str(trained_home.home))
     name = "mix **v2** [final].wav"  # Markdown would make it bold and a link
     # two different mixes, exported under the same name
-    takes = [(name, demo_song(trained_home, 35, index), "audio/wav") for index in (0, 1)]
+    takes = [(name, demo_song(scoring_home, 35, index), "audio/wav") for index in (0, 1)]
     app = _open(PAGES[3])
     app.file_uploader[0].set_value([*takes, ("**bold** notes.mp3", b"not audio at all" * 100, "audio/mpeg")]).run()
     assert not app.exception, app.exception
@@ -217,12 +242,11 @@ def test_two_uploads_with_one_name_both_appear_and_names_are_shown_as_typed(trai
     assert "3 songs on your list: " + plain(f"{name}, {name} (2), **bold** notes.mp3") in _text(app)
 
 
-def test_a_short_clips_explanation_stops_where_the_clip_ends(trained_home, monkeypatch, tmp_path):
+def test_a_short_clips_explanation_stops_where_the_clip_ends(scoring_home):
     import re
 
-    monkeypatch.setenv("HITLENS_HOME", str(trained_home.home))
     app = _open(PAGES[3])
-    app.file_uploader[0].set_value([("short.wav", demo_song(trained_home, 17), "audio/wav")]).run()
+    app.file_uploader[0].set_value([("short.wav", demo_song(scoring_home, 17), "audio/wav")]).run()
     assert not app.exception, app.exception
     text = _text(app)
     assert "one 30 s window" in text and "short\\.wav: verdict withheld" not in text  # judged, on one window
@@ -511,10 +535,9 @@ def test_score_page_shows_one_verdict_and_the_other_questions_by_name(context_ho
         assert list(scored_songs(catalog)["model"]) == ["musicnn"]  # one row: what the page showed
 
 
-def test_a_real_recording_gets_no_verdict_anywhere_on_the_score_page(trained_home, monkeypatch):
+def test_a_real_recording_gets_no_verdict_anywhere_on_the_score_page(scoring_home):
     from ui.songs import plain
 
-    monkeypatch.setenv("HITLENS_HOME", str(trained_home.home))
     real = shared_file("data/real-audio/elf-land.ogg")
     app = _open(PAGES[3])
     app.file_uploader[0].set_value([("elf-land.ogg", real.read_bytes(), "audio/ogg")]).run()

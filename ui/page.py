@@ -62,15 +62,31 @@ def runs_or_stop(config: Settings, token: str, why: str, *, need_active: bool = 
     if runs.empty or not runs["active"].any():
         setup = latest_job(config, "setup")
         if setup and setup.active:
-            st.info(
-                f"No trained run yet, so {why}. Set-up is training a first model in the background: "
-                f"{setup.message or 'starting…'}. This page fills in when it is ready."
-            )
+            _waiting_for_first_run(config, why)
         else:
             st.info(f"No trained run yet, so {why}. Train one on the Train page.")
             st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
         st.stop()
     return runs
+
+
+@st.fragment(run_every=3.0)
+def _waiting_for_first_run(config: Settings, why: str) -> None:
+    """Before set-up's first run: how long until a first verdict, refreshed while it comes (the
+    sidebar reruns the page when the run is there)."""
+    from core.jobs import latest_job
+    from core.setup import first_verdict_wait
+
+    setup = latest_job(config, "setup")
+    if setup is None or not setup.active:
+        st.rerun(scope="app")
+    wait = first_verdict_wait(setup.message)
+    headline = f"**First verdict in about {wait}.**" if wait else "**Set-up is starting;** its time left shows soon."
+    st.info(
+        f"{headline} No trained run yet, so {why}: set-up is preparing the demo catalog and a first model in the "
+        "background. This page fills in by itself; you can upload songs as soon as it does."
+    )
+    st.progress(setup.progress, text=setup.message or "starting…")
 
 
 def active_run_line(meta: RunMeta) -> None:

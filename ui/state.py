@@ -101,6 +101,14 @@ def runs(home: str, token: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False)
+def active_run_id(home: str, token: str) -> str | None:
+    from core.registry import active_run_id as read
+
+    with Catalog.open(_settings(home)) as catalog:
+        return read(catalog)
+
+
+@st.cache_data(show_spinner=False)
 def run_meta(home: str, token: str, run_id: str) -> RunMeta:
     from core.registry import load_run
 
