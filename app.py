@@ -10,14 +10,20 @@ st.set_page_config(page_title="Hitlens", page_icon="🎧", layout="wide")
 
 try:
     config, token = state.current()
-    # A visitor lands where the work is: on Score once a run can score, on Dataset before.
     scoring = token is not None and state.active_run_id(str(config.home), token) is not None
+
+    def landing() -> None:
+        """The app's root URL: a visitor lands where the work is, on Score once a run can score
+        and on Dataset before. (A page made the default would lose its own URL: /score.)"""
+        st.switch_page("pages/score.py" if scoring else "pages/dataset.py")
+
     navigation = st.navigation(
         [
-            st.Page("pages/dataset.py", title="Dataset", icon="📊", url_path="dataset", default=not scoring),
+            st.Page(landing, title="Hitlens", url_path="start", default=True, visibility="hidden"),
+            st.Page("pages/dataset.py", title="Dataset", icon="📊", url_path="dataset"),
             st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
             st.Page("pages/holdout.py", title="Holdout results", icon="🎯", url_path="holdout"),
-            st.Page("pages/score.py", title="Score a song", icon="🎤", url_path="score", default=scoring),
+            st.Page("pages/score.py", title="Score a song", icon="🎤", url_path="score"),
         ]
     )
     st.session_state[NAVIGATION_READY] = True
