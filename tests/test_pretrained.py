@@ -192,3 +192,34 @@ def test_the_head_never_extrapolates_past_its_training_range():
     edge = np.zeros(400)
     edge[0] = x[:150, 0].max()
     assert head.predict_proba(far)[0] == head.predict_proba(edge)[0] < 1.0
+
+
+def test_the_pooled_index_repeats_each_clips_own_file_and_rereads_a_changed_one(demo_home, tmp_path, monkeypatch):
+    """One file of pooled embeddings serves "sounds like" and the domain (a cold ``score`` read
+    886 files): its figures are the clips' own, and a clip whose file changed is read again."""
+    import os
+
+    from core.config import Settings
+    from core.pretrained.pooled import INDEX_NAME, read_pooled
+
+    shutil.copytree(demo_home.data_dir, tmp_path / "data")
+    settings = Settings(home=tmp_path)
+    cache = EmbeddingCache(settings)
+    shas = [clip.stem for clip in demo_clips(settings, 5)]
+    first = read_pooled(cache, shas, DEFAULT_MODEL)
+    assert (cache.folder(DEFAULT_MODEL) / INDEX_NAME).exists() and len(first) == 5
+    for sha in shas:
+        np.testing.assert_array_equal(first[sha][0], cache.load(sha, DEFAULT_MODEL).pooled())
+    touched = cache.path(shas[0], DEFAULT_MODEL)
+    loaded = []
+    original = EmbeddingCache.load
+    monkeypatch.setattr(
+        EmbeddingCache, "load", lambda self, sha, model: loaded.append(sha) or original(self, sha, model)
+    )
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))  # rewritten since
+    again = read_pooled(cache, shas, DEFAULT_MODEL)
+    assert loaded == [shas[0]]  # the others came from the index
+    assert all(np.array_equal(again[sha][1], first[sha][1]) for sha in shas)
+    (cache.folder(DEFAULT_MODEL) / INDEX_NAME).write_bytes(b"garbage")  # a damaged index is rebuilt
+    assert len(read_pooled(cache, shas, DEFAULT_MODEL)) == 5
+    assert CatalogEmbeddings.load(settings).missing == 0

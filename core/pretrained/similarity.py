@@ -12,7 +12,6 @@ learned from (``core.pretrained.domain``): such a song gets no verdict.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +21,6 @@ from sklearn.decomposition import PCA
 from core.catalog import Catalog
 from core.config import Settings
 from core.dataset import song_groups
-from core.errors import CacheEntryDamaged
 from core.pretrained.cache import EmbeddingCache
 from core.pretrained.domain import (
     MIN_REFERENCE_CLIPS,
@@ -33,6 +31,7 @@ from core.pretrained.domain import (
     unjudged,
 )
 from core.pretrained.musicnn import DEFAULT_MODEL, PATCH_SECONDS, PatchOutputs, tag_names
+from core.pretrained.pooled import read_pooled
 
 TOP_TAGS = 10
 NEIGHBOURS = 10
@@ -110,12 +109,8 @@ class CatalogEmbeddings:
             tracks = catalog.tracks()
             synthetic = catalog.synthetic
         tracks = tracks[tracks["audio_sha256"].notna() & tracks["popularity"].notna()]
-        outputs = {}
         clips = tracks["audio_sha256"].unique()
-        for sha in clips:
-            if cache.has(sha, model):  # a damaged file is set aside here, or by load below
-                with contextlib.suppress(CacheEntryDamaged):  # "sounds like" and the domain do without it
-                    outputs[sha] = cache.load(sha, model)
+        outputs = read_pooled(cache, clips, model)  # a damaged file is set aside: "sounds like" does without it
         tracks = tracks[tracks["audio_sha256"].isin(outputs)].reset_index(drop=True)
         frame = pd.DataFrame(
             {
@@ -129,8 +124,8 @@ class CatalogEmbeddings:
             }
         )
         shas = frame["audio_sha256"]
-        vectors = np.stack([outputs[sha].pooled() for sha in shas]) if len(frame) else np.zeros((0, 400))
-        tag_means = np.stack([outputs[sha].tags.mean(axis=0) for sha in shas]) if len(frame) else np.zeros((0, 50))
+        vectors = np.stack([outputs[sha][0] for sha in shas]) if len(frame) else np.zeros((0, 400))
+        tag_means = np.stack([outputs[sha][1] for sha in shas]) if len(frame) else np.zeros((0, 50))
         return cls(frame, unit_vectors(vectors), synthetic, tag_means, len(clips) - len(outputs))
 
     def __len__(self) -> int:
