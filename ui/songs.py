@@ -210,6 +210,9 @@ def explanation_started(home: str, run_id: str, model: str, sha256: str, start_s
     in the background as soon as its verdict is known: it is computed while the page draws the
     sections above it ("sounds like", the map), and the page waits for it only where it is
     drawn. ``.result()`` is the ``Explanation``, or raises what explaining raised."""
+    from core.warmup import kernels_compiled_here
+
+    kernels_compiled_here()  # numba compiling in one thread while another runs librosa crashed
     return _EXPLAINER.submit(scorer(home, run_id, model).explain_window, _window, start_s)
 
 
