@@ -4,6 +4,8 @@ spectrogram."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -12,7 +14,10 @@ from core.audio import load_audio
 from core.catalog import Catalog, song_keys
 from core.config import FeaturePreset, Settings
 from core.dataset import SPLITS, choose_threshold, labels, modelling_tracks, split_tracks
+from core.errors import UsageError
 from core.features import FeatureCache, log_mel
+
+BALANCE_COLUMNS = ["split", "part", "tracks", "popular_share"]
 
 
 def default_threshold_rule(catalog: Catalog) -> str:
@@ -21,17 +26,22 @@ def default_threshold_rule(catalog: Catalog) -> str:
 
 def class_balance(catalog: Catalog) -> tuple[float, pd.DataFrame]:
     """The threshold (chosen on each split's training part) and the share of popular
-    tracks in train, test and holdout of every split."""
+    tracks in train, test and holdout of every split. A catalog with too few tracks with
+    audio to split (``split_tracks`` refuses it) has neither: NaN and no rows, so the Dataset
+    page can still show what it holds."""
     tracks = modelling_tracks(catalog)
     rule = default_threshold_rule(catalog)
-    rows, threshold = [], float("nan")
-    for how in SPLITS:
-        split = split_tracks(tracks, how)
+    try:
+        splits = [split_tracks(tracks, how) for how in SPLITS]
+    except UsageError:
+        return math.nan, pd.DataFrame(columns=BALANCE_COLUMNS)
+    rows, threshold = [], math.nan
+    for split in splits:
         threshold = choose_threshold(split.train, rule)
         for part, frame in split.parts().items():
             rows.append(
                 {
-                    "split": how,
+                    "split": split.name,
                     "part": part,
                     "tracks": len(frame),
                     "popular_share": float(labels(frame, threshold).mean()),
@@ -89,10 +99,15 @@ def search_artists(catalog: Catalog, query: str) -> pd.DataFrame:
 def duplicate_groups(catalog: Catalog) -> pd.DataFrame:
     """The same song released several times (single, album, deluxe...): one row per
     release of every song that has more than one, with a shared ``group`` number."""
-    tracks = catalog.tracks()
+    return releases_of_one_song(catalog.tracks())
+
+
+def releases_of_one_song(tracks: pd.DataFrame) -> pd.DataFrame:
+    """``duplicate_groups`` from ``tracks`` already read (``Catalog.tracks``): reading them
+    again takes seconds on a catalog of tens of thousands."""
     if tracks.empty:
         return tracks.assign(group=pd.Series(dtype=int))
-    tracks["song_key"] = song_keys(tracks)
+    tracks = tracks.assign(song_key=song_keys(tracks))
     sizes = tracks.groupby("song_key")["id"].transform("size")
     groups = tracks[sizes > 1].copy()
     groups["group"] = groups.groupby("song_key", sort=False).ngroup() + 1

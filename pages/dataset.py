@@ -1,7 +1,9 @@
 """Dataset: what the catalog holds, and how completely."""
 
+import pandas as pd
 import streamlit as st
 
+from core import explore
 from core.config import DEFAULT_PRESET, FEATURE_PRESETS
 from core.track_writer import POPULARITY_SCALES
 from core.wording import default_threshold_rule
@@ -33,8 +35,48 @@ columns[3].metric("Median popularity", f"{summary.popularity_median:,g}")
 
 threshold, balance = state.class_balance(home, token)
 
+HEADERS = {
+    "group": "Song",
+    "name": "Track",
+    "artist": "Artist",
+    "primary_artist": "Artist",
+    "artists": "Artists",
+    "album": "Album",
+    "album_type": "Album type",
+    "release_date": "Released",
+    "popularity": "Popularity",
+    "preview": "Preview",
+    "tracks": "Tracks",
+    "with_audio": "With audio",
+    "mean_popularity": "Mean popularity",
+    "first_year": "First year",
+    "last_year": "Last year",
+}
+"""The header people read over each column the Dataset page's tables show."""
+ROW_PX, MOST_ROWS = 35, 15  # Streamlit's row height; rows a table shows before it scrolls
+
+
+def table(frame: pd.DataFrame, **options):
+    """``frame`` as a table with people's headers, tall enough for all its rows up to
+    ``MOST_ROWS`` (then it scrolls); ``options`` go to ``st.dataframe``."""
+    headers = {
+        column: st.column_config.NumberColumn(HEADERS[column], format="%.1f")
+        if column == "mean_popularity"
+        else st.column_config.Column(HEADERS.get(column, column))
+        for column in frame.columns
+    }
+    height = (min(len(frame), MOST_ROWS) + 1) * ROW_PX + 3  # the header row and the border too
+    return st.dataframe(frame, hide_index=True, column_config=headers, height=height, **options)
+
 
 def popularity() -> None:
+    if balance.empty:
+        st.plotly_chart(charts.popularity_histogram(tracks, threshold, scale_label), width="stretch")
+        st.info(
+            f"The threshold and the share of popular tracks per split appear once the catalog holds enough tracks "
+            f"with audio to split ({summary.with_audio:,} now): collect or import more, with previews."
+        )
+        return
     left, right = st.columns(2)
     left.plotly_chart(charts.popularity_histogram(tracks, threshold, scale_label), width="stretch")
     right.plotly_chart(charts.class_balance(balance), width="stretch")
@@ -51,11 +93,8 @@ def popularity() -> None:
 def previews_and_dates() -> None:
     left, right = st.columns(2)
     left.plotly_chart(charts.preview_comparison(tracks), width="stretch")
-    left.dataframe(
-        state.preview_breakdown(home, token),
-        hide_index=True,
-        column_config={"mean_popularity": st.column_config.NumberColumn(format="%.1f")},
-    )
+    with left:
+        table(state.preview_breakdown(home, token))
     right.plotly_chart(charts.release_dates(tracks), width="stretch")
 
 
@@ -67,11 +106,12 @@ def artist_charts() -> None:
     if stats.empty:
         st.info(f"No artist has {charts.plural(min_tracks, 'track')} or more.")
         return
-    for column, chart in zip(st.columns(2), charts.top_and_bottom_artists(stats), strict=True):
+    for column, chart in zip(st.columns(2), charts.top_and_bottom_artists(stats, scale_label=scale_label), strict=True):
         column.plotly_chart(chart, width="stretch")
     st.caption(
         f"{charts.plural(len(stats), 'artist')} with at least {charts.plural(min_tracks, 'track')}; "
-        "every credited artist counts a track."
+        "every credited artist counts a track. Each bar: the mean popularity of the artist's tracks, and "
+        "how many tracks that mean is over."
     )
 
 
@@ -86,7 +126,7 @@ def artists() -> None:
                 f"No artist matching '{query}'. The catalog is a sample, not every release: collect more to add them."
             )
         else:
-            st.dataframe(found, hide_index=True)
+            table(found)
             st.caption(
                 "Tracks counts releases credited to the artist; compare with their discography to judge completeness."
             )
@@ -96,9 +136,10 @@ def same_song() -> None:
     groups = state.duplicate_groups(home, token)
     st.caption(
         f"{groups['group'].nunique() if not groups.empty else 0} songs appear on more than one release "
-        "(single, album, deluxe, compilation), each with its own popularity."
+        "(single, album, deluxe, compilation), each with its own popularity; rows with one Song number are "
+        "releases of one song."
     )
-    st.dataframe(groups, hide_index=True, height=260)
+    table(groups)
 
 
 def catalog_map() -> None:
@@ -144,9 +185,7 @@ def track_table() -> None:
     if audio_only:
         shown = shown[shown["audio_path"].notna()]
     columns = ["name", "artists", "album", "album_type", "release_date", "popularity"]
-    selection = st.dataframe(
-        shown[columns], hide_index=True, on_select="rerun", selection_mode="single-row", height=300, key="tracks"
-    )
+    selection = table(shown[columns], on_select="rerun", selection_mode="single-row", key="tracks")
     rows = selection.selection.rows if selection else []
     if not rows:
         st.caption("Select a row to play its preview and see its spectrogram.")
@@ -156,11 +195,9 @@ def track_table() -> None:
     if not isinstance(track["audio_path"], str):
         st.info("This release has no preview, so there is no audio to play.")
         return
-    from core.explore import track_spectrogram
-
     st.audio(state.audio_file(home, track["audio_path"]))
     preset = FEATURE_PRESETS[DEFAULT_PRESET]
-    values = track_spectrogram(config, track["audio_sha256"], track["audio_path"], preset)
+    values = explore.track_spectrogram(config, track["audio_sha256"], track["audio_path"], preset)
     st.plotly_chart(
         charts.spectrogram(values, preset, f"Log-mel spectrogram of the preview ({preset.name} preset)"),
         width="stretch",

@@ -112,9 +112,7 @@ def test_collect_panel_starts_a_background_job_and_shows_why_it_stopped(home, mo
         "--tracks",
         "300",
         "--years",
-        "2019-2021",
-        "--market",
-        "US",
+        "2019-2021",  # no --market: only Spotify searches within a market
         "--job-id",
         "1",
     ]

@@ -79,16 +79,42 @@ def _vline(x: float, label: str) -> dict:
     return dict(shapes=[line], annotations=[text])
 
 
-def popularity_histogram(tracks: pd.DataFrame, threshold: float, scale_label: str) -> go.Figure:
-    trace = go.Histogram(
-        x=tracks["popularity"], nbinsx=50, marker_color=BLUE, hovertemplate="%{x}: %{y} tracks<extra></extra>"
+def popularity_bins(popularity: pd.Series, bins: int) -> np.ndarray:
+    """Edges of about ``bins`` equal bins from 0 over ``popularity``, each a whole number wide
+    (both scales count in whole numbers), so every bin holds the same scores."""
+    top = float(popularity.max()) if popularity.notna().any() else 0.0
+    width = max(np.ceil(top / bins), 1.0)
+    return np.arange(int(top // width) + 2) * width
+
+
+def _histogram_bars(popularity: pd.Series, edges: np.ndarray, name: str, colour: str, percent: bool) -> go.Bar:
+    """A histogram counted here, not in the browser: one bar per bin, however many tracks
+    (a catalog of 30,000 tracks sends 50 numbers, not 30,000); ``percent`` of the group, or tracks."""
+    counts, _ = np.histogram(popularity.dropna(), bins=edges)
+    heights = 100 * counts / max(counts.sum(), 1) if percent else counts
+    unit = "%{y:.1f}%" if percent else "%{y} tracks"
+    return go.Bar(
+        x=(edges[:-1] + edges[1:]) / 2,
+        y=heights,
+        name=name,
+        marker_color=colour,
+        customdata=np.column_stack([edges[:-1], edges[1:]]),
+        hovertemplate=f"{name}, %{{customdata[0]:,g}} to under %{{customdata[1]:,g}}: {unit}<extra></extra>",
     )
+
+
+def popularity_histogram(tracks: pd.DataFrame, threshold: float, scale_label: str) -> go.Figure:
+    """Every track's popularity, with the threshold where one is known (NaN: none yet)."""
+    popularity = tracks["popularity"]
+    trace = _histogram_bars(popularity, popularity_bins(popularity, 50), "tracks", BLUE, percent=False)
+    threshold_line = {} if np.isnan(threshold) else _vline(threshold, f"popular ≥ {threshold:g}")
     return figure(
         [trace],
         "Popularity of all tracks",
+        bargap=0.05,
         xaxis_title=scale_label,
         yaxis_title="tracks",
-        **_vline(threshold, f"popular ≥ {threshold:g}"),
+        **threshold_line,
     )
 
 
@@ -121,18 +147,9 @@ def class_balance(balance: pd.DataFrame) -> go.Figure:
 def preview_comparison(tracks: pd.DataFrame) -> go.Figure:
     has_preview = tracks["preview_url"].notna()
     groups = (("with preview", has_preview, BLUE), ("no preview", ~has_preview, ORANGE))
-    bins = dict(
-        start=0, size=max(np.ceil(tracks["popularity"].max() / 40), 1)
-    )  # the same whole-number bins for both groups
+    edges = popularity_bins(tracks["popularity"], 40)  # the same bins for both groups
     traces = [
-        go.Histogram(
-            x=tracks.loc[mask, "popularity"],
-            name=name,
-            histnorm="percent",
-            xbins=bins,
-            marker_color=colour,
-            hovertemplate=f"{name}, %{{x}}: %{{y:.1f}}%<extra></extra>",
-        )
+        _histogram_bars(tracks.loc[mask, "popularity"], edges, name, colour, percent=True)
         for name, mask, colour in groups
     ]
     return figure(
@@ -155,9 +172,17 @@ def release_dates(tracks: pd.DataFrame) -> go.Figure:
     return figure([trace], "Releases per month", xaxis_title="release month", yaxis_title="tracks")
 
 
-def artist_bars(stats: pd.DataFrame, title: str, x_max: float | None = None) -> go.Figure:
-    """Mean popularity per artist, the first row on top; ``x_max`` gives charts that are
-    compared side by side one x scale."""
+ARTIST_LABEL_ROOM = 1.45
+"""How far the artist charts' x axis runs past the highest mean: room for the label written
+after each bar ("41.3 · 12 tracks")."""
+
+
+def artist_bars(
+    stats: pd.DataFrame, title: str, x_max: float | None = None, scale_label: str = "popularity"
+) -> go.Figure:
+    """Mean popularity per artist, the first row on top, each bar labelled with its mean and
+    its number of tracks (``text``: "12 tracks"); ``x_max`` gives charts that are compared side
+    by side one x scale."""
     rows = stats.iloc[::-1]
     trace = go.Bar(
         x=rows["mean_popularity"],
@@ -165,23 +190,29 @@ def artist_bars(stats: pd.DataFrame, title: str, x_max: float | None = None) -> 
         orientation="h",
         marker_color=BLUE,
         text=[plural(int(n), "track") for n in rows["tracks"]],
-        textposition="inside",
-        insidetextanchor="end",
+        texttemplate="<b>%{x:,.1f}</b> · %{text}",
+        textposition="outside",
+        textfont=dict(size=12, color="#333333"),
+        cliponaxis=False,
         customdata=rows[["median_popularity"]],
-        hovertemplate="%{y}: mean %{x:.1f}, median %{customdata[0]:g} over %{text}<extra></extra>",
+        hovertemplate="%{y}: mean %{x:,.1f}, median %{customdata[0]:,g} over %{text}<extra></extra>",
     )
-    xaxis = dict(title="mean popularity", range=[0, x_max] if x_max is not None else None)
-    return figure([trace], title, height=max(HEIGHT, 24 * len(stats) + 80), xaxis=xaxis, yaxis_title="")
+    xaxis = dict(title=f"mean {scale_label}", range=[0, x_max] if x_max is not None else None)
+    return figure(
+        [trace], title, height=max(HEIGHT, 26 * len(stats) + 90), xaxis=xaxis, yaxis=dict(title="", automargin=True)
+    )
 
 
-def top_and_bottom_artists(stats: pd.DataFrame, count: int = 15) -> tuple[go.Figure, go.Figure]:
+def top_and_bottom_artists(
+    stats: pd.DataFrame, count: int = 15, scale_label: str = "popularity"
+) -> tuple[go.Figure, go.Figure]:
     """The ``count`` artists of ``stats`` (best first) with the highest and the lowest mean
     popularity, on one x scale so the two charts compare side by side."""
     count = min(count, len(stats))
-    x_max = 1.05 * float(stats["mean_popularity"].max())
+    x_max = ARTIST_LABEL_ROOM * max(float(stats["mean_popularity"].max()), 1.0)
     return (
-        artist_bars(stats.head(count), f"Top {count} artists by mean popularity", x_max),
-        artist_bars(stats.tail(count).iloc[::-1], f"Bottom {count} artists", x_max),
+        artist_bars(stats.head(count), f"Top {count} artists by mean popularity", x_max, scale_label),
+        artist_bars(stats.tail(count).iloc[::-1], f"Bottom {count} artists by mean popularity", x_max, scale_label),
     )
 
 
@@ -460,43 +491,92 @@ def _panel_title(text: str, x: list[float], y: float) -> dict:
     )
 
 
+INTERVAL_FONT = dict(size=12, color="#333333")
+UNIT_RANGE = dict(range=[0, 1.22], tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0])
+"""A 0-1 axis with room past 1 for the figures written beyond the intervals."""
+
+
+def interval_text(estimate: Estimate, stacked: bool = False) -> str:
+    """A figure and its 95% interval as written beside its bar: ``0.71 (0.65–0.77)``, or the
+    interval under the figure (``stacked``) over a bar too narrow for one line."""
+    interval = f"{estimate.low:.2f}–{estimate.high:.2f}"
+    return f"<b>{estimate.value:.2f}</b>" + (f"<br>{interval}" if stacked else f" ({interval})")
+
+
 def _interval_bars(
-    labels: list[str], estimates: list[Estimate], name: str, colour: str, axis: str = "", **extra
+    labels: list[str],
+    estimates: list[Estimate],
+    name: str,
+    colour: str,
+    axis: str = "",
+    horizontal: bool = False,
+    **extra,
+) -> list:
+    """Bars with 95% error bars, and each bar's figure and interval written past the end of its
+    error bar: readable without hovering. ``horizontal``: labels down the y axis, bars to the
+    right. ``extra`` goes to the bars."""
+    return [
+        _bars_with_intervals(labels, estimates, name, colour, axis, horizontal, **extra),
+        _interval_labels(labels, estimates, name, axis, horizontal),
+    ]
+
+
+def _bars_with_intervals(
+    labels: list[str], estimates: list[Estimate], name: str, colour: str, axis: str, horizontal: bool, **extra
 ) -> go.Bar:
-    """Bars with 95% error bars, the value written level at the foot of each bar (clear of
-    the error bar); the interval is in the hover."""
-    values = [e.value for e in estimates]
+    value_axis, label_axis = ("x", "y") if horizontal else ("y", "x")
+    error = dict(
+        type="data",
+        array=[e.high - e.value for e in estimates],
+        arrayminus=[e.value - e.low for e in estimates],
+        color="#333333",
+        thickness=1.5,
+    )
     return go.Bar(
-        x=labels,
-        y=values,
+        **{label_axis: labels, value_axis: [e.value for e in estimates], f"error_{value_axis}": error},
         name=name,
+        orientation="h" if horizontal else "v",
+        offsetgroup=name,
         marker_color=colour,
         xaxis=f"x{axis}",
         yaxis=f"y{axis}",
-        error_y=dict(
-            type="data",
-            array=[e.high - e.value for e in estimates],
-            arrayminus=[e.value - e.low for e in estimates],
-            color="#333333",
-            thickness=1.5,
-        ),
         customdata=[[e.low, e.high] for e in estimates],
-        texttemplate="%{y:.2f}",
-        textposition="inside",
-        insidetextanchor="start",
-        textangle=0,
-        textfont=dict(size=12, color="white"),
-        hovertemplate=f"%{{x}}, {name}: %{{y:.2f}}<br>95% interval %{{customdata[0]:.2f}}–%{{customdata[1]:.2f}}"
-        "<extra></extra>",
+        hovertemplate=f"%{{{label_axis}}}, {name}: %{{{value_axis}:.2f}}"
+        "<br>95% interval %{customdata[0]:.2f}–%{customdata[1]:.2f}<extra></extra>",
         **extra,
     )
 
 
+def _interval_labels(
+    labels: list[str], estimates: list[Estimate], name: str, axis: str, horizontal: bool
+) -> go.Scatter:
+    """``interval_text`` of each bar, just past the end of its error bar. It shares the offset
+    group ``name`` with its bars, so in grouped bars each label sits over its own bar (the
+    figure's layout needs ``scattermode="group"``)."""
+    value_axis, label_axis = ("x", "y") if horizontal else ("y", "x")
+    gap = "\u2002" if horizontal else ""  # an en space: clear of the error bar's cap
+    return go.Scatter(
+        **{label_axis: labels, value_axis: [e.high for e in estimates]},
+        text=[gap + interval_text(e, stacked=not horizontal) for e in estimates],
+        mode="text",
+        textposition="middle right" if horizontal else "top center",
+        textfont=INTERVAL_FONT,
+        orientation="h" if horizontal else "v",
+        offsetgroup=name,
+        xaxis=f"x{axis}",
+        yaxis=f"y{axis}",
+        showlegend=False,
+        hoverinfo="skip",
+    )
+
+
 def _plain_bars(labels: list[str], values: list[float], name: str, colour: str, axis: str = "", **extra) -> go.Bar:
+    """Bars without intervals (the study's figures), each figure written at the bar's foot."""
     return go.Bar(
         x=labels,
         y=values,
         name=name,
+        offsetgroup=name,
         marker_color=colour,
         xaxis=f"x{axis}",
         yaxis=f"y{axis}",
@@ -504,15 +584,18 @@ def _plain_bars(labels: list[str], values: list[float], name: str, colour: str, 
         textposition="inside",
         insidetextanchor="start",
         textangle=0,
-        textfont=dict(size=12, color="#333333"),
+        textfont=INTERVAL_FONT,
         hovertemplate=f"%{{x}}, {name}: %{{y:.2f}}<extra></extra>",
         **extra,
     )
 
 
-def _chance(axis: str = "", label: str = "chance (0.5)", show: bool = True) -> list:
-    """A dotted line at 0.5 across a panel, named in the legend rather than written over the bars."""
-    shape = dict(type="line", xref=f"x{axis} domain", yref=f"y{axis}", x0=0, x1=1, y0=0.5, y1=0.5, line=_DOTTED)
+def _chance(axis: str = "", label: str = "chance (0.5)", show: bool = True, horizontal: bool = False) -> list:
+    """A dotted line at 0.5 across a panel (down it when ``horizontal``), named in the legend
+    rather than written over the bars."""
+    across = dict(xref=f"x{axis} domain", yref=f"y{axis}", x0=0, x1=1, y0=0.5, y1=0.5)
+    down = dict(xref=f"x{axis}", yref=f"y{axis} domain", x0=0.5, x1=0.5, y0=0, y1=1)
+    shape = dict(type="line", line=_DOTTED, **(down if horizontal else across))
     legend = go.Scatter(
         x=[None], y=[None], mode="lines", line=_DOTTED, name=label, legendgroup="chance", showlegend=show
     )
@@ -520,26 +603,28 @@ def _chance(axis: str = "", label: str = "chance (0.5)", show: bool = True) -> l
 
 
 def holdout_metrics(meta: RunMeta, ours: str) -> go.Figure:
-    """Accuracy and ROC-AUC of every model of a run, side by side with one legend: this run
-    with its 95% bootstrap intervals, beside the study's own figures where it had the model."""
+    """Accuracy (top) and ROC-AUC (below) of every model of a run, with one legend: this run with
+    its 95% bootstrap intervals written over each bar, beside the study's own figures where it
+    had the model. One panel above the other, so every bar is wide enough for its label."""
     models = meta.models
     order = [DISPLAY_NAMES[m] for m in models]
     study = [m for m in models if m in STUDY_RESULTS]  # the study had no pretrained model
     traces, shapes, layout = [], [], {}
-    for column, (metric, key, index) in enumerate((("accuracy", "accuracy", 0), ("ROC-AUC", "roc_auc", 1))):
-        first, axis = column == 0, "" if column == 0 else "2"
+    top, bottom = _domains(2, 0.14)[::-1]
+    for row, (metric, key, index, domain) in enumerate(
+        (("accuracy", "accuracy", 0, top), ("ROC-AUC", "roc_auc", 1, bottom))
+    ):
+        first, axis = row == 0, "" if row == 0 else "2"
         estimates = {m: getattr(meta.metrics[m], key) for m in models}
         known = [m for m in models if estimates[m].value is not None]
-        traces.append(
-            _interval_bars(
-                [DISPLAY_NAMES[m] for m in known],
-                [estimates[m] for m in known],
-                ours,
-                OURS,
-                axis,
-                legendgroup="ours",
-                showlegend=first,
-            )
+        traces += _interval_bars(
+            [DISPLAY_NAMES[m] for m in known],
+            [estimates[m] for m in known],
+            ours,
+            OURS,
+            axis,
+            legendgroup="ours",
+            showlegend=first,
         )
         traces.append(
             _plain_bars(
@@ -555,16 +640,15 @@ def holdout_metrics(meta: RunMeta, ours: str) -> go.Figure:
         shape, legend = _chance(axis, show=first)
         shapes.append(shape)
         traces.append(legend)
-        layout[f"xaxis{axis}"] = dict(
-            domain=_domains(2, 0.1)[column], anchor=f"y{axis}", categoryorder="array", categoryarray=order
-        )
-        layout[f"yaxis{axis}"] = dict(title=metric, range=[0, 1], anchor=f"x{axis}")
+        layout[f"xaxis{axis}"] = dict(anchor=f"y{axis}", categoryorder="array", categoryarray=order)
+        layout[f"yaxis{axis}"] = dict(title=metric, domain=domain, anchor=f"x{axis}", **UNIT_RANGE)
     return figure(
         traces,
         "Accuracy and ROC-AUC on the holdout split",
-        height=420,
-        legend=LEGEND_BELOW,
+        height=720,
+        legend=dict(LEGEND_BELOW, y=-0.08),
         barmode="group",
+        scattermode="group",
         bargap=0.2,
         bargroupgap=0.05,
         shapes=shapes,
@@ -673,38 +757,37 @@ def confusion_matrices(meta: RunMeta, per_row: int = 3) -> go.Figure:
     return figure(traces, "", height=height, annotations=annotations, **layout)
 
 
+SPLIT_COLOURS = (BLUE, ORANGE, "#54A24B")
+
+
 def split_comparison(metas: dict[str, RunMeta]) -> go.Figure:
-    """ROC-AUC of each model in the latest run of each split (split name -> run meta)."""
-    colours = iter((BLUE, ORANGE, "#54A24B"))
-    order = [DISPLAY_NAMES[m] for m in MODEL_NAMES]
+    """ROC-AUC of each model in runs that differ in their split (split name -> run meta), one
+    bar per run, models down the side: a horizontal bar has room for its figure and interval
+    written after it, however many runs are compared."""
+    models = [m for m in MODEL_NAMES if any(m in meta.models for meta in metas.values())]
     traces = []
-    for split, meta in metas.items():
+    for (split, meta), colour in zip(metas.items(), SPLIT_COLOURS, strict=False):
         known = [m for m in meta.models if meta.metrics[m].roc_auc.value is not None]
-        traces.append(
-            _interval_bars(
-                [DISPLAY_NAMES[m] for m in known],
-                [meta.metrics[m].roc_auc for m in known],
-                f"{split} split",
-                next(colours),
-            )
+        traces += _interval_bars(
+            [DISPLAY_NAMES[m] for m in known],
+            [meta.metrics[m].roc_auc for m in known],
+            f"{split} split",
+            colour,
+            horizontal=True,
         )
-    return _grouped_auc_bars(
-        traces, "ROC-AUC by split: a random split lets songs and artists leak across the split", order
-    )
-
-
-def _grouped_auc_bars(traces: list, title: str, categories: list[str]) -> go.Figure:
-    """Groups of ROC-AUC bars with intervals over a chance line, the groups in ``categories``' order."""
-    shape, legend = _chance()
+    shape, legend = _chance(horizontal=True)
     return figure(
         [*traces, legend],
-        title,
-        height=400,
+        "ROC-AUC by split: a random split lets songs and artists leak across the split",
+        height=22 * len(models) * len(metas) + 40 * len(models) + 150,
         legend=LEGEND_BELOW,
         barmode="group",
+        scattermode="group",
         shapes=[shape],
-        yaxis=dict(title="ROC-AUC", range=[0, 1]),
-        xaxis=dict(categoryorder="array", categoryarray=categories),
+        xaxis=dict(title="holdout ROC-AUC", **UNIT_RANGE),
+        yaxis=dict(
+            categoryorder="array", categoryarray=[DISPLAY_NAMES[m] for m in models], autorange="reversed", title=""
+        ),
     )
 
 
@@ -720,18 +803,30 @@ def context_comparison(metas: dict[str, RunMeta]) -> go.Figure:
     audio = [meta.metrics[meta.context_audio_model or ""].roc_auc for meta in metas.values()]
     context = [meta.metrics["context"].roc_auc for meta in metas.values()]
     traces = [
-        _interval_bars(
+        trace
+        for name, estimates, colour in (
+            ("audio only", audio, BLUE),
+            ("audio + artist context", context, MODEL_COLOURS["context"]),
+        )
+        for trace in _interval_bars(
             [label for label, e in zip(labels, estimates, strict=True) if e.value is not None],
             [e for e in estimates if e.value is not None],
             name,
             colour,
         )
-        for name, estimates, colour in (
-            ("audio only", audio, BLUE),
-            ("audio + artist context", context, MODEL_COLOURS["context"]),
-        )
     ]
-    return _grouped_auc_bars(traces, "Holdout ROC-AUC: the audio model alone and with the artist's context", labels)
+    shape, legend = _chance()
+    return figure(
+        [*traces, legend],
+        "Holdout ROC-AUC: the audio model alone and with the artist's context",
+        height=420,
+        legend=LEGEND_BELOW,
+        barmode="group",
+        scattermode="group",
+        shapes=[shape],
+        yaxis=dict(title="ROC-AUC", **UNIT_RANGE),
+        xaxis=dict(categoryorder="array", categoryarray=labels),
+    )
 
 
 def predicted_vs_actual(regression: dict, half_width: float, scale_label: str) -> go.Figure:

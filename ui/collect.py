@@ -37,9 +37,11 @@ def collect_panel(config: Settings, synthetic: bool, has_catalog: bool) -> None:
 
 
 def _form(config: Settings, synthetic: bool) -> None:
+    """The collection's settings. The source is chosen outside the form, so that choosing it
+    shows at once the fields only that source has (Spotify's market); the rest is sent together."""
     this_year = date.today().year
+    source = st.radio("Source", list(SOURCES), format_func=SOURCES.get)
     with st.form("collect"):
-        source = st.radio("Source", list(SOURCES), format_func=SOURCES.get)
         left, middle, right = st.columns(3)
         tracks = left.number_input(
             "Tracks",
@@ -50,7 +52,7 @@ def _form(config: Settings, synthetic: bool) -> None:
             help="Stop when the catalog holds this many tracks from the source.",
         )
         years = middle.slider("Release years", 2000, this_year, (this_year - 2, this_year))
-        market = right.text_input("Spotify market", value="US", max_chars=2)
+        market = right.text_input("Spotify market", value="US", max_chars=2) if source == "spotify" else None
         replace = False
         if synthetic:
             replace = st.checkbox(
@@ -77,9 +79,8 @@ def _form(config: Settings, synthetic: bool) -> None:
         str(tracks),
         "--years",
         f"{years[0]}-{years[1]}",
-        "--market",
-        market,
     ]
+    args += ["--market", market] if market is not None else []  # only Spotify searches within a market
     job, started = start_job(config, "collect", args + (["--replace-demo"] if replace else []))
     if not started:
         st.info(f"A collection is already running (job {job.id}); here is its progress instead of a second one.")

@@ -77,10 +77,11 @@ def preview_breakdown(home: str, token: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False)
 def duplicate_groups(home: str, token: str) -> pd.DataFrame:
+    """Releases of one song, from the tracks already read (``tracks``): a second read of the
+    catalog took 2 s on 28,000 tracks."""
     from core import explore
 
-    with Catalog.open(_settings(home)) as catalog:
-        return explore.duplicate_groups(catalog)
+    return explore.releases_of_one_song(tracks(home, token))
 
 
 @st.cache_data(show_spinner=False)
