@@ -110,11 +110,11 @@ class SetupProgress:
 
     Time left: each step's planned seconds times this machine's speed for that kind of step
     (rendering, spectrograms, embeddings, training), measured as the time the work of that kind
-    done so far took over the time it was planned to take. A kind not yet measured (20 planned
-    seconds of it) runs at the speed of all the work so far, and before that at the plan's.
-    The quick-start quarter measures each kind before the rest of the demo needs it, so slow
-    embeddings do not make training look slow. The times shown are smoothed (``SMOOTHING_S``):
-    a new measurement moves them over a minute, not at once."""
+    done so far took over the time it was planned to take; a kind not yet measured (20 planned
+    seconds of it) runs at the plan's speed. Kinds differ too much to stand in for each other:
+    in a tour, rendering 3 times slower than planned made the training look like an hour.
+    The quick-start quarter measures each kind before the rest of the demo needs it. The times
+    shown are smoothed (``SMOOTHING_S``): a new measurement moves them over a minute, not at once."""
 
     SMOOTHING_S = 60.0
 
@@ -152,10 +152,9 @@ class SetupProgress:
         self.actual[self.current] = self.clock() - self.step_started if self.worked else 0.0
 
     def speed(self, kind: str | None = None) -> float:
-        """Seconds this machine takes per planned second, from the work (of ``kind``) done so far."""
+        """Seconds this machine takes per planned second, from the work (of ``kind``) done so far;
+        the plan's own (1.0) until 20 planned seconds of it are done."""
         planned, taken = self._measured(kind)
-        if kind is not None and planned < 20:  # this kind is not measured yet
-            planned, taken = self._measured(None)
         return min(max(taken / planned, 0.25), 4.0) if planned >= 20 else 1.0
 
     def _measured(self, kind: str | None) -> tuple[float, float]:

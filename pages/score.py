@@ -34,9 +34,7 @@ active_run_line(meta)
 
 best = meta.best_model
 choices = [m for m in meta.models if m != "dummy"] or list(meta.models)
-opened = st.session_state.pop(songs.OPEN_FROM_HISTORY, None)  # a history row reopened: its song (and model)
-if opened and opened[1] == run_id and opened[2] in choices:
-    st.session_state["score-model"] = opened[2]
+opened = st.session_state.pop(songs.OPEN_FROM_HISTORY, None)  # a song reopened from the history: show it
 if st.session_state.get("score-model") not in choices:  # first visit, or another run became active
     st.session_state["score-model"] = best
 model = st.selectbox(
@@ -138,7 +136,7 @@ st.download_button("Download the ranking (CSV)", table.to_csv(index=False), "hit
 compare.section(home, run_id, meta, model, files, domain)  # two versions of one song, side by side
 
 if opened:  # show the reopened song
-    st.session_state["score-song"] = next((u.label for u in files if u.sha256 == opened[0]), None)
+    st.session_state["score-song"] = next((u.label for u in files if u.sha256 == opened), None)
 choice = st.selectbox("Song", table["file"].tolist(), key="score-song")
 upload, scored = next(u for u in files if u.label == choice), results[choice]
 result, profile = scored.result, scored.profile
@@ -164,12 +162,7 @@ if judged:
     )
     passed = "" if holdout_pass is None else f" The rule lets {holdout_pass:.0%} of the run's holdout tracks through."
     st.caption(f"Why Hitlens judges this song: {result['domain_reason']}{passed}")
-else:
-    if meta.synthetic:
-        st.info(
-            "This run learned from the **synthetic demo catalog**, so real recordings are expected to be withheld: "
-            "the demo's generated tracks are not the music you make. Collect a real catalog to judge real songs."
-        )
+else:  # the synthetic demo's warning above already says real recordings are expected here
     with st.expander("Secondary detail: the model's raw probability (not a verdict)"):
         st.markdown(
             f"{DISPLAY_NAMES[model]} gives this song **{probability:.0%}**, but the song lies outside what it learned, "

@@ -542,7 +542,7 @@ def test_a_real_recording_gets_no_verdict_anywhere_on_the_score_page(scoring_hom
     assert not app.exception, app.exception
     text = _text(app)
     assert plain("elf-land.ogg") + ": verdict withheld" in text and not _verdicts(app)
-    assert "unlike the synthetic demo catalog" in text and "real recordings are expected to be withheld" in text
+    assert "unlike the synthetic demo catalog" in text and "Real recordings are expected to get no verdict here" in text
     ranking = app.dataframe[0].value
     assert list(ranking["verdict"]) == ["withheld"] and list(ranking["percentile"]) == ["—"]
     assert ranking["probability"].isna().all()  # no bar that would read as a score beside a withheld verdict

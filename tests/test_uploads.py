@@ -94,7 +94,7 @@ def test_a_reload_finds_the_uploads_and_a_cleared_song_reopens_from_the_history(
     cleared = _score_page()
     assert "on your list" not in _text(cleared) and "kept take\\.wav: " not in _text(cleared)
     reopen = next(s for s in cleared.selectbox if s.label == "Reopen a scored song")
-    assert "kept take.wav (scored " in reopen.format_func(reopen.value)
+    assert "kept take.wav (last scored " in reopen.format_func(reopen.value)
     next(b for b in cleared.button if b.label == "Open it").click().run()
     assert not cleared.exception, cleared.exception
     assert heading in _text(cleared) and "1 song on your list" in _text(cleared)

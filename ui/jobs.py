@@ -138,7 +138,7 @@ def _live_training(config: Settings, job_id: int, mine: bool) -> None:
 def _curves(config: Settings, job: Job) -> None:
     events = job_events(config, job.id)
     if events.empty or "epoch" not in events:
-        st.caption("Curves appear after the first epoch.")
+        st.caption("Curves appear after the first epoch." if job.active else "No epoch finished: no curves.")
         return
     events = events.dropna(subset=["epoch"])
     for column, metric in zip(st.columns(2), charts.TRAINING_METRICS, strict=True):

@@ -75,7 +75,7 @@ def _waiting_for_first_run(config: Settings, why: str) -> None:
     """Before set-up's first run: how long until a first verdict, refreshed while it comes (the
     sidebar reruns the page when the run is there)."""
     from core.jobs import latest_job
-    from core.setup import first_verdict_wait
+    from core.setup import MESSAGE_PARTS, first_verdict_wait
 
     setup = latest_job(config, "setup")
     if setup is None or not setup.active:
@@ -86,7 +86,7 @@ def _waiting_for_first_run(config: Settings, why: str) -> None:
         f"{headline} No trained run yet, so {why}: set-up is preparing the demo catalog and a first model in the "
         "background. This page fills in by itself; you can upload songs as soon as it does."
     )
-    st.progress(setup.progress, text=setup.message or "starting…")
+    st.caption(f"Set-up now: {(setup.message or 'starting…').split(MESSAGE_PARTS)[0]}.")
 
 
 def active_run_line(meta: RunMeta) -> None:

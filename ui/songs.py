@@ -47,8 +47,8 @@ class Scored:
 
 
 OPEN_FROM_HISTORY = "score-open"
-"""Session key: (sha256, run, model) of a history row the artist chose to reopen; the page
-picks that song (and, for the active run, that model) on its next run."""
+"""Session key: the sha256 of a kept song the artist chose to reopen from the history; the
+page shows that song on its next run (with the model chosen on the page)."""
 
 
 def kept_uploads(config: Settings, label: str) -> list[Upload]:
@@ -284,8 +284,10 @@ def history(config: Settings) -> None:
         shown,
         hide_index=True,
         height=_rows_height(len(shown)),
+        # What a row says first, beside the file: a long file name must not push it out of sight.
+        column_order=["file", "verdict", "probability", "percentile", "model", "best_window", "scored", "run", "kept"],
         column_config={
-            "file": "File",
+            "file": st.column_config.TextColumn("File", width="medium"),
             "scored": "Scored (UTC)",
             "run": "Run",
             "model": "Model",
@@ -317,8 +319,8 @@ def _rows_height(rows: int, most: int = 15) -> int:
 
 
 def _reopen_or_remove(config: Settings, kept_rows: pd.DataFrame) -> None:
-    """Reopen a scored song whose upload is kept (back on the list, shown with the model of its
-    history row when that row is of the active run), or delete the kept file."""
+    """Reopen a scored song whose upload is kept (back on the list and shown, scored by the
+    model chosen on the page), or delete the kept file."""
     from core import uploads
     from core.catalog import Catalog
 
@@ -326,17 +328,13 @@ def _reopen_or_remove(config: Settings, kept_rows: pd.DataFrame) -> None:
         st.caption("None of these uploads is kept any more: upload a song again to reopen it.")
         return
     newest = kept_rows.sort_values("scored", ascending=False).drop_duplicates("sha256")
-    options = {
-        row.sha256: f"{row.file} (scored {row.scored} with {DISPLAY_NAMES.get(row.model, row.model)})"
-        for row in newest.itertuples()
-    }
+    options = {row.sha256: f"{row.file} (last scored {row.scored})" for row in newest.itertuples()}
     left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
     sha256 = left.selectbox("Reopen a scored song", list(options), format_func=options.get, key="history-song")
-    row = newest[newest["sha256"] == sha256].iloc[0]
     if middle.button("Open it", type="primary", key="history-open", help="Back on the list above, without uploading."):
         with Catalog.open(config) as catalog:
             uploads.list_again(catalog, sha256)
-        st.session_state[OPEN_FROM_HISTORY] = (sha256, row["run"], row["model"])
+        st.session_state[OPEN_FROM_HISTORY] = sha256
         st.rerun()
     if right.button("Remove its file", key="history-remove", help="Deletes the kept upload; its history rows stay."):
         with Catalog.open(config) as catalog:
