@@ -126,6 +126,8 @@ else:
         table[["model", "accuracy (95% CI)", "roc_auc (95% CI)", "brier_calibrated"]],
         hide_index=True,
         column_config={
+            "model": "Model",
+            "accuracy (95% CI)": "Accuracy (95% CI)",
             "roc_auc (95% CI)": "ROC-AUC (95% CI)",
             "brier_calibrated": st.column_config.NumberColumn("Brier (calibrated)", format="%.3f"),
         },
