@@ -15,14 +15,11 @@ One kernel of librosa 0.11's beat tracker is not cached on disk at all; ``ui.ser
 
 from __future__ import annotations
 
-import threading
 import time
 
 import numpy as np
 
 from core.config import FEATURE_PRESETS, SAMPLE_RATE
-
-_compiled = threading.Event()  # this process has run every kernel once
 
 
 def compile_librosa_kernels(seconds: float = 10.0) -> float:
@@ -38,17 +35,7 @@ def compile_librosa_kernels(seconds: float = 10.0) -> float:
         log_mel(noise, preset)
     input_mel(noise)
     time_cells(noise, SAMPLE_RATE, seconds)
-    _compiled.set()
     return time.perf_counter() - started
-
-
-def kernels_compiled_here() -> None:
-    """Compile the kernels in the calling thread unless this process has already: call it
-    before handing librosa work to another thread (the Score page explains in the background),
-    so no kernel is ever compiled in one thread while another runs librosa. ``ui.server`` has
-    compiled them before serving; this covers every other process (tests' app runs)."""
-    if not _compiled.is_set():
-        compile_librosa_kernels(seconds=5.0)
 
 
 if __name__ == "__main__":

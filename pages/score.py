@@ -145,8 +145,6 @@ probability = result["probability"]
 judged = result["in_domain"]
 start, end = result["best_window"]
 window = songs.best_window(upload.sha256, start, end, upload.name, _source=upload.path)
-# Explaining starts now, in the background, while the sections above the explanation are drawn.
-explaining = songs.explanation_started(home, run_id, model, scored.sha256, start, _window=window) if judged else None
 if judged:
     st.subheader(f"{songs.plain(choice)}: {result['verdict']} ({probability:.0%})")
 else:
@@ -322,7 +320,7 @@ if not judged:
 method = "occlusion (each cell silenced in turn)" if model == PRETRAINED_MODEL else "LIME (1,000 samples)"
 try:
     with st.spinner(f"Explaining the best 30 s with {method}…"):
-        explained = explaining.result()
+        explained = songs.explanation(home, run_id, model, scored.sha256, start, _window=window)
 except HitlensError as problem:
     st.error(str(problem))
     st.stop()

@@ -104,8 +104,9 @@ def test_score_page_withholds_a_real_recording_and_explains_a_demo_song_in_chrom
 
         uploader.set_input_files(str(clip))  # a song of the catalog's own kind, chosen as an artist would
         page.get_by_text("Scored 2 file(s)").first.wait_for(timeout=240_000)
-        page.locator('[data-testid="stSelectbox"]').filter(has_text="Song").last.click()
-        page.get_by_role("option", name=clip.name).click()
+        song_box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text("Song", exact=True))
+        song_box.click()  # by its exact label: "Reopen a scored song" is a select box too
+        page.get_by_role("option", name=clip.name, exact=True).click()
         page.get_by_text("Download the explanation (PNG)").first.wait_for(timeout=240_000)
         page.wait_for_function(idle, timeout=120_000)
         page.wait_for_timeout(1500)

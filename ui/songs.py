@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import re
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -200,20 +199,10 @@ def feeding_probability(home: str, run_id: str, model: str, sha256: str, _name: 
     return scorer(home, run_id, model).score(_source, _name).probability
 
 
-_EXPLAINER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hitlens-explain")
-"""One explanation at a time: two would share the two cores and each take twice as long."""
-
-
-@st.cache_resource(show_spinner=False, max_entries=32)
-def explanation_started(home: str, run_id: str, model: str, sha256: str, start_s: float, _window: np.ndarray) -> Future:
-    """The explanation of a song's best window (once per song content, run and model), started
-    in the background as soon as its verdict is known: it is computed while the page draws the
-    sections above it ("sounds like", the map), and the page waits for it only where it is
-    drawn. ``.result()`` is the ``Explanation``, or raises what explaining raised."""
-    from core.warmup import kernels_compiled_here
-
-    kernels_compiled_here()  # numba compiling in one thread while another runs librosa crashed
-    return _EXPLAINER.submit(scorer(home, run_id, model).explain_window, _window, start_s)
+@st.cache_data(show_spinner=False, max_entries=16)
+def explanation(home: str, run_id: str, model: str, sha256: str, start_s: float, _window: np.ndarray):
+    """The explanation of the best window, once per song content, run and model."""
+    return scorer(home, run_id, model).explain_window(_window, start_s)
 
 
 def ranking(results: dict[str, Scored]) -> pd.DataFrame:
