@@ -10,6 +10,7 @@ from core.wording import default_threshold_rule
 from ui import charts, state
 from ui.collect import collect_panel
 from ui.page import catalog_or_stop, through_app
+from ui.tables import table_height
 
 through_app("pages/dataset.py")
 st.title("📊 Dataset")
@@ -53,20 +54,18 @@ HEADERS = {
     "last_year": "Last year",
 }
 """The header people read over each column the Dataset page's tables show."""
-ROW_PX, MOST_ROWS = 35, 15  # Streamlit's row height; rows a table shows before it scrolls
 
 
 def table(frame: pd.DataFrame, **options):
     """``frame`` as a table with people's headers, tall enough for all its rows up to
-    ``MOST_ROWS`` (then it scrolls); ``options`` go to ``st.dataframe``."""
+    ``ui.tables.MOST_ROWS`` (then it scrolls); ``options`` go to ``st.dataframe``."""
     headers = {
         column: st.column_config.NumberColumn(HEADERS[column], format="%.1f")
         if column == "mean_popularity"
         else st.column_config.Column(HEADERS.get(column, column))
         for column in frame.columns
     }
-    height = (min(len(frame), MOST_ROWS) + 1) * ROW_PX + 3  # the header row and the border too
-    return st.dataframe(frame, hide_index=True, column_config=headers, height=height, **options)
+    return st.dataframe(frame, hide_index=True, column_config=headers, height=table_height(len(frame)), **options)
 
 
 def popularity() -> None:

@@ -21,6 +21,7 @@ import streamlit as st
 
 from core.architectures import DISPLAY_NAMES
 from core.config import MAX_UPLOAD_MB, SAMPLE_RATE, Settings
+from ui.tables import table_height
 
 if TYPE_CHECKING:
     from core.uploads import KeptSong
@@ -272,7 +273,7 @@ def history(config: Settings) -> None:
     st.dataframe(
         shown,
         hide_index=True,
-        height=_rows_height(len(shown)),
+        height=table_height(len(shown)),
         # What a row says first, beside the file: a long file name must not push it out of sight.
         column_order=["file", "verdict", "probability", "percentile", "model", "best_window", "scored", "run", "kept"],
         column_config={
@@ -300,11 +301,6 @@ def history(config: Settings) -> None:
         "MB; past that the oldest go first)."
     )
     _reopen_or_remove(config, table[table["sha256"].isin(kept)])
-
-
-def _rows_height(rows: int, most: int = 15) -> int:
-    """A table's height in pixels that shows up to ``most`` rows without scrolling."""
-    return 38 + 35 * min(max(rows, 1), most)
 
 
 def _reopen_or_remove(config: Settings, kept_rows: pd.DataFrame) -> None:
