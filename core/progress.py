@@ -54,9 +54,9 @@ def training_fraction(models: list[str], event: TrainingEvent) -> float:
     """How much of training ``models`` in turn is done at ``event``, from 0 to 1, each model
     weighted by what it costs to train (``TRAINING_SECONDS``)."""
     epochs_done = event.epoch if event.batch is None else event.epoch - 1 + event.batch / event.batches
-    costs = [TRAINING_SECONDS.get(model, OTHER_MODEL_SECONDS) for model in models]
     index = models.index(event.model)
-    return (sum(costs[:index]) + costs[index] * epochs_done / event.epochs) / sum(costs)
+    done = training_seconds(models[:index]) + training_seconds([event.model]) * epochs_done / event.epochs
+    return done / training_seconds(models)
 
 
 def training_seconds(models: list[str]) -> float:

@@ -106,7 +106,7 @@ def training_job_view(config: Settings, running: Job | None, last: Job | None, m
     if running is not None:
         _live_training(config, running.id, running.id in mine)
     elif last is not None:
-        st.subheader(f"{_training_job_name(last, last.id in mine)} {last.status}")
+        st.subheader(f"{_job_title(last, last.id in mine, others='Last training job')} {last.status}")
         if last.status == "failed":
             st.error(last.error or "The job failed; see its log in data/jobs.")
         elif last.status == "cancelled":
@@ -116,8 +116,12 @@ def training_job_view(config: Settings, running: Job | None, last: Job | None, m
         st.caption("No Retrain yet on this catalog: the runs below were trained by set-up.")
 
 
-def _training_job_name(job: Job, mine: bool) -> str:
-    return f"{'Your' if mine else 'Last'} training job {job.id}:"
+def _job_title(job: Job, mine: bool, others: str = "Training job") -> str:
+    """How a training view names its job: set-up's, this tab's own ("Your training job 3:"),
+    or another's (``others``)."""
+    if job.kind == "setup":
+        return "Set-up:"
+    return f"{'Your training job' if mine else others} {job.id}:"
 
 
 @st.fragment(run_every=2.0)
@@ -127,8 +131,7 @@ def _live_training(config: Settings, job_id: int, mine: bool) -> None:
     job = get_job(config, job_id)
     if not job.active:
         st.rerun(scope="app")  # show the finished run, the run choice and the sidebar afresh
-    who = "Set-up:" if job.kind == "setup" else ("Your training job" if mine else "Training job") + f" {job.id}:"
-    st.subheader(f"{who} running since {started_ago(job)}")
+    st.subheader(f"{_job_title(job, mine)} running since {started_ago(job)}")
     job_line(job)
     if job.kind == "train":
         cancel_button(config, job)
