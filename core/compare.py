@@ -30,7 +30,8 @@ test is on the song's probability, not over windows.
 
 Explanation. The best window (the highest probability in either version) is explained for
 both versions with the scorer's own method (LIME with ``EXPLAIN_SAMPLES`` samples, or
-musicnn's occlusion). Cells come from beat tracking each version's window; B's weights are
+musicnn's occlusion). Cells come from beat tracking each version's window (for musicnn, its own
+3 s patches); B's weights are
 carried onto A's cells by time overlap (identical grids map one to one), and
 ``regions_changed`` lists the cells whose weight changed most (B minus A).
 

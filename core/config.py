@@ -24,6 +24,9 @@ CLIP_SECONDS = 30.0
 SCORING_HOP_SECONDS = 5.0
 """A song is scored in 30 s windows starting every 5 s."""
 
+PREDICT_BATCH = 64
+"""Spectrograms per forward pass: bounds the activations' memory at the study's resolution."""
+
 MAX_UPLOAD_MB = 200
 """Largest upload the Score page accepts (a 20-minute wav at CD quality is ~200 MB)."""
 

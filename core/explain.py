@@ -23,10 +23,12 @@ among its five heaviest, all in the hook's 10-20 s. (One set of samples for the 
 the parts keeps the model calls at ``num_samples``: on 2 cores those calls are nearly all of
 an explanation's time.)
 
-For ``musicnn`` one model call costs 10 patches (about 1 s here), so LIME's 1,000 variants
-would take a quarter of an hour. ``occlusion`` instead silences one cell at a time and
-reruns only the patches that cell touches (about a hundred patches for a 30 s window):
-each weight is the drop in probability when that cell is silent. It is deterministic (run
+For ``musicnn`` one model call costs 10 patches (about 0.3 s here), so LIME's 1,000 variants
+would take minutes. ``occlusion`` instead silences one cell at a time and reruns only the
+patch that cell lies in: its time cells are musicnn's own 3 s patches, not bars, so each
+cell costs one patch run (50 for a 30 s window, about 1.5 s here; bars, which straddle
+patches, cost about 170 runs and 7 s in the Score page) and no cell mixes two patches' worth
+of evidence. Each weight is the drop in probability when that cell is silent. It is deterministic (run
 again, it gives the same weights), so there is no stability figure; a cell is a finding
 (stable) when silencing it moves the probability by at least ``OCCLUSION_MIN_EFFECT``.
 """
@@ -65,7 +67,7 @@ class Explanation:
     cells: list[Cell]
     weights: np.ndarray  # one per cell, same order
     segments: np.ndarray  # (mels, frames) cell index of every bin; len(cells) past the audio's end
-    time_unit: str  # "bar" or "seconds"
+    time_unit: str  # "bar", "seconds" (fixed cells) or "patch" (musicnn's own 3 s patches)
     method: str = "LIME"  # or "occlusion"
     stability: float | None = None  # the share of the five heaviest cells that are stable (LIME)
     regions: list[dict] = field(default_factory=list)
@@ -95,8 +97,12 @@ def time_cells(samples: np.ndarray, sample_rate: int, seconds: float) -> tuple[l
         edges = [0.0, *list(np.arange(start if start > 0.2 else bar, seconds, bar)), seconds]
         edges = sorted(set(round(e, 3) for e in edges))
         return [(a, b, f"bar {i + 1}") for i, (a, b) in enumerate(itertools.pairwise(edges))], "bar"
-    edges = [*list(np.arange(0.0, seconds, FIXED_CELL_SECONDS)), seconds]
-    return [(a, b, f"{a:.1f}-{b:.1f} s") for a, b in itertools.pairwise(edges)], "seconds"
+    return spans_between([*list(np.arange(0.0, seconds, FIXED_CELL_SECONDS)), seconds]), "seconds"
+
+
+def spans_between(edges: list[float]) -> list[tuple[float, float, str]]:
+    """(start, end, label) of the time cells between consecutive ``edges`` (seconds)."""
+    return [(a, b, f"{a:.1f}-{b:.1f} s") for a, b in itertools.pairwise(edges)]
 
 
 def audible_seconds(samples: np.ndarray, preset: FeaturePreset) -> float:
@@ -182,16 +188,17 @@ def stable_cells(weights: np.ndarray, parts: list[np.ndarray], rank: int = STABL
 
 def occlusion(
     spectrogram: np.ndarray,
-    samples: np.ndarray,
+    spans: list[tuple[float, float, str]],
     preset: FeaturePreset,
     hiding_effects: Callable[[np.ndarray, np.ndarray, int], np.ndarray],
     *,
+    unit: str = "patch",
     offset_s: float = 0.0,
 ) -> Explanation:
-    """Explain one window by silencing each cell in turn. ``hiding_effects(spectrogram,
-    segments, cells)`` returns, per cell, the probability as it is minus the probability
-    with that cell at the silence floor (positive: the cell pushes toward popular)."""
-    spans, unit = time_cells(samples, SAMPLE_RATE, audible_seconds(samples, preset))
+    """Explain one window by silencing each cell of ``spans`` x bands in turn.
+    ``hiding_effects(spectrogram, segments, cells)`` returns, per cell, the probability as it
+    is minus the probability with that cell at the silence floor (positive: the cell pushes
+    toward popular)."""
     segments, cells = grid(preset, spans, offset_s)
     weights = np.asarray(hiding_effects(spectrogram, segments, len(cells)), dtype=float)
     stable = np.abs(weights) >= OCCLUSION_MIN_EFFECT

@@ -247,8 +247,8 @@ class SavedRun:
         return list(self.meta.models)
 
     def load_model(self, name: str):
-        """The fitted model ``name``: a Keras model (safe mode), the musicnn head, or the
-        dummy baseline."""
+        """The fitted model ``name``: a Keras model as LiteRT runs it (``core.lite``; in Keras
+        when it cannot be converted), the musicnn head, or the dummy baseline."""
         from core.architectures import PRETRAINED_MODEL
 
         if name == PRETRAINED_MODEL:
@@ -262,16 +262,34 @@ class SavedRun:
             # classes, so predict_proba's last column is always P(popular).
             majority = 1.0 if self.meta.dummy_positive_rate >= 0.5 else 0.0
             return build_dummy().fit([[0]] * 3, [majority, majority, 1.0 - majority])
+        from core.lite import convert_and_keep, file_key, kept, keras_conversion
+
+        weights = self.path / model_file(name)
+        try:
+            converted = weights.with_suffix(f".{file_key(weights)}.tflite")
+        except OSError as error:
+            raise self._unloadable(name, error) from error
+        lite = kept(converted)
+        if lite is not None:
+            return lite
+        model = self.load_keras_model(name)
+        return convert_and_keep(converted, lambda: keras_conversion(model)) or model
+
+    def load_keras_model(self, name: str):
+        """Keras model ``name`` (safe mode), as it was trained."""
         import keras
 
         try:
-            return keras.saving.load_model(self.path / f"{name}.keras", safe_mode=True, compile=False)
+            return keras.saving.load_model(self.path / model_file(name), safe_mode=True, compile=False)
         except (OSError, ValueError) as error:  # deleted, replaced or cut off
-            raise RunUnreadable(
-                f"Run {self.id}'s {name} weights ({self.path / model_file(name)}) cannot be loaded ({error}).",
-                "Score with another model of the run (--model), train a new run, or activate another with "
-                "'python -m core runs --activate ID'.",
-            ) from error
+            raise self._unloadable(name, error) from error
+
+    def _unloadable(self, name: str, error: Exception) -> RunUnreadable:
+        return RunUnreadable(
+            f"Run {self.id}'s {name} weights ({self.path / model_file(name)}) cannot be loaded ({error}).",
+            "Score with another model of the run (--model), train a new run, or activate another with "
+            "'python -m core runs --activate ID'.",
+        )
 
 
 def model_file(name: str) -> str:

@@ -30,7 +30,7 @@ import numpy as np
 
 from core.architectures import PRETRAINED_MODEL
 from core.audio import decode
-from core.config import CLIP_SECONDS, SAMPLE_RATE, SCORING_HOP_SECONDS, FeaturePreset
+from core.config import CLIP_SECONDS, PREDICT_BATCH, SAMPLE_RATE, SCORING_HOP_SECONDS, FeaturePreset
 from core.context import ArtistContext
 from core.dataset import MinMaxScaling
 from core.errors import AudioError, HitlensError, UsageError
@@ -46,15 +46,13 @@ from core.pretrained.musicnn import (
     PatchOutputs,
     input_mel,
     load_model,
+    patch_count,
     patch_starts,
     pool,
 )
 from core.pretrained.similarity import CatalogEmbeddings, Domain, SongProfile
 from core.registry import SavedRun
 from core.wording import context_difference
-
-PREDICT_BATCH = 64  # spectrograms per forward pass: bounds the activations' memory at the study's resolution
-
 
 POPULAR_AT = 0.5
 POPULAR, NOT_POPULAR, WITHHELD = "popular", "not popular", "withheld"
@@ -250,11 +248,13 @@ class EmbeddingScorer(Scorer):
         return self._song(name, samples, starts, self.head_probability(np.stack(pooled)), patches=outputs)
 
     def explain_window(self, window: np.ndarray, start_s: float, num_samples: int = 0):
-        """Occlusion over the same bars x bands cells (``num_samples`` is not used): LIME's
-        1,000 variants of 10 patches would take about 15 minutes here."""
-        from core.explain import occlusion
+        """Occlusion over musicnn's 3 s patches x bands (``num_samples`` is not used): LIME's
+        1,000 variants of 10 patches would take minutes here (see ``core.explain``)."""
+        from core.explain import occlusion, spans_between
 
-        return occlusion(self.spectrogram(window), window, self.preset, self._hiding_effects, offset_s=start_s)
+        mel = self.spectrogram(window)
+        edges = [patch * PATCH_SECONDS for patch in range(patch_count(mel.shape[1]) + 1)]
+        return occlusion(mel, spans_between(edges), self.preset, self._hiding_effects, offset_s=start_s)
 
     def _hiding_effects(self, mel: np.ndarray, segments: np.ndarray, cells: int) -> np.ndarray:
         """For each cell: probability with the window as it is minus with the cell silenced.

@@ -171,10 +171,23 @@ def popularity_difference(comparison: dict) -> str:
     return f"{said}{noise}; the difference is wider than {interval}."
 
 
+def cell_name(time_unit: str) -> str:
+    """What one time cell of an explanation is called: "bar", "3 s patch" or "time cell"."""
+    return {"bar": "bar", "patch": "3 s patch"}.get(time_unit, "time cell")
+
+
+def time_cells_origin(time_unit: str) -> str:
+    """Where an explanation's time cells come from, for a caption."""
+    return {
+        "bar": "bars found by beat tracking",
+        "patch": "the pretrained model's own 3 s patches (it hears a song 3 s at a time)",
+    }.get(time_unit, "2.5 s cells (no tempo found)")
+
+
 def no_stable_explanation(method: str) -> str:
     """What pages, the PNG and the CLI say when nothing in an explanation holds."""
     if method == "occlusion":
-        why = "silencing any one bar and band moves the probability by less than one point"
+        why = "silencing any one 3 s patch and band moves the probability by less than one point"
     else:
         why = "no bar and band stayed among the ten heaviest, with one direction, in all three independent LIME runs"
     return f"No stable explanation for this song: {why}, so no region is shown as a finding (the grid is greyed)."

@@ -15,10 +15,12 @@ from core.registry import BEST_MODEL_RULE
 from core.wording import (
     DEMO_FANS,
     SYNTHETIC_VERDICTS,
+    cell_name,
     explanation_stability,
     holdout_auc,
     predicted_popularity,
     scale_name,
+    time_cells_origin,
 )
 from ui import charts, compare, explanation, songs, state
 from ui.page import active_run_line, catalog_or_stop, runs_or_stop, through_app
@@ -326,7 +328,7 @@ except HitlensError as problem:
     st.stop()
 
 grid_title = (
-    "Each bar and band of the best 30 s: red pushes toward popular, blue away"
+    f"Each {cell_name(explained.time_unit)} and band of the best 30 s: red pushes toward popular, blue away"
     if explained.stable
     else "No stable explanation: the weights' sizes, greyed (not findings)"
 )
@@ -335,7 +337,7 @@ spectrogram, times, preset = explanation.audible_spectrogram(window, start)
 st.plotly_chart(charts.spectrogram(spectrogram, preset, "Spectrogram of the best 30 s", start_s=start), width="stretch")
 st.caption(
     f"{explanation_stability(explained.stability, explained.method)}. Time cells are "
-    f"{'bars found by beat tracking' if explained.time_unit == 'bar' else '2.5 s cells (no tempo found)'}"
+    f"{time_cells_origin(explained.time_unit)}"
     + ("; the marks +1, +2, … and −1, −2, … match the lists below." if explained.stable else ".")
 )
 explanation.region_players(explained, window, start)

@@ -7,7 +7,7 @@ import pytest
 from core.bands import BANDS_BY_NAME, band_rows
 from core.config import FeaturePreset, Settings, TrainingPreset
 from core.dataset import MinMaxScaling
-from core.explain import explain, grid, occlusion, time_cells
+from core.explain import explain, grid, time_cells
 from core.features import FeatureCache
 from core.pretrained.musicnn import INPUT as MUSICNN_INPUT
 from core.training import TrainingData, train_models
@@ -109,9 +109,12 @@ class HighMidsEmbedding:
         return self.run_patches(mel[:, : count * 187].T.reshape(count, 187, 96))
 
 
-def test_occlusion_over_musicnn_cells_finds_the_planted_region():
+def test_occlusion_over_musicnn_patches_finds_the_planted_region():
+    """musicnn is explained over its own 3 s patches x bands: each cell is one patch run, and
+    a high-mids tone at 10-20 s is what the cells that hold it show."""
     from core.evaluate import PlattCalibration
     from core.pretrained.head import EmbeddingHead
+    from core.pretrained.musicnn import PATCH_SECONDS
     from core.scoring import EmbeddingScorer
 
     scorer = EmbeddingScorer.__new__(EmbeddingScorer)
@@ -119,15 +122,17 @@ def test_occlusion_over_musicnn_cells_finds_the_planted_region():
     scorer.model = EmbeddingHead(
         "MSD_musicnn", [0.0] * 400, [1.0] * 400, [0.0] * 400, [10.0] * 400, [1.0] + [0.0] * 399, -1.0, 1.0
     )
-    rng = np.random.default_rng(0)
-    mel = rng.uniform(0.0, 0.5, MUSICNN_INPUT.shape).astype(np.float32)
-    rows = band_rows(BANDS_BY_NAME["high mids"], MUSICNN_INPUT)
-    mel[rows, int(10 / 0.016) : int(20 / 0.016)] += 3.0  # 16 ms frames
-    silent = np.zeros(30 * 22_050, dtype=np.float32)  # no tempo: 2.5 s cells
-    explanation = occlusion(mel, silent, MUSICNN_INPUT, scorer._hiding_effects)
-    assert explanation.method == "occlusion" and explanation.stability is None and explanation.stable
+    rate = 22_050
+    t = np.arange(30 * rate) / rate
+    song = np.random.default_rng(0).normal(0, 0.01, t.size).astype(np.float32)
+    song[10 * rate : 20 * rate] += 0.5 * np.sin(2 * np.pi * 3000 * t[10 * rate : 20 * rate]).astype(np.float32)
+    explanation = scorer.explain_window(song, 0.0)
+    assert explanation.method == "occlusion" and explanation.time_unit == "patch" and explanation.stability is None
+    assert len(explanation.cells) == 10 * 5  # ten whole patches in 30 s, five bands
+    assert all(abs(c.end_s - c.start_s - PATCH_SECONDS) < 1e-9 for c in explanation.cells)
+    assert explanation.stable
     top = [cell for cell, _ in explanation.top(+1, 4)]
-    assert top and all(c.band == "high mids" and 10.0 <= c.start_s < 20.0 for c in top)
+    assert top and all(c.band == "high mids" and c.end_s > 10.0 and c.start_s < 20.0 for c in top)
     other_bands = [w for c, w in zip(explanation.cells, explanation.weights, strict=True) if c.band != "high mids"]
     assert np.allclose(other_bands, 0.0, atol=1e-6)
 

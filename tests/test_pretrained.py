@@ -66,6 +66,21 @@ def test_embeddings_are_identical_across_runs_batch_sizes_and_loads(orchestral):
     assert np.array_equal(Musicnn(DEFAULT_MODEL).analyse(samples).embeddings, whole.embeddings)  # a fresh load
 
 
+def test_the_same_input_is_run_once_and_a_different_one_again(monkeypatch):
+    """The Score page asks for one song's patches for its tags, verdict and explanation."""
+    model = load_model()
+    calls = []
+    run = model.run_patches
+    monkeypatch.setattr(model, "run_patches", lambda patches: calls.append(len(patches)) or run(patches))
+    mel = np.random.default_rng(7).uniform(0, 3, (96, 187 * 2)).astype(np.float32)
+    first = model.analyse_mel(mel)
+    assert np.array_equal(model.analyse_mel(mel.copy()).embeddings, first.embeddings)
+    changed = mel.copy()
+    changed[0, 0] += 1.0
+    model.analyse_mel(changed)
+    assert calls == [2, 2]
+
+
 def test_the_model_is_loaded_once_per_process():
     assert load_model(DEFAULT_MODEL) is load_model(DEFAULT_MODEL)
 

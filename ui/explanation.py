@@ -16,7 +16,7 @@ from core.bands import BANDS
 from core.config import SAMPLE_RATE, FeaturePreset
 from core.explain import Explanation, audible_seconds, describe, region_audio
 from core.features import log_mel
-from core.wording import no_stable_explanation
+from core.wording import cell_name, no_stable_explanation
 from ui import charts
 
 if TYPE_CHECKING:
@@ -69,7 +69,8 @@ def grid_figure(explanation: Explanation, title: str) -> go.Figure:
         ]
         for _ in range(band_count)
     ]
-    unit = "bar" if explanation.time_unit == "bar" else "time"
+    unit = cell_name(explanation.time_unit)
+    when = "bar %{x} (%{customdata})" if explanation.time_unit == "bar" else "%{customdata}"  # other labels are times
     start = explanation.cells[0].start_s
     trace = go.Heatmap(
         z=weights,
@@ -85,7 +86,7 @@ def grid_figure(explanation: Explanation, title: str) -> go.Figure:
         textfont=dict(size=14),
         customdata=spans,
         colorbar=dict(title=dict(text=legend.replace(" (", "<br>("))),
-        hovertemplate=f"{unit} %{{x}} (%{{customdata}})<br>%{{y}}<br>weight %{{z:.3f}}<extra></extra>",
+        hovertemplate=f"{when}<br>%{{y}}<br>weight %{{z:.3f}}<extra></extra>",
     )
     return charts.figure(
         [trace],
@@ -93,8 +94,7 @@ def grid_figure(explanation: Explanation, title: str) -> go.Figure:
         height=330,
         margin=dict(t=50),
         xaxis=dict(
-            title=f"{'bar' if unit == 'bar' else 'time cell'} of the best 30 s "
-            f"(which starts {start:.0f} s into the song)",
+            title=f"{unit} of the best 30 s (which starts {start:.0f} s into the song)",
             type="category",
             tickangle=0,
         ),
@@ -147,7 +147,7 @@ def explanation_figure(
         top.text(index // len(BANDS), index % len(BANDS), mark, ha="center", va="center", fontsize=10, weight="bold")
     top.set(
         title=title,
-        xlabel=f"{'bar' if explanation.time_unit == 'bar' else 'time cell'} of the best 30 s "
+        xlabel=f"{cell_name(explanation.time_unit)} of the best 30 s "
         f"(which starts {explanation.cells[0].start_s:.0f} s into the song)",
     )
     figure.colorbar(image, ax=top, label=legend)

@@ -27,9 +27,13 @@ calls are serialised by a lock.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
+import sys
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -48,6 +52,7 @@ INPUT = FeaturePreset("musicnn", n_mels=96, n_fft=512, hop_length=256, sample_ra
 PATCH_FRAMES = 187
 PATCH_SECONDS = PATCH_FRAMES * INPUT.hop_length / INPUT.sample_rate  # 2.992 s
 EMBEDDING_SIZE = 200
+RECENT_INPUTS = 8  # inputs whose outputs are remembered (a few kB each)
 
 REINSTALL = (
     "Reinstall it with '.venv/bin/pip install --no-deps --force-reinstall musicnn==0.1.0' "
@@ -128,7 +133,8 @@ class Musicnn:
         self.name = name
         self.folder = folder or package_folder() / name
         self._lock = threading.Lock()
-        self._function = _load_function(self.folder)
+        self._recent: OrderedDict[bytes, PatchOutputs] = OrderedDict()
+        self._run = _runner(self.name, self.folder)
 
     @cached_property
     def tags(self) -> list[str]:
@@ -136,28 +142,38 @@ class Musicnn:
 
     def run_patches(self, patches: np.ndarray) -> PatchOutputs:
         """Outputs for (n, 187, 96) input patches (time first, as the graph takes them)."""
-        import tensorflow as tf
-
         tags, embeddings = [], []
         with self._lock:
             for patch in np.asarray(patches, dtype=np.float32):
-                probabilities, embedding = self._function(tf.constant(patch[None]))
-                tags.append(probabilities.numpy()[0])
-                embeddings.append(embedding.numpy()[0])
+                probabilities, embedding = self._run(patch[None])
+                tags.append(probabilities[0])
+                embeddings.append(embedding[0])
         if not tags:
             return PatchOutputs(np.zeros((0, 50), np.float32), np.zeros((0, EMBEDDING_SIZE), np.float32))
         return PatchOutputs(np.stack(tags), np.stack(embeddings))
 
     def analyse_mel(self, mel: np.ndarray, label: str = "clip") -> PatchOutputs:
-        """Outputs for every whole 3 s patch of a (96, frames) input."""
+        """Outputs for every whole 3 s patch of a (96, frames) input. The last few inputs'
+        outputs are remembered: the Score page asks for the same song's patches for its tags,
+        its verdict and its explanation's baseline (about 0.3 s each time)."""
         count = patch_count(mel.shape[1])
         if count == 0:
             raise AudioTooShort(
                 f"'{label}' is shorter than one 3 s patch of the pretrained model.",
                 "Upload a longer clip (ideally 30 s or the whole song).",
             )
-        patches = mel[:, : count * PATCH_FRAMES].T.reshape(count, PATCH_FRAMES, INPUT.n_mels)
-        return self.run_patches(patches)
+        patches = np.ascontiguousarray(mel[:, : count * PATCH_FRAMES].T.reshape(count, PATCH_FRAMES, INPUT.n_mels))
+        key = hashlib.blake2b(patches.astype(np.float32, copy=False).tobytes(), digest_size=16).digest()
+        with self._lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return self._recent[key]
+        outputs = self.run_patches(patches)
+        with self._lock:
+            self._recent[key] = outputs
+            while len(self._recent) > RECENT_INPUTS:
+                self._recent.popitem(last=False)
+        return outputs
 
     def analyse(self, samples: np.ndarray, label: str = "clip") -> PatchOutputs:
         """Outputs for every whole 3 s patch of mono ``samples`` at Hitlens' sample rate."""
@@ -174,6 +190,40 @@ def load_model(name: str = DEFAULT_MODEL) -> Musicnn:
         if name not in _loaded:
             _loaded[name] = Musicnn(name)
         return _loaded[name]
+
+
+CONVERTED = Path(sys.prefix) / "share" / "hitlens"
+"""Where the checkpoints converted for LiteRT are kept: beside the installation they come from."""
+
+
+def _runner(name: str, folder: Path) -> Callable[[np.ndarray], list[np.ndarray]]:
+    """(1, 187, 96) patch -> [tags, embedding]: the checkpoint's graph in LiteRT (``core.lite``:
+    no TensorFlow import, the same outputs within 2e-5), converted on its first load; in
+    TensorFlow when it cannot be converted."""
+    from core.lite import convert_and_keep, file_key, function_conversion, kept
+
+    try:
+        path = CONVERTED / f"{name}.{file_key(folder / '.data-00000-of-00001')}.tflite"
+    except OSError as error:
+        raise PretrainedModelMissing(
+            f"The pretrained music model's checkpoint in {folder} could not be read ({type(error).__name__}).",
+            REINSTALL,
+        ) from error
+    names = tuple(output.split(":")[0] for output in _OUTPUTS)
+    lite = kept(path, names)
+    if lite is None:
+        function = _load_function(folder)
+        probe = np.random.default_rng(0).uniform(0.0, 3.0, (1, PATCH_FRAMES, INPUT.n_mels)).astype(np.float32)
+        lite = convert_and_keep(path, lambda: function_conversion(function, probe), names)
+        if lite is None:
+            return _in_tensorflow(function)
+    return lite.run
+
+
+def _in_tensorflow(function) -> Callable[[np.ndarray], list[np.ndarray]]:
+    import tensorflow as tf
+
+    return lambda patch: [output.numpy() for output in function(tf.constant(patch))]
 
 
 def _load_function(folder: Path):
