@@ -136,7 +136,9 @@ def run_experiment(
             **on_top,
         }
         fitted = {name: r.model for name, r in results.items() if name != "dummy"}
-        return save_run(settings, catalog, meta, fitted, activate=activate, replacing=replacing)
+        run = save_run(settings, catalog, meta, fitted, activate=activate, replacing=replacing)
+        run.load_model(run.meta.best_model)  # converted for LiteRT now, with TensorFlow loaded: not at a first score
+        return run
 
 
 def _reference(metrics: dict, probabilities: list[float] | np.ndarray) -> list[float]:
