@@ -29,6 +29,7 @@ def bench_score(settings: Settings) -> str:
     from core.architectures import build_model
     from core.evaluate import PlattCalibration
     from core.explain import explain
+    from core.lite import LiteModel, keras_conversion
     from core.registry import load_run
     from core.scoring import Scorer
 
@@ -44,7 +45,7 @@ def bench_score(settings: Settings) -> str:
         for preset in (FEATURE_PRESETS["fast"], FEATURE_PRESETS["study"]):
             scorer = Scorer.__new__(Scorer)
             scorer.run, scorer.model_name, scorer.preset = run, name, preset
-            scorer.model = build_model(name, (*preset.shape, 1))
+            scorer.model = LiteModel(keras_conversion(build_model(name, (*preset.shape, 1)))[0])  # as runs score
             scorer.scaling = MinMaxScaling(-80.0, 0.0)
             scorer.calibration = PlattCalibration(1.0, 0.0)
             scorer.reference = np.array([])
