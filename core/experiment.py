@@ -34,7 +34,7 @@ from core.popularity import ContextModels, SplitInputs, regression_metrics
 from core.pretrained.cache import EmbeddingCache, compute_missing_embeddings
 from core.pretrained.musicnn import DEFAULT_MODEL
 from core.registry import SavedRun, catalog_fingerprint, new_run_id, save_run
-from core.training import SEED, ModelResult, TrainingData, TrainingEvent, audio_models, train_models
+from core.training import SEED, ModelResult, TrainingData, TrainingEvent, audio_models, train_models, training_device
 
 
 def run_experiment(
@@ -131,6 +131,7 @@ def run_experiment(
             "seconds": {name: round(r.seconds, 2) for name, r in results.items()},
             "version": project_version(),
             "commit": git_commit(),
+            "device": training_device(),
             "metrics": metrics,
             "reference_probabilities": reference,
             **on_top,

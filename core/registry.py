@@ -150,6 +150,7 @@ class RunMeta:
     reference_probabilities: dict[str, list[float]] = field(default_factory=dict)
     version: str | None = None  # the project's version that trained the run
     commit: str | None = None  # its git commit, when trained from a git checkout
+    device: str | None = None  # what trained the Keras models (core.training.training_device); None: not recorded
     # The models on top of the audio verdict (core.popularity.ContextModels); None in runs
     # that did not train them. The audio + context classifier's holdout figures are
     # metrics["context"], like every model's; the regressions' are below.

@@ -53,6 +53,34 @@ SEED = 42
 logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
+def training_device() -> str:
+    """What Keras trains on here, in words for ``train``'s output and the run's metadata:
+    the first GPU TensorFlow sees ("GPU: NVIDIA H100 80GB HBM3"), else the CPU ("CPU: AMD EPYC
+    7B13, 2 cores"). TensorFlow places training on a visible GPU by itself."""
+    import os
+    import platform
+
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
+        return f"GPU: {name}" + (f" (and {len(gpus) - 1} more)" if len(gpus) > 1 else "")
+    return f"CPU: {_cpu_name() or platform.machine()}, {os.cpu_count()} cores"
+
+
+def _cpu_name() -> str | None:
+    """The CPU's model name from /proc/cpuinfo (Linux); None elsewhere."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
 def parse_models(text: str) -> list[str]:
     """``all`` or a comma-separated subset of the eight, in the study's order (musicnn, then
     the models fitted on top of an audio model: ``context`` and ``regression``)."""

@@ -128,6 +128,10 @@ def test_train_then_evaluate_json_from_the_cli(demo_home, tmp_path):
     meta = json.loads((run_dir / "run.json").read_text())
     assert meta["threshold"] == {"rule": "study", "value": 39.0, "scale": "spotify"}
     assert set(meta["split_members"]) == {"train", "test", "holdout"}
+    import tensorflow as tf
+
+    device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"  # what TensorFlow trains on here
+    assert meta["device"].startswith(f"{device}: ") and f"trained on {meta['device']}" in trained.stdout
     assert "nothing to do" in call_cli("train", "--if-missing", home=tmp_path, check=True).stdout
 
     second = call_cli("train", "--models", "dummy", home=tmp_path, check=True)

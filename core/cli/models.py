@@ -69,6 +69,7 @@ def train(args: argparse.Namespace, progress: Progress) -> int:
     else:
         scored = "no run is active yet" if active is None else f"songs are still scored with run {active}"
         print(f"run {run.id} saved to {run.path}; {scored} (score with it: 'python -m core runs --activate {run.id}')")
+    print(f"trained on {run.meta.device}")
     computed = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in run.meta.computed_first.items() if n)
     if computed:
         print(f"computed before training ({computed}): they were missing, or damaged and set aside")
