@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-requirements
 PORT ?= 8501
 
-.PHONY: run test setup catalog browser lock fmt lint
+.PHONY: run test setup catalog browser lock gpu fmt lint
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,16 @@ lock: | $(PY)
 	@test -x $(VENV)/bin/pip-compile || $(PY) -m pip install --quiet $(PIP_TOOLS)
 	$(VENV)/bin/pip-compile --all-extras --strip-extras --no-emit-index-url --no-emit-find-links \
 		--output-file=requirements.txt pyproject.toml
+	$(VENV)/bin/pip-compile --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file=requirements-gpu.txt requirements-gpu.in
+
+# On a machine with an NVIDIA GPU (and its driver): TensorFlow's CUDA build in place of the CPU
+# one, the same version, with every CUDA library pinned (requirements-gpu.txt, from
+# requirements-gpu.in). Training then runs on the GPU, and `train` names it; scoring stays on
+# LiteRT on the CPU. Run it again after any `make setup` that reinstalled requirements.txt.
+gpu: setup
+	$(PY) -m pip uninstall --quiet --yes tensorflow-cpu
+	$(PY) -m pip install --quiet -r requirements-gpu.txt
 
 # The same set-up in the foreground, with progress bars in the terminal.
 catalog: setup
