@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.errors import HitlensError
 from ui import sidebar, state
+from ui.navigation import DATASET, PAGES, SCORE
 from ui.page import DEEP_LINK, NAVIGATION_READY
 
 st.set_page_config(page_title="Hitlens", page_icon="🎧", layout="wide")
@@ -15,15 +16,12 @@ try:
     def landing() -> None:
         """The app's root URL: a visitor lands where the work is, on Score once a run can score
         and on Dataset before. (A page made the default would lose its own URL: /score.)"""
-        st.switch_page("pages/score.py" if scoring else "pages/dataset.py")
+        st.switch_page(SCORE.file if scoring else DATASET.file)
 
     navigation = st.navigation(
         [
             st.Page(landing, title="Hitlens", url_path="start", default=True, visibility="hidden"),
-            st.Page("pages/dataset.py", title="Dataset", icon="📊", url_path="dataset"),
-            st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
-            st.Page("pages/holdout.py", title="Holdout results", icon="🎯", url_path="holdout"),
-            st.Page("pages/score.py", title="Score a song", icon="🎤", url_path="score"),
+            *[st.Page(page.file, title=page.title, icon=page.icon, url_path=page.url_path) for page in PAGES],
         ]
     )
     st.session_state[NAVIGATION_READY] = True
