@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-requirements
 PORT ?= 8501
 
-.PHONY: run test setup catalog browser lock gpu fmt lint
+.PHONY: run test test-fast setup catalog browser lock gpu fmt lint
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -86,3 +86,8 @@ lint: setup
 
 test: setup browser lint
 	$(PY) -m pytest
+
+# The inner loop: the tests that need no demo catalog, trained run or browser (pytest.ini's
+# markers), after the same lint. CI runs everything (`make test`).
+test-fast: setup lint
+	$(PY) -m pytest -m "not slow and not browser"

@@ -8,13 +8,11 @@ import soundfile as sf
 from core.audio import decode, load_audio
 from core.config import REPO_ROOT, SAMPLE_RATE
 from core.errors import AudioTooLong, AudioTooShort, SilentAudio, UnreadableAudio, UnsupportedFormat
-from tests.conftest import shared_file
+from tests.helpers import shared_file, tone
 
 
 def _tone(seconds=6.0, rate=44_100, channels=2, hz=440.0):
-    t = np.arange(int(seconds * rate)) / rate
-    mono = 0.5 * np.sin(2 * np.pi * hz * t)
-    return np.stack([mono] * channels, axis=1).astype(np.float32), rate
+    return np.stack([tone(hz, seconds, rate)] * channels, axis=1), rate
 
 
 def _m4a(path, samples, rate):

@@ -9,17 +9,20 @@ import pytest
 
 from core.bench.dashboard import CHROMIUM, free_port, settle, start_dashboard
 from core.config import Settings
-from tests.conftest import REPO
+from tests.helpers import REPO
+from ui import navigation
+from ui.navigation import DATASET, HOLDOUT, SCORE, TRAIN
 
 SHOTS = REPO / "artifacts" / "screenshots"
-# path -> (title, text the page shows only once its script has run to the end)
-PAGES = {
-    "": ("Score a song", "Upload songs"),  # with a run that can score, a visitor lands on Score
-    "dataset": ("Dataset", "Splits: random (as in the study)"),
-    "train": ("Train", "Latest run"),
-    "holdout": ("Holdout results", "95% bootstrap intervals"),
-    "score": ("Score a song", "Upload songs"),
+SETTLED = {  # what each page shows only once its script has run to the end
+    DATASET: "Splits: random (as in the study)",
+    TRAIN: "Latest run",
+    HOLDOUT: "95% bootstrap intervals",
+    SCORE: "Upload songs",
 }
+# path -> (title, settled text); with a run that can score, a visitor to "/" lands on Score
+PAGES = {"": (SCORE.title, SETTLED[SCORE]), **{page.url_path: (page.title, SETTLED[page]) for page in navigation.PAGES}}
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +86,7 @@ def test_score_page_withholds_a_real_recording_and_explains_a_demo_song_in_chrom
 
     from playwright.sync_api import sync_playwright
 
-    from tests.conftest import demo_clips, shared_file
+    from tests.helpers import demo_clips, shared_file
 
     recording = shared_file("data/real-audio/elf-land.ogg")
     (clip,) = demo_clips(trained_home)

@@ -4,7 +4,7 @@ import re
 import pytest
 
 from core.cli import build_parser
-from tests.conftest import SMALL_DEMO_TRACKS, call_cli, demo_clips, run_cli
+from tests.helpers import SMALL_DEMO_TRACKS, call_cli, demo_clips, run_cli
 
 
 def test_info_json_reports_the_demo_catalog_and_its_features(demo_home):

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from conftest import shared_file
 from recorded import FakeClock, FakeDeezer, Recordings, ReplaySession, Reply, mp3_clips
 
 from core import cli
@@ -19,6 +18,7 @@ from core.collect.collection import YearRange, collect
 from core.collect.deezer import DeezerClient, artist_reading, track_record
 from core.collect.http import HttpClient, TokenBucket
 from core.errors import Cancelled, CollectError, NetworkUnavailable, RateLimited, UsageError
+from tests.helpers import shared_file
 
 YEARS = YearRange(2019, 2021)
 

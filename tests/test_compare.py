@@ -3,7 +3,6 @@
 import io
 import json
 from contextlib import redirect_stdout
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,16 +15,14 @@ from core.cli.compare import _summary
 from core.compare import compare, load_versions, match_versions
 from core.config import FEATURE_PRESETS, SAMPLE_RATE
 from core.dataset import MinMaxScaling
-from core.demo import SIGNAL_REGIONS, plan_catalog
+from core.demo import SIGNAL_REGIONS
 from core.errors import AudioTooShort, VersionsDoNotMatch
 from core.evaluate import PlattCalibration
 from core.popularity import ContextModels
 from core.scoring import Scorer
-from core.synth import render
-from tests.conftest import SMALL_DEMO_TRACKS, shared_file
+from tests.helpers import WEAK_HOOK, planted_demo_song, shared_file
 
 HOOK = next(region for region in SIGNAL_REGIONS if region.trait == "hook")
-PLAN = plan_catalog(SMALL_DEMO_TRACKS, 7)  # the demo the trained fixtures hold
 
 
 class HookScorer(Scorer):
@@ -48,11 +45,6 @@ class HookScorer(Scorer):
         return 1 / (1 + np.exp(-(level + 35.0) / 4.0))
 
 
-def _song(index: int, **traits) -> np.ndarray:
-    song = PLAN.songs[index]
-    return render(song.artist.style, replace(song.traits, **traits), song.seed)
-
-
 def _encoded(samples: np.ndarray, audio_format: str, rate: int = SAMPLE_RATE) -> bytes:
     handle = io.BytesIO()
     sf.write(handle, soxr.resample(samples, SAMPLE_RATE, rate), rate, format=audio_format)
@@ -64,15 +56,14 @@ def _hook_found(result: dict) -> bool:
     return top["band"] == HOOK.band and HOOK.start_s <= top["start_s"] and top["end_s"] <= HOOK.end_s + 1.0
 
 
-WEAK_HOOK = 5  # a song whose hook is there but weak (strength 0.61); raised to 1.0 below
-
-
 def test_a_louder_hook_raises_the_probability_in_the_hooks_cells_even_after_a_new_intro():
     scorer = HookScorer()
-    intro = _song(0)[: 6 * SAMPLE_RATE]  # six seconds of another song before it
-    louder = np.concatenate([intro, _song(WEAK_HOOK, hook=1.0)])
+    intro = planted_demo_song(0)[: 6 * SAMPLE_RATE]  # six seconds of another song before it
+    louder = np.concatenate([intro, planted_demo_song(WEAK_HOOK, hook=1.0)])
     no_regression = ContextModels(scorer.model_name)  # a run whose models on top have no popularity regression
-    result = compare(scorer, match_versions(_song(WEAK_HOOK), louder, "a.wav", "b.wav"), on_top=no_regression)
+    result = compare(
+        scorer, match_versions(planted_demo_song(WEAK_HOOK), louder, "a.wav", "b.wav"), on_top=no_regression
+    )
     result = result.as_dict()
     assert result["offset_s"] == pytest.approx(6.0, abs=0.03)
     assert result["alignment"] > 0.8
@@ -86,7 +77,7 @@ def test_a_louder_hook_raises_the_probability_in_the_hooks_cells_even_after_a_ne
     assert result["predicted_popularity_a"] is None and result["popularity_difference"] is None
     assert "no popularity regression" in _summary(result)[3]
     # B has six seconds A lacks: both lengths, the overlap, and a plain note on what was not compared
-    length_a = _song(WEAK_HOOK).size / SAMPLE_RATE
+    length_a = planted_demo_song(WEAK_HOOK).size / SAMPLE_RATE
     assert result["duration_a_s"] == pytest.approx(length_a, abs=0.01)
     assert result["duration_b_s"] == pytest.approx(length_a + 6.0, abs=0.01)
     assert result["overlap_s"] == pytest.approx(length_a, abs=0.05)
@@ -110,7 +101,7 @@ def re_encoded(context_home, tmp_path_factory) -> dict:
     of the context fixture (the musicnn head, as the score command picks it, and the popularity
     regression): one comparison that the tests below read different things from."""
     folder = tmp_path_factory.mktemp("re-encoded")
-    song = _song(WEAK_HOOK)
+    song = planted_demo_song(WEAK_HOOK)
     (folder / "a.wav").write_bytes(_encoded(song, "WAV"))
     (folder / "b.ogg").write_bytes(_encoded(song, "OGG", 44_100))
     status, out, err = _cli("compare", str(folder / "a.wav"), str(folder / "b.ogg"), "--json", home=context_home)
@@ -129,18 +120,18 @@ def test_a_song_against_itself_re_encoded_differs_by_no_more_than_noise(re_encod
 
 def test_two_different_songs_are_refused_in_one_line():
     with pytest.raises(VersionsDoNotMatch) as refused:
-        match_versions(_song(1), _song(2), "one.wav", "other.wav")
+        match_versions(planted_demo_song(1), planted_demo_song(2), "one.wav", "other.wav")
     assert "\n" not in str(refused.value) and "versions of one song" in str(refused.value)
     real = shared_file("data/real-audio/elf-land.ogg")
     with pytest.raises(VersionsDoNotMatch):
-        load_versions(_encoded(_song(1), "WAV"), real, name_a="one.wav")
+        load_versions(_encoded(planted_demo_song(1), "WAV"), real, name_a="one.wav")
 
 
 def test_a_file_under_five_seconds_is_refused(tmp_path):
     short = tmp_path / "short.wav"
-    sf.write(short, _song(1)[: 2 * SAMPLE_RATE], SAMPLE_RATE)
+    sf.write(short, planted_demo_song(1)[: 2 * SAMPLE_RATE], SAMPLE_RATE)
     with pytest.raises(AudioTooShort, match=r"only 2\.0 s long"):
-        load_versions(_encoded(_song(1), "WAV"), short, name_a="one.wav")
+        load_versions(_encoded(planted_demo_song(1), "WAV"), short, name_a="one.wav")
 
 
 def test_compare_cli_prints_one_json_object_and_refuses_other_songs_in_one_line(re_encoded, context_home, tmp_path):
@@ -153,8 +144,8 @@ def test_compare_cli_prints_one_json_object_and_refuses_other_songs_in_one_line(
     assert [set(w) for w in data["windows"]] == [{"start_s", "end_s", "probability_a", "probability_b", "difference"}]
     assert any("B - A" in line for line in _summary(data))
     a, other = tmp_path / "a.wav", tmp_path / "other.wav"
-    sf.write(a, _song(WEAK_HOOK)[: 8 * SAMPLE_RATE], SAMPLE_RATE)
-    sf.write(other, _song(1)[: 8 * SAMPLE_RATE], SAMPLE_RATE)
+    sf.write(a, planted_demo_song(WEAK_HOOK)[: 8 * SAMPLE_RATE], SAMPLE_RATE)
+    sf.write(other, planted_demo_song(1)[: 8 * SAMPLE_RATE], SAMPLE_RATE)
     status, out, err = _cli("compare", str(a), str(other), home=context_home)
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     assert status == 2 and out == ""

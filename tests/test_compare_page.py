@@ -9,8 +9,8 @@ import soundfile as sf
 import soxr
 
 from core.config import SAMPLE_RATE
-from tests.test_compare import WEAK_HOOK, _song
-from tests.test_pages import PAGES, _open, _text
+from tests.helpers import WEAK_HOOK, open_page, page_text, planted_demo_song
+from ui.navigation import DATASET, SCORE
 
 COMPARING = 600  # seconds a click may take: scoring, four noise copies and two explanations
 
@@ -20,7 +20,7 @@ def _clip(index: int, audio_format: str, rate: int = SAMPLE_RATE, seconds: int =
     noise (four copies of A) came out smaller than a 44.1 kHz Ogg copy's change (0.7 against
     1.1 points with the context fixture's musicnn head), a limit of the noise estimate on short
     clips."""
-    samples = soxr.resample(_song(index)[: seconds * SAMPLE_RATE], SAMPLE_RATE, rate)
+    samples = soxr.resample(planted_demo_song(index)[: seconds * SAMPLE_RATE], SAMPLE_RATE, rate)
     handle = io.BytesIO()
     sf.write(handle, samples, rate, format=audio_format)
     return handle.getvalue()
@@ -44,7 +44,7 @@ def compared(context_home, tmp_path_factory):
     shutil.copytree(context_home.models_dir, root / "models")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HITLENS_HOME", str(root))
-        app = _open(PAGES[3])
+        app = open_page(SCORE.file)
         app.file_uploader[0].set_value(
             [
                 ("take.wav", _clip(WEAK_HOOK, "WAV"), "audio/wav"),
@@ -58,7 +58,7 @@ def compared(context_home, tmp_path_factory):
 
 def test_a_song_against_itself_re_encoded_is_not_beyond_noise(compared):
     app = compared
-    text = _text(app)
+    text = page_text(app)
     assert "not beyond noise" in text and "(1 is the same sound): they start together" in text
     assert "Trained on the synthetic demo catalog" in text
     metrics = {m.label: m.value for m in app.metric}
@@ -74,10 +74,10 @@ def test_a_song_against_itself_re_encoded_is_not_beyond_noise(compared):
 
 def test_the_comparison_is_still_there_after_visiting_another_page(compared):
     app = compared
-    app.switch_page(PAGES[0]).run()
-    app.switch_page(PAGES[3]).run(timeout=COMPARING)
+    app.switch_page(DATASET.file).run()
+    app.switch_page(SCORE.file).run(timeout=COMPARING)
     assert not app.exception, app.exception
-    assert "not beyond noise" in _text(app)
+    assert "not beyond noise" in page_text(app)
     assert app.selectbox(key="compare-a").value == "take.wav" and app.selectbox(key="compare-b").value == "take.ogg"
 
 
@@ -85,4 +85,4 @@ def test_two_different_songs_are_refused_in_one_line(compared):
     app = _compare(compared, "take.wav", "other song.wav")
     errors = [e.value for e in app.error if "versions of one song" in e.value]
     assert len(errors) == 1 and "\n" not in errors[0] and "Compare two mixes or edits of the same song" in errors[0]
-    assert "not beyond noise" not in _text(app)  # the earlier comparison is not shown as if it were this one
+    assert "not beyond noise" not in page_text(app)  # the earlier comparison is not shown as if it were this one

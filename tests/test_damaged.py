@@ -7,7 +7,7 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO, run_cli
+from tests.helpers import REPO, run_cli
 
 
 def _garbage(path):
@@ -69,7 +69,7 @@ def _damage_caches(home):
 def test_damaged_cache_files_never_stop_a_verdict_and_are_recomputed(trained_home, tmp_path):
     import json
 
-    from tests.conftest import call_cli, demo_clips
+    from tests.helpers import call_cli, demo_clips
 
     shutil.copytree(trained_home.data_dir, tmp_path / "data")
     shutil.copytree(trained_home.models_dir, tmp_path / "models")
@@ -95,7 +95,7 @@ def test_damaged_cache_files_never_stop_a_verdict_and_are_recomputed(trained_hom
 
 
 def test_training_computes_damaged_cache_files_again_and_says_how_many(trained_home, tmp_path):
-    from tests.conftest import call_cli
+    from tests.helpers import call_cli
 
     shutil.copytree(trained_home.data_dir, tmp_path / "data")
     embeddings, spectrograms = _damage_caches(tmp_path)
@@ -161,7 +161,7 @@ def test_a_damaged_inactive_run_is_listed_with_its_reason_and_cannot_be_activate
 ):
     import json
 
-    from tests.conftest import call_cli
+    from tests.helpers import call_cli
 
     settings, active, other = _two_runs(trained_home, tmp_path)
     damage(settings.models_dir / other)
@@ -187,7 +187,7 @@ def test_a_damaged_inactive_run_is_listed_with_its_reason_and_cannot_be_activate
 
 
 def test_a_damaged_active_run_is_one_line_for_score_and_evaluate_and_the_pages_say_why(trained_home, tmp_path):
-    from tests.conftest import call_cli, demo_clips
+    from tests.helpers import call_cli, demo_clips
 
     settings, active, _ = _two_runs(trained_home, tmp_path)
     _garbage(settings.models_dir / active / "cnn2.keras")

@@ -9,7 +9,6 @@ from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
-import plotly.io
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -17,17 +16,8 @@ from core.catalog import Catalog
 from core.config import FEATURE_PRESETS, Settings
 from core.explore import class_balance, duplicate_groups, releases_of_one_song
 from core.registry import CatalogInfo, Estimate, ModelMetrics, RunMeta, save_run
-from tests.conftest import REPO
+from tests.helpers import open_page, page_figures, page_text
 from ui import charts
-
-TIMEOUT = 60
-
-
-def _page(page: str) -> AppTest:
-    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
-    app.switch_page(page).run()
-    assert not app.exception, app.exception
-    return app
 
 
 def _tab(app: AppTest, key: str, label: str) -> AppTest:
@@ -37,10 +27,6 @@ def _tab(app: AppTest, key: str, label: str) -> AppTest:
     return app
 
 
-def _figures(app: AppTest) -> list:
-    return [plotly.io.from_json(chart.proto.spec) for chart in app.get("plotly_chart")]
-
-
 def _values(array) -> list[float]:
     """A trace's numbers as sent to the browser: a NumPy array goes as base64 (``dtype``, ``bdata``)."""
     import base64
@@ -48,10 +34,6 @@ def _values(array) -> list[float]:
     if isinstance(array, dict):
         return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
     return list(array)
-
-
-def _text(app: AppTest) -> str:
-    return "\n".join(str(e.value) for kind in ("caption", "info", "markdown") for e in app.get(kind))
 
 
 # --- Tables ---
@@ -80,7 +62,7 @@ def _headers(table) -> list[str]:
 
 
 def test_dataset_tables_have_peoples_headers_and_show_up_to_fifteen_rows(use_demo_home, tables):
-    app = _page("pages/dataset.py")
+    app = open_page("pages/dataset.py")
     headers = []
     for section in ("Previews and release dates", "Same song, several releases", "Tracks"):
         _tab(app, "dataset_section", section)
@@ -93,7 +75,7 @@ def test_dataset_tables_have_peoples_headers_and_show_up_to_fifteen_rows(use_dem
 
 
 def test_the_search_result_table_has_peoples_headers(use_demo_home):
-    app = _tab(_page("pages/dataset.py"), "dataset_section", "Artists")
+    app = _tab(open_page("pages/dataset.py"), "dataset_section", "Artists")
     next(t for t in app.text_input if t.label == "Artist name").input("a").run()
     assert _headers(app.dataframe[0]) == [
         "Artist",
@@ -229,12 +211,12 @@ def runs_home(tiny_demo_home, tmp_path, monkeypatch) -> Settings:
 
 
 def test_split_comparison_sets_only_runs_trained_alike_side_by_side_and_says_what_differs(runs_home):
-    app = _page("pages/holdout.py")
+    app = open_page("pages/holdout.py")
     app.selectbox[0].set_value("run-random").run()
     _tab(app, "holdout_section", "Random vs grouped splits")
-    (figure,) = _figures(app)
+    (figure,) = page_figures(app)
     assert [t.name for t in figure.data if t.type == "bar"] == ["random split", "artist split"]  # no song run
-    text = _text(app)
+    text = page_text(app)
     assert "only the split differs" in text
     # the newer artist run trained for 3 epochs is passed over for the older one trained alike
     assert "run-artist-3-epochs" not in text
@@ -245,11 +227,11 @@ def test_split_comparison_sets_only_runs_trained_alike_side_by_side_and_says_wha
 
 
 def test_a_run_without_a_run_trained_alike_gets_no_chart_but_what_differs(runs_home):
-    app = _page("pages/holdout.py")
+    app = open_page("pages/holdout.py")
     app.selectbox[0].set_value("run-artist-3-epochs").run()
     _tab(app, "holdout_section", "Random vs grouped splits")
     assert not app.get("plotly_chart")
-    text = _text(app)
+    text = page_text(app)
     assert (
         "the random split's latest run (run-random) was trained with the preset's epochs; this run with 3 epochs"
         in (text)
@@ -261,7 +243,7 @@ def test_a_run_without_a_run_trained_alike_gets_no_chart_but_what_differs(runs_h
 
 
 def test_the_spotify_market_field_shows_only_when_spotify_is_the_source(home):
-    app = _page("pages/dataset.py")
+    app = open_page("pages/dataset.py")
     assert app.radio[0].value == "deezer"
     assert "Spotify market" not in [t.label for t in app.text_input]
     app.radio[0].set_value("spotify").run()
@@ -283,9 +265,9 @@ def test_a_catalog_too_small_to_split_still_shows_its_popularity(tiny_demo_home,
         and list(balance.columns) == ["split", "part", "tracks", "popular_share"]
     )
     monkeypatch.setenv("HITLENS_HOME", str(tmp_path))
-    app = _page("pages/dataset.py")
-    assert "enough tracks with audio to split" in _text(app)
-    (histogram,) = _figures(app)
+    app = open_page("pages/dataset.py")
+    assert "enough tracks with audio to split" in page_text(app)
+    (histogram,) = page_figures(app)
     assert sum(_values(histogram.data[0].y)) == 10  # every track counted
 
 

@@ -92,7 +92,7 @@ def test_fans_are_metadata_only_and_releases_leave_room_for_a_history(full_plan)
 
 
 def test_fans_are_stored_for_every_demo_artist(use_demo_home):
-    from conftest import SMALL_DEMO_TRACKS
+    from tests.helpers import SMALL_DEMO_TRACKS
 
     with Catalog.open(use_demo_home) as catalog:
         stored = catalog.conn.execute("SELECT source_id, fans, context_read_at FROM artists").fetchall()

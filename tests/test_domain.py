@@ -11,7 +11,7 @@ import pytest
 from core.pretrained.domain import GENRE_TAGS, MIN_REFERENCE_CLIPS, DomainRule, genre_mix
 from core.pretrained.musicnn import DEFAULT_MODEL, tag_names
 from core.pretrained.similarity import CatalogEmbeddings
-from tests.conftest import call_cli, demo_clips, shared_file
+from tests.helpers import call_cli, demo_clips, shared_file
 
 REAL = ["battle-epic.ogg", "elf-land.ogg", "main_menu.ogg"]
 

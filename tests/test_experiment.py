@@ -69,7 +69,7 @@ def test_an_artist_split_run_resamples_whole_artists_for_every_interval_and_says
     from core import evaluate, popularity
     from core.dataset import modelling_tracks
     from core.registry import load_run
-    from tests.conftest import call_cli
+    from tests.helpers import call_cli
 
     shutil.copytree(demo_home.data_dir, tmp_path / "data")
     settings = Settings(home=tmp_path)

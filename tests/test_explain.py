@@ -11,6 +11,7 @@ from core.explain import explain, grid, time_cells
 from core.features import FeatureCache
 from core.pretrained.musicnn import INPUT as MUSICNN_INPUT
 from core.training import TrainingData, train_models
+from tests.helpers import tone
 
 PRESET = FeaturePreset("explain-test", n_mels=64, n_fft=2048, hop_length=11_025)  # 64 x 61
 TRAINING = TrainingPreset("explain-test", "explain-test", {"cnn2": 10}, {"cnn2": 20}, None)
@@ -123,9 +124,8 @@ def test_occlusion_over_musicnn_patches_finds_the_planted_region():
         "MSD_musicnn", [0.0] * 400, [1.0] * 400, [0.0] * 400, [10.0] * 400, [1.0] + [0.0] * 399, -1.0, 1.0
     )
     rate = 22_050
-    t = np.arange(30 * rate) / rate
-    song = np.random.default_rng(0).normal(0, 0.01, t.size).astype(np.float32)
-    song[10 * rate : 20 * rate] += 0.5 * np.sin(2 * np.pi * 3000 * t[10 * rate : 20 * rate]).astype(np.float32)
+    song = np.random.default_rng(0).normal(0, 0.01, 30 * rate).astype(np.float32)
+    song[10 * rate : 20 * rate] += tone(3000, 30, rate)[10 * rate : 20 * rate]
     explanation = scorer.explain_window(song, 0.0)
     assert explanation.method == "occlusion" and explanation.time_unit == "patch" and explanation.stability is None
     assert len(explanation.cells) == 10 * 5  # ten whole patches in 30 s, five bands
@@ -157,8 +157,7 @@ def test_a_window_longer_than_the_song_has_no_cell_past_the_songs_end():
 def test_a_regions_band_alone_keeps_that_band_and_drops_the_others():
     from core.explain import Cell, region_audio
 
-    t = np.arange(4 * 22_050) / 22_050
-    song = (np.sin(2 * np.pi * 100 * t) + np.sin(2 * np.pi * 3000 * t)).astype(np.float32)  # bass + high mids
+    song = tone(100, 4, 22_050, amplitude=1.0) + tone(3000, 4, 22_050, amplitude=1.0)  # bass + high mids
     cell = Cell(0, 1.0, 3.0, "bass", "bar 2")
     bar, bass_only = region_audio(song, cell)
     assert bar.size == bass_only.size == 2 * 22_050

@@ -12,7 +12,7 @@ from core.catalog import Catalog
 from core.config import FEATURE_PRESETS, Settings
 from core.features import FLOOR_DB, FeatureCache, FeatureJob, compute_missing, fit_to_clip, log_mel
 from core.files import PARTIAL_MARKER
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 RATE = 22_050
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, call_cli, run_cli
+from tests.helpers import REPO, call_cli, run_cli
 
 CATALOG_TRACKS = 300
 

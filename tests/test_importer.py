@@ -1,6 +1,5 @@
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 import requests
@@ -12,7 +11,7 @@ from core.collect import sources
 from core.collect.importer import column_mapping, import_table
 from core.dataset import modelling_tracks
 from core.errors import HitlensError, UsageError
-from tests.conftest import run_cli, shared_file
+from tests.helpers import run_cli, shared_file, tone
 from tests.recorded import FakeClock, FakeDeezer, ReplaySession, mp3_clips
 
 
@@ -46,7 +45,7 @@ def test_the_440_track_table_imports_with_its_own_column_names(home):
 
 def test_artists_split_on_semicolons_not_commas_and_local_audio_is_verified(home, tmp_path):
     rate = 22_050
-    sf.write(tmp_path / "song.wav", 0.2 * np.sin(np.arange(8 * rate) / rate * 2 * np.pi * 220).astype(np.float32), rate)
+    sf.write(tmp_path / "song.wav", tone(220, 8, rate, amplitude=0.2), rate)
     (tmp_path / "broken.wav").write_bytes(b"RIFF nonsense")
     (tmp_path / "tracks.csv").write_text(
         'title,who,pop,file\nSong A,"Tyler, The Creator; Frank Ocean",61,song.wav\nSong B,Someone,20,broken.wav\n'
@@ -289,9 +288,7 @@ def test_ranks_all_above_100_are_read_as_deezer_ranks(home, tmp_path):
 
 def test_audio_paths_stay_inside_the_tables_folder_unless_allowed(home, tmp_path):
     rate = 22_050
-    sf.write(
-        tmp_path / "outside.wav", 0.2 * np.sin(np.arange(8 * rate) / rate * 2 * np.pi * 220).astype(np.float32), rate
-    )
+    sf.write(tmp_path / "outside.wav", tone(220, 8, rate, amplitude=0.2), rate)
     folder = tmp_path / "tables"
     folder.mkdir()
     (folder / "t.csv").write_text(

@@ -11,7 +11,7 @@ from core.architectures import build_model
 from core.catalog import Catalog
 from core.config import PREDICT_BATCH
 from core.registry import load_run
-from tests.conftest import call_cli, demo_clips, run_cli
+from tests.helpers import call_cli, cli_imports, demo_clips
 
 SHAPE = (32, 40, 1)  # a small spectrogram: the conversion, not the resolution, is under test
 
@@ -76,10 +76,7 @@ def test_a_run_scores_through_litert_and_a_cold_score_never_imports_tensorflow(t
     assert len(list(run.path.glob("cnn2.*.tflite"))) == 1
     clip = demo_clips(trained_home)[0]
     in_process = call_cli("score", str(clip), "--json", home=trained_home.home, check=True)
-    cold = run_cli(
-        "score", str(clip), "--json", home=trained_home.home, check=True, env={"PYTHONPROFILEIMPORTTIME": "1"}
-    )
-    imported = {line.rsplit("|", 1)[-1].strip() for line in cold.stderr.splitlines() if line.startswith("import time")}
+    cold, imported = cli_imports("score", str(clip), "--json", home=trained_home.home)
     assert "numpy" in imported and not imported & {"tensorflow", "keras"}
     assert cold.stdout == in_process.stdout  # the same verdict and figures as the process that converted
 

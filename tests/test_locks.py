@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s;]+)")
 

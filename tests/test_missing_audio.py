@@ -11,7 +11,7 @@ from core.catalog import Catalog
 from core.config import DEFAULT_TRAINING_PRESET, Settings, training_preset
 from core.dataset import modelling_tracks
 from core.features import FeatureCache
-from tests.conftest import REPO, call_cli
+from tests.helpers import REPO, call_cli
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 from core.config import FEATURE_PRESETS, Settings
 from core.features import FeatureCache
 from core.files import process_alive
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 

@@ -18,7 +18,7 @@ from core.pretrained import musicnn as musicnn_module
 from core.pretrained.cache import EmbeddingCache, compute_missing_embeddings
 from core.pretrained.musicnn import DEFAULT_MODEL, Musicnn, load_model, package_folder
 from core.pretrained.similarity import CatalogEmbeddings
-from tests.conftest import call_cli, demo_clips, shared_file
+from tests.helpers import call_cli, demo_clips, shared_file
 
 ORCHESTRAL = ["battle-epic.ogg", "elf-land.ogg", "main_menu.ogg"]
 

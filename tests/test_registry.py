@@ -17,7 +17,7 @@ from core.registry import (
     save_run,
     set_active,
 )
-from tests.conftest import call_cli, run_cli
+from tests.helpers import call_cli, run_cli
 
 
 def _meta(run_id, auc=0.5, **extra):

@@ -8,7 +8,7 @@ from core.config import FEATURE_PRESETS, SAMPLE_RATE
 from core.dataset import MinMaxScaling
 from core.evaluate import PlattCalibration
 from core.scoring import Scorer, score_many, window_starts
-from tests.conftest import call_cli, demo_clips, run_cli
+from tests.helpers import call_cli, demo_clips, run_cli, tone
 
 
 class HighMidsScorer(Scorer):
@@ -32,12 +32,11 @@ class HighMidsScorer(Scorer):
 def _song(seconds, strong=None, seed=0):
     rng = np.random.default_rng(seed)
     samples = 0.05 * rng.standard_normal(int(seconds * SAMPLE_RATE)).astype(np.float32)
-    t = np.arange(samples.size) / SAMPLE_RATE
-    quiet_hook = 0.02 * np.sin(2 * np.pi * 3000 * t)
-    samples += quiet_hook.astype(np.float32)
+    hook = tone(3000, seconds, amplitude=1.0)[: samples.size]
+    samples += 0.02 * hook  # quiet everywhere
     if strong:
         start, end = (int(s * SAMPLE_RATE) for s in strong)
-        samples[start:end] += (0.6 * np.sin(2 * np.pi * 3000 * t[start:end])).astype(np.float32)
+        samples[start:end] += 0.6 * hook[start:end]
     return samples
 
 
@@ -173,7 +172,7 @@ def test_uploads_with_hostile_names_are_never_written_outside_the_data_folder(tr
 
 
 def test_a_run_without_any_holdout_auc_still_scores_and_says_so(trained_home, tmp_path):
-    from tests.conftest import copy_without_auc
+    from tests.helpers import copy_without_auc
 
     home = copy_without_auc(trained_home, tmp_path / "home")
     sf.write(tmp_path / "song.wav", _song(35, strong=(5, 30)), SAMPLE_RATE)

@@ -47,7 +47,7 @@ def test_the_history_keeps_the_chosen_models_score_and_never_the_feeding_models(
 
     from core.config import Settings
     from core.history import scored_songs
-    from tests.conftest import demo_song
+    from tests.helpers import demo_song
 
     shutil.copytree(trained_home.data_dir, tmp_path / "data")
     shutil.copytree(trained_home.models_dir, tmp_path / "models")

@@ -6,7 +6,7 @@ import re
 import shutil
 import tomllib
 
-from tests.conftest import REPO, run_cli
+from tests.helpers import REPO, run_cli
 
 LIBRARY_NOISE = re.compile(
     r"libmpg123|absl::|cpu_feature_guard|oneDNN|cuda|tensorflow|^[IWEF]\d{4} \d", re.IGNORECASE | re.MULTILINE

@@ -3,13 +3,12 @@ cleared song still reopens from the history, and the folder stays within its bou
 
 import shutil
 
-from streamlit.testing.v1 import AppTest
-
 from core import uploads
 from core.catalog import Catalog
 from core.config import Settings
 from core.history import content_hash
-from tests.conftest import REPO, demo_song
+from tests.helpers import demo_song, open_page, page_text
+from ui.navigation import SCORE
 
 
 def _keep(catalog, settings, name, data):
@@ -65,42 +64,30 @@ def test_a_file_deleted_behind_hitlens_is_dropped_from_the_list(home):
         assert uploads.kept_size(catalog) == (1, 10)
 
 
-def _score_page() -> AppTest:
-    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    app.run()
-    app.switch_page("pages/score.py").run()
-    assert not app.exception, app.exception
-    return app
-
-
-def _text(app: AppTest) -> str:
-    return "\n".join(str(e.value) for kind in ("markdown", "caption", "subheader") for e in app.get(kind))
-
-
 def test_a_reload_finds_the_uploads_and_a_cleared_song_reopens_from_the_history(trained_home, tmp_path, monkeypatch):
     shutil.copytree(trained_home.data_dir, tmp_path / "data")
     shutil.copytree(trained_home.models_dir, tmp_path / "models")
     settings = Settings(home=tmp_path)
     monkeypatch.setenv("HITLENS_HOME", str(tmp_path))
-    app = _score_page()
+    app = open_page(SCORE.file)
     take = demo_song(settings, 35, 2)
     app.file_uploader[0].set_value([("kept take.wav", take, "audio/wav")]).run()
     heading = next(h.value for h in app.subheader if h.value.startswith("kept take\\.wav: "))
 
-    reloaded = _score_page()  # a browser reload: a new session, nothing uploaded in it
-    assert "1 song on your list: kept take\\.wav" in _text(reloaded)
-    assert heading in _text(reloaded)  # the same verdict, with no upload
+    reloaded = open_page(SCORE.file)  # a browser reload: a new session, nothing uploaded in it
+    assert "1 song on your list: kept take\\.wav" in page_text(reloaded)
+    assert heading in page_text(reloaded)  # the same verdict, with no upload
 
     next(b for b in reloaded.button if b.label == "Clear the list").click().run()
-    cleared = _score_page()
-    assert "on your list" not in _text(cleared) and "kept take\\.wav: " not in _text(cleared)
+    cleared = open_page(SCORE.file)
+    assert "on your list" not in page_text(cleared) and "kept take\\.wav: " not in page_text(cleared)
     reopen = next(s for s in cleared.selectbox if s.label == "Reopen a scored song")
     assert any(option.startswith("kept take.wav (last scored ") for option in reopen.options)
     reopen.set_value(content_hash(take))  # the shared home may keep other tests' songs too
     next(b for b in cleared.button if b.label == "Open it").click().run()
     assert not cleared.exception, cleared.exception
-    assert heading in _text(cleared) and "1 song on your list" in _text(cleared)
-    assert "What drives the verdict" in _text(cleared)  # explanation, tags and players come back with it
+    assert heading in page_text(cleared) and "1 song on your list" in page_text(cleared)
+    assert "What drives the verdict" in page_text(cleared)  # explanation, tags and players come back with it
 
     next(b for b in cleared.button if b.label == "Remove its file").click().run()
     options = [o for s in cleared.selectbox if s.label == "Reopen a scored song" for o in s.options]

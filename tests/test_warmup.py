@@ -3,7 +3,7 @@ read afterwards. Processes that fill it at the same time can corrupt it (core/wa
 
 import re
 
-from tests.conftest import demo_clips, run_cli, shared_file
+from tests.helpers import demo_clips, run_cli, shared_file
 
 
 def test_scoring_and_explaining_a_song_only_read_numbas_cache_after_setup(trained_home):
