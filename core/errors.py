@@ -186,3 +186,11 @@ class PretrainedModelMissing(HitlensError):
 
 class VersionsDoNotMatch(HitlensError):
     """Two files given as versions of one song whose audio does not line up: different songs."""
+
+
+class RunMissing(HitlensError):
+    """No trained run to score with, or no run with the id asked for."""
+
+
+class RunUnreadable(HitlensError):
+    """A saved run's metadata or weights cannot be read (deleted, replaced or cut off)."""

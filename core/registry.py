@@ -28,7 +28,7 @@ import pandas as pd
 from core.catalog import Catalog
 from core.config import Settings
 from core.database import utc_now
-from core.errors import HitlensError
+from core.errors import RunMissing, RunUnreadable
 from core.files import PARTIAL_MARKER, atomic_write_text, ensure_folder, remove_stale_partials
 
 if TYPE_CHECKING:
@@ -38,14 +38,6 @@ RUN_FILE = "run.json"
 ACTIVATION = ("if-none", "yes", "no")  # when a newly saved run becomes the active one
 # What the runs table repeats from run.json, to list runs without reading every run.
 SUMMARY_KEYS = ("split", "training_preset", "models", "synthetic", "quick_start")
-
-
-class RunMissing(HitlensError):
-    pass
-
-
-class RunUnreadable(HitlensError):
-    pass
 
 
 def catalog_fingerprint(tracks: pd.DataFrame) -> str:

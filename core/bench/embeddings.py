@@ -57,11 +57,12 @@ def _head_training_lines(settings: Settings) -> list[str]:
     """Time to fit the musicnn head on the catalog's random split (embeddings cached), and
     the CNN-GRU's training time as the active run recorded it."""
     from core.dataset import choose_threshold, labels, modelling_tracks, split_tracks
+    from core.errors import RunMissing
     from core.explore import default_threshold_rule
     from core.pretrained.cache import EmbeddingCache
     from core.pretrained.head import fit_head
     from core.pretrained.musicnn import DEFAULT_MODEL
-    from core.registry import RunMissing, load_run
+    from core.registry import load_run
 
     cache = EmbeddingCache(settings)
     with Catalog.open(settings) as catalog:

@@ -81,7 +81,8 @@ def bench_train(settings: Settings, clips: int = 200) -> str:
 
 def _default_run_line(settings: Settings) -> str:
     """How long the active run's training took, as the run itself recorded it."""
-    from core.registry import RunMissing, load_run
+    from core.errors import RunMissing
+    from core.registry import load_run
 
     with Catalog.open(settings) as catalog:
         try:
