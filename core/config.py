@@ -134,6 +134,22 @@ class Settings:
         return self.data_dir / "tmp"
 
 
+ENGINES = ("local", "ray")
+
+
+def engine(chosen: str | None = None) -> str:
+    """Where spectrograms, embeddings and batch scoring run: ``chosen`` (a command's
+    ``--engine``), else ``HITLENS_ENGINE``, else this machine's processes ("local"). Read from
+    the environment so that set-up's steps and the dashboard's jobs, started from a shell that
+    set it, take the same choice."""
+    from core.errors import UsageError
+
+    name = chosen or os.environ.get("HITLENS_ENGINE") or "local"
+    if name not in ENGINES:
+        raise UsageError(f"HITLENS_ENGINE is '{name}', not an engine.", f"Set it to one of: {', '.join(ENGINES)}.")
+    return name
+
+
 def settings() -> Settings:
     """Current settings; read on every call so tests and jobs can point HITLENS_HOME elsewhere."""
     home = os.environ.get("HITLENS_HOME")

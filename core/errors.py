@@ -194,3 +194,7 @@ class RunMissing(HitlensError):
 
 class RunUnreadable(HitlensError):
     """A saved run's metadata or weights cannot be read (deleted, replaced or cut off)."""
+
+
+class RayUnavailable(HitlensError):
+    """``--engine ray`` was chosen but Ray is not installed, or its cluster cannot be reached."""

@@ -1,5 +1,6 @@
 import json
 import re
+import shutil
 
 import pytest
 
@@ -179,3 +180,17 @@ def test_a_close_name_is_suggested_and_an_old_run_refuses_context(context_home, 
     monkeypatch.setenv("HITLENS_HOME", str(trained_home.home))  # trained before the models on top existed
     assert main(["score", "song.wav", "--fans", "1000"]) == 2
     assert "has no audio + context model" in capsys.readouterr().err
+
+
+def test_the_engine_is_the_commands_choice_then_hitlens_engine_then_local(monkeypatch, tiny_demo_home, tmp_path):
+    from core.config import engine
+
+    monkeypatch.delenv("HITLENS_ENGINE", raising=False)
+    assert engine(None) == "local"
+    monkeypatch.setenv("HITLENS_ENGINE", "ray")
+    assert engine(None) == "ray" and engine("local") == "local"
+    monkeypatch.setenv("HITLENS_ENGINE", "spark")
+    shutil.copytree(tiny_demo_home.data_dir, tmp_path / "data")
+    refused = call_cli("features", home=tmp_path)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "HITLENS_ENGINE is 'spark'" in refused.stderr and "local, ray" in refused.stderr

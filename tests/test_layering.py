@@ -4,7 +4,8 @@ command line loads its heavy libraries only when a command needs them.
 Which libraries load lazily (inside the function that needs them, never at a module's top):
 TensorFlow and Keras (3 s to import here; only training, conversion and the CPU's Keras
 fallback need them), pandas, scikit-learn, librosa, LIME and matplotlib in the command line's
-modules, so that ``python -m core --help`` and a command's usage errors answer at once."""
+modules, so that ``python -m core --help`` and a command's usage errors answer at once; Ray
+(an optional extra) only inside ``core.ray_engine``'s functions."""
 
 from __future__ import annotations
 
@@ -46,4 +47,4 @@ def test_pages_never_touch_the_database_directly():
 def test_the_command_lines_help_imports_neither_tensorflow_nor_pandas():
     _, imported = cli_imports("--help", home=REPO / "nonexistent-home")
     assert "core.cli" in imported
-    assert not imported & {"tensorflow", "keras", "pandas", "sklearn", "librosa", "streamlit"}
+    assert not imported & {"tensorflow", "keras", "pandas", "sklearn", "librosa", "streamlit", "ray"}

@@ -1,6 +1,7 @@
 """Benchmarks (``python -m core bench ...``): speed targets live here, not in tests.
 
-One module per benchmark: ``features``, ``training``, ``scoring``, ``embeddings``, and the
+One module per benchmark: ``features``, ``training``, ``scoring``, ``embeddings``, ``scale`` (the
+local engine beside the Ray engine), and the
 dashboard's ``pages`` and ``uploads``. ``clips`` picks the demo clips the first four run on;
 ``dashboard`` starts the dashboard server and waits on its pages in Chromium for the last two.
 """

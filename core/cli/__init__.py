@@ -21,7 +21,7 @@ from pathlib import Path
 from core.cli import bench as bench_command
 from core.cli import compare, data, models, scoring
 from core.cli import setup as setup_command
-from core.config import DEFAULT_PRESET, DEFAULT_TRAINING_PRESET, FEATURE_PRESETS, TRAINING_PRESETS, settings
+from core.config import DEFAULT_PRESET, DEFAULT_TRAINING_PRESET, ENGINES, FEATURE_PRESETS, TRAINING_PRESETS, settings
 from core.errors import Cancelled, DiskFull, HitlensError, damaged_catalog, disk_failure
 from core.pretrained.musicnn import DEFAULT_MODEL as DEFAULT_MUSICNN
 from core.pretrained.musicnn import MODELS as MUSICNN_MODELS
@@ -154,7 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_PRESET,
         help=f"feature preset (default {DEFAULT_PRESET})",
     )
-    features.add_argument("--workers", type=WORKERS, default=None, help="processes (default: one per core)")
+    features.add_argument(
+        "--workers", type=WORKERS, default=None, help="processes, or Ray actors (default: one per core or Ray CPU)"
+    )
+    _add_engine_option(features)
     _add_job_option(features)
     features.set_defaults(handler=data.features)
 
@@ -165,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MUSICNN,
         help=f"pretrained model (default {DEFAULT_MUSICNN})",
     )
+    _add_engine_option(embeddings)
     _add_job_option(embeddings)
     embeddings.set_defaults(handler=data.embeddings)
 
@@ -172,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         "setup", help="what a fresh install needs: demo catalog if none, spectrograms, embeddings, default run if none"
     )
     setup.add_argument("--detach", action="store_true", help="run as a background job the dashboard shows, and return")
+    _add_engine_option(setup)
     _add_job_option(setup)
     setup.set_defaults(handler=setup_command.setup)
 
@@ -303,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the releasing artist's fan count, for an artist not in the catalog (no history)",
     )
     score.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
+    _add_engine_option(score)
     score.set_defaults(handler=scoring.score)
 
     versions = commands.add_parser(
@@ -326,12 +332,19 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="measure the pipeline's speed")
     bench.add_argument(
         "target",
-        choices=["features", "train", "score", "embeddings", "pages", "uploads", "setup"],
+        choices=["features", "train", "score", "embeddings", "pages", "uploads", "setup", "scale"],
         help="what to measure",
     )
     bench.add_argument(
-        "--clips", type=BENCH_CLIPS, default=None, help="demo clips to use (default 50 for features, 200 for train)"
+        "--clips",
+        type=BENCH_CLIPS,
+        default=None,
+        help="demo clips to use (default 50 for features, 200 for train, 40 for scale)",
     )
+    bench.add_argument(
+        "--workers", type=WORKERS, default=None, help="scale: local processes and Ray actors (default: one per core)"
+    )
+    bench.add_argument("--json", action="store_true", help="scale: print the figures as JSON")
     bench.add_argument(
         "--first-verdict",
         action="store_true",
@@ -346,6 +359,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(handler=bench_command.bench)
     return parser
+
+
+def _add_engine_option(command: argparse.ArgumentParser) -> None:
+    # The names only: core.ray_engine, which imports Ray, loads when "ray" is chosen.
+    command.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="where the work runs: this machine's processes ('local'), or Ray: the cluster at RAY_ADDRESS, else a "
+        "local Ray ('pip install hitlens[ray]'); default: HITLENS_ENGINE, else local",
+    )
 
 
 def _add_job_option(command: argparse.ArgumentParser) -> None:

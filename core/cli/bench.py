@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from core.config import settings
 from core.progress import Progress
@@ -21,6 +22,11 @@ def bench(args: argparse.Namespace, progress: Progress) -> int:
         print(bench_pages(settings(), songs=args.songs))
     elif args.target == "uploads":
         print(bench_uploads(settings()))
+    elif args.target == "scale":
+        from core.bench.scale import bench_scale, scale_table  # imports Ray only now
+
+        report = bench_scale(settings(), clips=args.clips or 40, workers=args.workers)
+        print(json.dumps(report, indent=2) if args.json else scale_table(report))
     elif args.target == "setup":
         import tempfile
         from pathlib import Path

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from core.config import FEATURE_PRESETS, feature_preset, settings
+from core.config import FEATURE_PRESETS, engine, feature_preset, settings
 from core.errors import UsageError
 from core.pretrained.musicnn import MODELS as MUSICNN_MODELS
 from core.progress import Progress
@@ -51,6 +51,8 @@ def features(args: argparse.Namespace, progress: Progress) -> int:
     with Catalog.open(config) as catalog:
         jobs = [FeatureJob(sha, path) for sha, path in catalog.audio_hashes()]
     names = ", ".join(p.name for p in presets)
+    if engine(args.engine) == "ray":
+        from core.ray_engine import compute_missing_on_ray as compute_missing  # imports Ray only now
     with progress.counter(f"spectrograms ({names})") as on_progress:
         report = compute_missing(jobs, presets, config, workers=args.workers, on_progress=on_progress)
     return _cache_report(report)
@@ -74,6 +76,8 @@ def embeddings(args: argparse.Namespace, progress: Progress) -> int:
     models = list(MUSICNN_MODELS) if args.model == "all" else [args.model]
     with Catalog.open(config) as catalog:
         jobs = [FeatureJob(sha, path) for sha, path in catalog.audio_hashes()]
+    if engine(args.engine) == "ray":
+        from core.ray_engine import compute_missing_embeddings_on_ray as compute_missing_embeddings
     with progress.counter(f"musicnn embeddings ({', '.join(models)})") as on_progress:
         report = compute_missing_embeddings(jobs, models, config, on_progress=on_progress)
     return _cache_report(report)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core.config import settings
+from core.config import engine, settings
 from core.errors import UsageError
 from core.progress import Progress
 from core.wording import (
@@ -23,12 +24,16 @@ WITHHELD = "withheld"  # core.scoring.WITHHELD, without importing TensorFlow to 
 
 if TYPE_CHECKING:
     from core.context import ArtistContext
+    from core.pretrained.similarity import CatalogEmbeddings
+    from core.registry import SavedRun
+    from core.scoring import BatchItem
 
 
 def score(args: argparse.Namespace, progress: Progress) -> int:
     """Exit 0 when every file was scored, 1 when some could not be (each is reported)."""
     from core.catalog import Catalog
     from core.popularity import ContextModels
+    from core.pretrained.similarity import CatalogEmbeddings
     from core.registry import load_run
 
     config = settings()
@@ -41,47 +46,96 @@ def score(args: argparse.Namespace, progress: Progress) -> int:
             f"Run {run.id} has no audio + context model, so --artist and --fans cannot be used with it.",
             "Train a run that has one ('python -m core train'; --models all includes it), or score on audio alone.",
         )
-    from core.explain import describe
-    from core.pretrained.similarity import CatalogEmbeddings
-    from core.scoring import describe_song, score_many, scorer_for, song_in_context  # loads TensorFlow: only now
+    model = chosen_model(run, args.model)
+    request = ScoringRequest(run, model, CatalogEmbeddings.load(config), artist, args.explain, args.samples)
+    if engine(args.engine) == "ray":
+        from core.ray_engine import score_on_ray
 
-    scorer = scorer_for(run, args.model)
-    # The models on top learned from one audio model's probability: score with it too if another was chosen.
-    feeding = None if on_top is None or on_top.audio_model == scorer.model_name else scorer_for(run, on_top.audio_model)
-    neighbours = CatalogEmbeddings.load(config)
-    domain = neighbours.domain(run.meta.split_members.get("train"))
-    items = score_many(scorer, [(path, path) for path in args.files], domain)
-    results = []
-    for item in items:
+        results = score_on_ray(args.files, request)
+    else:
+        scorer = FileScorer(request)  # loads TensorFlow: only now
+        results = [scorer.result(item) for item in scorer.score([(path, path) for path in args.files])]
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        _print_scores(results, run, model, explained=args.explain)
+        if request.neighbours.missing_note:
+            print(f"note: {request.neighbours.missing_note}")
+    return 1 if any("error" in r for r in results) else 0
+
+
+def chosen_model(run: SavedRun, model: str | None) -> str:
+    """The run's model to score with (default: its best), checked before any model loads."""
+    name = model or run.meta.best_model
+    if name not in run.models:
+        raise UsageError(f"Run {run.id} has no model '{name}'.", f"Choose one of: {', '.join(run.models)}.")
+    return name
+
+
+@dataclass(frozen=True)
+class ScoringRequest:
+    """What scoring any file with a run needs besides the file, read once by the command: it is
+    sent as it is to every Ray actor (``core.ray_engine``), so each needs no catalog access."""
+
+    run: SavedRun
+    model: str
+    neighbours: CatalogEmbeddings
+    artist: ArtistContext
+    explain: bool
+    samples: int
+
+
+class FileScorer:
+    """The run's scorer, the scorer feeding its models on top, and the catalog's domain,
+    loaded once; then each file costs only its own work. Both engines score through it, so
+    their results are the same."""
+
+    def __init__(self, request: ScoringRequest) -> None:
+        from core.popularity import ContextModels
+        from core.scoring import scorer_for
+
+        self.request = request
+        self.on_top = ContextModels.of(request.run.meta)
+        self.scorer = scorer_for(request.run, request.model)
+        # The models on top learned from one audio model's probability: score with it too if another was chosen.
+        feeding = self.on_top.audio_model if self.on_top is not None else None
+        self.feeding = None if feeding in (None, request.model) else scorer_for(request.run, feeding)
+        self.domain = request.neighbours.domain(request.run.meta.split_members.get("train"))
+
+    def score(self, files: list[tuple[str, str]]) -> list[BatchItem]:
+        """``core.scoring.score_many`` of (name, path) ``files``: ranked, with a bad file as an
+        error entry."""
+        from core.scoring import score_many
+
+        return score_many(self.scorer, files, self.domain)
+
+    def result(self, item: BatchItem, source: str | None = None) -> dict:
+        """One file's entry of ``score --json``; ``source`` is the file's path when its name
+        (as the user wrote it) is not, as on a Ray worker, whose working folder is its own."""
+        from core.explain import describe
+        from core.scoring import describe_song, song_in_context
+
         if item.score is None:
-            results.append({"file": item.file, "error": item.error})
-            continue
-        song = item.score
-        result = {"run": run.id, "model": scorer.model_name, "synthetic": run.meta.synthetic, **song.as_dict()}
+            return {"file": item.file, "error": item.error}
+        run, song, neighbours = self.request.run, item.score, self.request.neighbours
+        result = {"run": run.id, "model": self.scorer.model_name, "synthetic": run.meta.synthetic, **song.as_dict()}
         result["catalog_note"] = neighbours.missing_note  # what a damaged cache left out, if anything
         result.update(describe_song(song, neighbours, run.meta.threshold.value))
-        if on_top is not None and song.in_domain:  # out of domain, what builds on the verdict is withheld with it
-            audio = song.probability if feeding is None else feeding.score(item.file).probability
-            result.update(song_in_context(on_top, audio, artist))
-        if args.explain:
+        if self.on_top is not None and song.in_domain:  # out of domain, what builds on the verdict is withheld with it
+            audio = song.probability if self.feeding is None else self.feeding.score(source or item.file).probability
+            result.update(song_in_context(self.on_top, audio, self.request.artist))
+        if self.request.explain:
             result["explanation_stable"] = False
             result["regions"] = []
             result["summary"] = []
             if song.in_domain:  # what drives a guess outside the catalog's world says nothing about the song
-                explanation = scorer.explain_best_window(song, num_samples=args.samples)
+                explanation = self.scorer.explain_best_window(song, num_samples=self.request.samples)
                 result["explanation_method"] = explanation.method
                 result["explanation_stable"] = explanation.stable
                 result["stability"] = explanation.stability
                 result["regions"] = explanation.regions
                 result["summary"] = [describe(c, w) for c, w in explanation.top(+1, 3) + explanation.top(-1, 3)]
-        results.append(result)
-    if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        _print_scores(results, run, scorer, explained=args.explain)
-        if neighbours.missing_note:
-            print(f"note: {neighbours.missing_note}")
-    return 1 if any("error" in r for r in results) else 0
+        return result
 
 
 def _artist(args: argparse.Namespace, catalog) -> ArtistContext:
@@ -92,11 +146,11 @@ def _artist(args: argparse.Namespace, catalog) -> ArtistContext:
     return given_artist(context, args.artist, args.fans)
 
 
-def _print_scores(results: list[dict], run, scorer, *, explained: bool) -> None:
-    auc = scorer.auc
+def _print_scores(results: list[dict], run, model: str, *, explained: bool) -> None:
+    auc = run.meta.metrics[model].roc_auc
     data = catalog_label(run.meta.synthetic, run.meta.catalog.source)
     print(
-        f"Scored with {scorer.model_name} of run {run.id} "
+        f"Scored with {model} of run {run.id} "
         f"(holdout ROC-AUC {with_interval(auc.value, [auc.low, auc.high], 2)}, "
         f"{run.meta.split} split), trained on {data}."
     )

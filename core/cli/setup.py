@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.config import settings
+from core.config import engine, settings
 from core.progress import Progress
 
 
@@ -18,10 +18,11 @@ def setup(args: argparse.Namespace, progress: Progress) -> int:
     from core.registry import active_run_id
     from core.setup import SetupProgress, setup_steps
 
+    chosen = engine(args.engine)  # for its spectrograms and embeddings, as for those commands
     if args.detach:
         from core.jobs import start_job
 
-        job, started = start_job(settings(), "setup", ["setup"])
+        job, started = start_job(settings(), "setup", ["setup", "--engine", chosen])
         print(f"set-up job {job.id} {'started' if started else 'already running'}; the dashboard shows its progress")
         return 0
     run_active = False
@@ -35,7 +36,8 @@ def setup(args: argparse.Namespace, progress: Progress) -> int:
         overall = SetupProgress(steps, _print_setup_line)
     for index, step in enumerate(steps):
         overall.start(index)
-        step_args = build_parser().parse_args(step.argv)
+        engine_option = ["--engine", chosen] if step.kind in ("features", "embeddings") else []
+        step_args = build_parser().parse_args([*step.argv, *engine_option])
         status = step_args.handler(step_args, overall)
         if status:
             return status
