@@ -161,7 +161,8 @@ def assert_same_features(expected: Settings, actual: Settings) -> None:
 
 
 def embedding_shas(settings: Settings) -> list[str]:
-    return sorted(path.stem for path in EmbeddingCache(settings).folder(DEFAULT_MODEL).rglob("*.npz"))
+    """The clips cached (``<folder>/<2 hex>/<sha256>.npz``), not the pooled index beside them."""
+    return sorted(path.stem for path in EmbeddingCache(settings).folder(DEFAULT_MODEL).glob("*/*.npz"))
 
 
 def assert_same_embeddings(expected: Settings, actual: Settings, shas: list[str]) -> None:

@@ -5,7 +5,7 @@ another page."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -127,7 +127,8 @@ def _show(result: dict, labels: tuple[str, str], meta: RunMeta) -> None:
             f"Both probabilities are extrapolations, so read the difference as a guess: {result['domain_reason']}"
         )
     columns = st.columns(4)
-    colour = "normal" if result["beyond_noise"] else "off"  # a change within noise is not shown as up or down
+    # A change within noise is shown neither up nor down.
+    colour: Literal["normal", "off"] = "normal" if result["beyond_noise"] else "off"
     columns[0].metric(f"A ({name})", f"{result['probability_a']:.0%}")
     columns[1].metric(
         f"B ({name})",

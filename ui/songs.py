@@ -110,7 +110,8 @@ def _release_from_uploader(file_id: str) -> None:
 
     context = get_script_run_ctx()
     if context is not None:
-        context.uploaded_file_mgr.remove_file(context.session_id, file_id)
+        # The protocol Streamlit types the manager with lacks remove_file; its one implementation has it.
+        context.uploaded_file_mgr.remove_file(context.session_id, file_id)  # type: ignore[attr-defined]
 
 
 AUDIO_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "m4a": "audio/mp4"}
@@ -186,7 +187,8 @@ def score_upload(
     # musicnn could not run (it is missing): the verdict is withheld and says why; the rest stands
     profile = song.profile if song.profile is not None else (song.applicability.reason if song.applicability else "")
     result = song.as_dict()
-    best_window(sha256, *result["best_window"], _name, _source, _samples=song.samples)  # cut while decoded
+    start, end = result["best_window"]
+    best_window(sha256, start, end, _name, _source, _samples=song.samples)  # cut while decoded
     with Catalog.open(Settings(home=Path(home))) as catalog:
         record_score(catalog, run_id=run_id, model=model, sha256=sha256, result=result)
     return Scored(sha256, result=result, profile=profile)
@@ -315,7 +317,9 @@ def _reopen_or_remove(config: Settings, kept_rows: pd.DataFrame) -> None:
     newest = kept_rows.sort_values("scored", ascending=False).drop_duplicates("sha256")
     options = {row.sha256: f"{row.file} (last scored {row.scored})" for row in newest.itertuples()}
     left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
-    sha256 = left.selectbox("Reopen a scored song", list(options), format_func=options.get, key="history-song")
+    sha256 = left.selectbox("Reopen a scored song", list(options), format_func=options.__getitem__, key="history-song")
+    if sha256 is None:
+        return
     if middle.button("Open it", type="primary", key="history-open", help="Back on the list above, without uploading."):
         with Catalog.open(config) as catalog:
             uploads.list_again(catalog, sha256)

@@ -5,6 +5,8 @@ Plotly chart costs the browser about 0.2 s to draw)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import plotly.graph_objects as go
 
 from core.architectures import DISPLAY_NAMES, MODEL_NAMES
@@ -67,14 +69,20 @@ def _interval_bars(
     ]
 
 
+def _bounds(estimate: Estimate) -> tuple[float, float, float]:
+    """An estimate's value, low and high, where the caller kept only estimates that have them."""
+    assert estimate.value is not None and estimate.low is not None and estimate.high is not None
+    return estimate.value, estimate.low, estimate.high
+
+
 def _bars_with_intervals(
     labels: list[str], estimates: list[Estimate], name: str, colour: str, axis: str, horizontal: bool, **extra
 ) -> go.Bar:
     value_axis, label_axis = ("x", "y") if horizontal else ("y", "x")
     error = dict(
         type="data",
-        array=[e.high - e.value for e in estimates],
-        arrayminus=[e.value - e.low for e in estimates],
+        array=[high - value for value, _, high in map(_bounds, estimates)],
+        arrayminus=[value - low for value, low, _ in map(_bounds, estimates)],
         color="#333333",
         thickness=1.5,
     )
@@ -155,7 +163,9 @@ def holdout_metrics(meta: RunMeta, ours: str) -> go.Figure:
     models = meta.models
     order = [DISPLAY_NAMES[m] for m in models]
     study = [m for m in models if m in STUDY_RESULTS]  # the study had no pretrained model
-    traces, shapes, layout = [], [], {}
+    traces: list = []
+    shapes: list = []
+    layout: dict[str, Any] = {}
     top, bottom = _domains(2, 0.14)[::-1]
     for row, (metric, key, index, domain) in enumerate(
         (("accuracy", "accuracy", 0, top), ("ROC-AUC", "roc_auc", 1, bottom))
@@ -265,7 +275,8 @@ def confusion_matrices(meta: RunMeta, per_row: int = 3) -> go.Figure:
     classes = ["not popular", "popular"]
     row_height, title_px, axis_px = 190, 30, 55
     height = rows * (row_height + title_px + axis_px) + 20
-    columns, traces, annotations, layout = _domains(per_row, 0.06), [], [], {}
+    columns, traces, annotations = _domains(per_row, 0.06), [], []
+    layout: dict[str, Any] = {}
     for i, model in enumerate(models):
         row, column = divmod(i, per_row)
         top = 1 - (row * (row_height + title_px + axis_px) + title_px) / height
