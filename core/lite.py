@@ -8,10 +8,14 @@ flatbuffer format; it imports in 0.2 s.
 
 Each model is converted once, by TensorFlow's converter, and checked: the flatbuffer must give
 the original's outputs on a fixed input within ``TOLERANCE`` (measured: 1e-7 on probabilities,
-2e-5 on musicnn's embeddings), or it is not used. A model the converter cannot take (the
-graph with an op LiteRT lacks) keeps running in TensorFlow, and a marker file says why so that
-the conversion is not tried on every load. Training and
-conversion still need TensorFlow; scoring, explaining and embedding do not.
+2e-5 on musicnn's embeddings), or it is not used. A model the converter cannot take (one with
+an op LiteRT lacks) keeps running in TensorFlow, and a marker file says why, so that the
+conversion is not tried on every load. Training and conversion still need TensorFlow;
+scoring, explaining and embedding do not.
+
+Each interpreter uses ``THREADS`` threads: both cores of the 2-core reference machine, and no
+more elsewhere, because the Ray engine runs one actor per CPU and more threads per actor
+would oversubscribe the machine.
 """
 
 from __future__ import annotations
