@@ -151,8 +151,7 @@ def compute_missing(
     cache files, so a crash loses at most the clips in flight and a rerun resumes.
     """
     cache = FeatureCache(settings)
-    cache.remove_partials()
-    todo, report = plan_missing(jobs, lambda sha: all(cache.has(sha, p) for p in presets), on_progress)
+    todo, report = plan_missing(jobs, cache, presets, on_progress)
     if not todo:
         return report
     workers = worker_count(workers, len(todo))
@@ -168,12 +167,15 @@ def compute_missing(
 
 
 def plan_missing(
-    jobs: Iterable[FeatureJob], cached: Callable[[str], bool], on_progress: Callable[[int, int], None] | None
+    jobs: Iterable[FeatureJob], cache, keys: list, on_progress: Callable[[int, int], None] | None
 ) -> tuple[list[FeatureJob], FeatureReport]:
-    """The distinct clips whose outputs are not all ``cached``, and a report counting the
-    rest; progress starts at (0, clips to do)."""
+    """The distinct clips of ``jobs`` that ``cache`` (a ``FeatureCache`` or an
+    ``EmbeddingCache``) lacks under any of ``keys`` (presets or models), after clearing the
+    partial files a killed run left, and a report counting the rest; progress starts at
+    (0, clips to do)."""
+    cache.remove_partials()
     unique = {job.sha256: job for job in jobs}
-    todo = [job for job in unique.values() if not cached(job.sha256)]
+    todo = [job for job in unique.values() if not all(cache.has(job.sha256, key) for key in keys)]
     report = FeatureReport(already_cached=len(unique) - len(todo))
     if on_progress:
         on_progress(0, len(todo))

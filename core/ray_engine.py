@@ -229,21 +229,40 @@ def compute_missing_on_ray(
 ) -> FeatureReport:
     """``core.features.compute_missing`` on Ray: the same plan, the same cache files, the same
     report; only where each spectrogram is computed differs."""
-    from core.features import FeatureCache, collect_outcomes, plan_missing
+    from core.features import FeatureCache
 
-    cache = FeatureCache(settings)
-    cache.remove_partials()
-    todo, report = plan_missing(jobs, lambda sha: all(cache.has(sha, p) for p in presets), on_progress)
+    def spectrogram(arrays: dict[str, np.ndarray], preset: FeaturePreset) -> np.ndarray:
+        return arrays[preset.name]
+
+    cache, options = FeatureCache(settings), {"presets": presets}
+    return _fill_on_ray(cache, jobs, presets, SpectrogramWorker, options, spectrogram, workers, on_progress)
+
+
+def _fill_on_ray(
+    cache,
+    jobs: Iterable[FeatureJob],
+    keys: list,
+    worker: type,
+    options: Mapping[str, Any],
+    value_of: Callable[[dict[str, np.ndarray], Any], Any],
+    workers: int | None,
+    on_progress: Callable[[int, int], None] | None,
+) -> FeatureReport:
+    """Fill ``cache`` (a ``FeatureCache`` or an ``EmbeddingCache``) with what it lacks under
+    ``keys`` for ``jobs``: ``worker`` actors compute each clip's arrays, and the driver saves
+    ``value_of(arrays, key)`` for each key still missing."""
+    from core.features import collect_outcomes, plan_missing
+
+    todo, report = plan_missing(jobs, cache, keys, on_progress)
     if not todo:
         return report
 
     def save(sha256: str, arrays: dict[str, np.ndarray]) -> None:
-        for preset in presets:
-            if not cache.has(sha256, preset):
-                cache.save(sha256, preset, arrays[preset.name])
+        for key in keys:
+            if not cache.has(sha256, key):
+                cache.save(sha256, key, value_of(arrays, key))
 
-    outcomes = clip_outcomes(todo, SpectrogramWorker, {"presets": presets}, save, workers)
-    collect_outcomes(outcomes, report, len(todo), on_progress)
+    collect_outcomes(clip_outcomes(todo, worker, options, save, workers), report, len(todo), on_progress)
     return report
 
 
@@ -281,24 +300,15 @@ def compute_missing_embeddings_on_ray(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> FeatureReport:
     """``core.pretrained.cache.compute_missing_embeddings`` on Ray, into the same cache."""
-    from core.features import collect_outcomes, plan_missing
     from core.pretrained.cache import EmbeddingCache
     from core.pretrained.musicnn import PatchOutputs
 
-    cache = EmbeddingCache(settings)
-    cache.remove_partials()
-    todo, report = plan_missing(jobs, lambda sha: all(cache.has(sha, m) for m in models), on_progress)
-    if not todo:
-        return report
+    def outputs(arrays: dict[str, np.ndarray], model: str) -> PatchOutputs:
+        return PatchOutputs(arrays[f"{model}.tags"], arrays[f"{model}.embeddings"])
 
-    def save(sha256: str, arrays: dict[str, np.ndarray]) -> None:
-        for model in models:
-            if not cache.has(sha256, model):
-                cache.save(sha256, model, PatchOutputs(arrays[f"{model}.tags"], arrays[f"{model}.embeddings"]))
-
-    outcomes = clip_outcomes(todo, EmbeddingWorker, {"models": models}, save, workers)
-    collect_outcomes(outcomes, report, len(todo), on_progress)
-    return report
+    return _fill_on_ray(
+        EmbeddingCache(settings), jobs, models, EmbeddingWorker, {"models": models}, outputs, workers, on_progress
+    )
 
 
 class ScoringWorker:

@@ -110,8 +110,7 @@ def compute_missing_embeddings(
 ) -> FeatureReport:
     """Compute every clip's outputs of ``models`` that the cache lacks, one decode per clip."""
     cache = EmbeddingCache(settings)
-    cache.remove_partials()
-    todo, report = plan_missing(jobs, lambda sha: all(cache.has(sha, m) for m in models), on_progress)
+    todo, report = plan_missing(jobs, cache, models, on_progress)
     if not todo:
         return report
     loaded = [load_model(m) for m in models]
