@@ -24,6 +24,11 @@ CLIP_SECONDS = 30.0
 SCORING_HOP_SECONDS = 5.0
 """A song is scored in 30 s windows starting every 5 s."""
 
+SCORING_TAIL_SECONDS = 0.5
+"""An end of a song its windows would leave uncovered is ignored when shorter than this: under
+three spectrogram frames, and about what an MP3 encoder pads a song with (LAME adds 0.07 s to
+the demo's 30 s clips), so a 30.07 s preview is one window, like the catalog's own clip."""
+
 PREDICT_BATCH = 64
 """Spectrograms per forward pass: bounds the activations' memory at the study's resolution."""
 

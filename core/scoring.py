@@ -7,7 +7,8 @@ Applicability comes first. A song is judged in domain or not for the run
 percentile. ``verdict_of`` is the one place a verdict is decided.
 
 A song is cut into 30 s windows every ``SCORING_HOP_SECONDS`` (the last window ends at the
-song's end; a song of 30 s or less is one window, padded like a short preview). Each window
+song's end, unless that end is within ``SCORING_TAIL_SECONDS`` of another window's; a song of
+30 s or less is one window, padded like a short preview). Each window
 gets the model's probability, calibrated on the run's test split. The song's probability is
 the mean over its windows; its best window is the one with the highest probability: "use
 this as your preview clip". The verdict of a song in domain is "popular" when the calibrated
@@ -30,7 +31,14 @@ import numpy as np
 
 from core.architectures import PRETRAINED_MODEL
 from core.audio import decode
-from core.config import CLIP_SECONDS, PREDICT_BATCH, SAMPLE_RATE, SCORING_HOP_SECONDS, FeaturePreset
+from core.config import (
+    CLIP_SECONDS,
+    PREDICT_BATCH,
+    SAMPLE_RATE,
+    SCORING_HOP_SECONDS,
+    SCORING_TAIL_SECONDS,
+    FeaturePreset,
+)
 from core.context import ArtistContext
 from core.dataset import MinMaxScaling
 from core.errors import AudioError, HitlensError, UsageError
@@ -283,12 +291,14 @@ class EmbeddingScorer(Scorer):
 
 
 def window_starts(duration_s: float, hop_s: float = SCORING_HOP_SECONDS) -> list[float]:
-    """Window starts every ``hop_s``; the last window ends exactly at the song's end."""
-    if duration_s <= CLIP_SECONDS:
-        return [0.0]
+    """Window starts every ``hop_s``; the last window ends exactly at the song's end, and no
+    other starts within ``SCORING_TAIL_SECONDS`` of it. A song at most that much longer than a
+    clip is one window, at its start."""
     last = duration_s - CLIP_SECONDS
-    starts = list(np.arange(0.0, last, hop_s))
-    return [float(s) for s in starts] + [float(last)]
+    if last < SCORING_TAIL_SECONDS:
+        return [0.0]
+    starts = [float(start) for start in np.arange(0.0, last, hop_s) if last - start >= SCORING_TAIL_SECONDS]
+    return [*starts, float(last)]
 
 
 def song_profile(song: SongScore) -> SongProfile:

@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from core.bands import BANDS_BY_NAME, band_rows
@@ -45,6 +46,12 @@ def test_window_starts_cover_the_song_and_end_at_its_end():
     assert window_starts(12.0) == [0.0]
     starts = window_starts(212.0)
     assert starts[:3] == [0.0, 5.0, 10.0] and starts[-1] == 182.0
+
+
+def test_an_encoders_padding_gets_no_window_of_its_own():
+    assert window_starts(30.07) == [0.0]  # a 30 s clip through MP3: LAME's 0.07 s of padding
+    assert window_starts(30.6) == pytest.approx([0.0, 0.6])
+    assert window_starts(35.2) == pytest.approx([0.0, 5.2])  # not 0, 5 and 5.2
 
 
 def test_the_best_window_is_the_strong_segment():
