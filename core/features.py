@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable
-from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from core.audio import load_audio
 from core.config import FeaturePreset, Settings
 from core.errors import AudioError, damaged_cache_entry
 from core.files import atomic_write_bytes, remove_stale_partials, set_aside
-from core.parallel import process_pool, worker_count
+from core.parallel import map_unordered, worker_count
 
 FLOOR_DB = -80.0
 
@@ -150,19 +149,10 @@ def compute_missing(
     Work is spread over ``workers`` processes (default: one per core); each writes its own
     cache files, so a crash loses at most the clips in flight and a rerun resumes.
     """
-    cache = FeatureCache(settings)
-    todo, report = plan_missing(jobs, cache, presets, on_progress)
-    if not todo:
-        return report
-    workers = worker_count(workers, len(todo))
+    todo, report = plan_missing(jobs, FeatureCache(settings), presets, on_progress)
     tasks = [(job, presets, settings) for job in todo]
-    if workers == 1:
-        outcomes = map(_compute_one, tasks)
-        collect_outcomes(outcomes, report, len(todo), on_progress)
-    else:
-        with process_pool(workers) as pool:
-            futures = [pool.submit(_compute_one, task) for task in tasks]
-            collect_outcomes((f.result() for f in as_completed(futures)), report, len(todo), on_progress)
+    outcomes = map_unordered(_compute_one, tasks, worker_count(workers, len(tasks)))
+    collect_outcomes(outcomes, report, len(todo), on_progress)
     return report
 
 

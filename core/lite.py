@@ -15,7 +15,8 @@ scoring, explaining and embedding do not.
 
 Each interpreter uses ``THREADS`` threads: both cores of the 2-core reference machine, and no
 more elsewhere, because the Ray engine runs one actor per CPU and more threads per actor
-would oversubscribe the machine.
+would oversubscribe the machine. In a process pool's worker (``core.parallel``), where the
+pool already puts one process on each core, it uses one.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import numpy as np
 from core.config import PREDICT_BATCH
 from core.files import atomic_write_bytes, atomic_write_text
 from core.native_logs import native_stderr_silenced
+from core.parallel import in_pool_worker
 
 TOLERANCE = 1e-4
 THREADS = 2
@@ -48,7 +50,7 @@ class LiteModel:
         from ai_edge_litert.interpreter import Interpreter
 
         with native_stderr_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
-            self._interpreter = Interpreter(model_content=flatbuffer, num_threads=THREADS)
+            self._interpreter = Interpreter(model_content=flatbuffer, num_threads=1 if in_pool_worker() else THREADS)
             self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]
         self._batch = int(self._input["shape"][0])

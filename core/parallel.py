@@ -1,8 +1,10 @@
-"""Process pools for CPU-bound batch work (rendering demo audio, computing spectrograms).
+"""Process pools for CPU-bound batch work (rendering demo audio, spectrograms, musicnn
+embeddings).
 
-Each worker limits numpy's BLAS to one thread. OpenBLAS otherwise starts a thread per core
-in every process, and its spinning threads fight over the cores: measured here, two
-feature workers were slower than one until this limit (docs/performance.md, "Feature throughput").
+Each worker uses one thread: numpy's BLAS is limited to one, and LiteRT interpreters created
+in a worker take one (``in_pool_worker``). OpenBLAS otherwise starts a thread per core in
+every process, and its spinning threads fight over the cores: measured here, two feature
+workers were slower than one until this limit (docs/performance.md, "Feature throughput").
 
 Workers start from a fork server, never by forking the calling process: set-up computes
 spectrograms after training its quick-start model in the same process, and a process forked
@@ -24,9 +26,12 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_in_pool_worker = False
 STOP_GRACE_SECONDS = 5.0
 """How long stopped workers get to end on SIGTERM before they are killed."""
 
@@ -35,6 +40,8 @@ def _start_worker(owner_pid: int) -> None:
     """Initializer of every pool worker."""
     from threadpoolctl import threadpool_limits
 
+    global _in_pool_worker
+    _in_pool_worker = True
     threadpool_limits(limits=1)
     # Ctrl-C in a terminal reaches every process of the foreground group. The owner decides
     # what an interrupt stops (WorkerPool.__exit__); a worker that took it too would print
@@ -128,11 +135,30 @@ class WorkerPool(ProcessPoolExecutor):
         self.shutdown(wait=True)
 
 
+def in_pool_worker() -> bool:
+    """Whether this process is a pool's worker: one of as many processes as there are cores,
+    so its compute libraries should use one thread each."""
+    return _in_pool_worker
+
+
+def map_unordered(function: Callable[[Any], Any], tasks: list, workers: int) -> Iterator[Any]:
+    """``function`` of each task, in the order they finish: in this process when ``workers``
+    is 1, else in a pool of that many workers."""
+    if workers == 1:
+        yield from map(function, tasks)
+        return
+    with process_pool(workers) as pool:
+        futures = [pool.submit(function, task) for task in tasks]
+        yield from (future.result() for future in as_completed(futures))
+
+
 def worker_count(requested: int | None, tasks: int) -> int:
     return max(1, min(requested or os.cpu_count() or 1, tasks))
 
 
 def process_pool(workers: int) -> WorkerPool:
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["core.features", "core.demo"])  # imported once, not once per worker
+    context.set_forkserver_preload(
+        ["core.features", "core.demo", "core.pretrained.cache"]
+    )  # imported once, not once per worker
     return WorkerPool(max_workers=workers, initializer=_start_worker, initargs=(os.getpid(),), mp_context=context)
