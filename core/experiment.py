@@ -48,6 +48,7 @@ def run_experiment(
     activate: str = "if-none",
     replacing: str | None = None,
     quick_start: bool = False,
+    setup_run: bool = False,
     on_features: Callable[[int, int], None] | None = None,
     on_embeddings: Callable[[int, int], None] | None = None,
     on_progress: Callable[[TrainingEvent], None] | None = None,
@@ -119,6 +120,7 @@ def run_experiment(
             "epochs_requested": epochs,
             "synthetic": summary.synthetic,
             "quick_start": quick_start,  # set-up's provisional first run, on part of the demo
+            "setup_run": setup_run,  # trained by set-up: set-up's next run may take its place as the active one
             "catalog": {"source": summary.source, "tracks": len(tracks), "fingerprint": catalog_fingerprint(tracks)},
             "left_out": left_out,  # tracks without a spectrogram (or embedding), by what they lacked
             "computed_first": computed,  # clips computed before training: missing, or damaged and set aside

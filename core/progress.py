@@ -41,12 +41,12 @@ class TerminalProgress:
         return False
 
 
-TRAINING_SECONDS = {"mlp": 23.0, "cnn1": 206.0, "cnn2": 196.0, "cnn_gru": 1035.0}
-"""What training each model of the default run costs on the 2-core reference machine (fast
-preset, the whole demo; run 20261206-115418-2466's ``seconds``, the CNN-GRU's 759 s for 11
-epochs scaled to its planned 15). Only their ratios matter to ``training_fraction``: the
-CNN-GRU is two thirds of the work, so starting it is not "almost done". Models without
-epochs (the baseline, musicnn's head, the models on top) take seconds."""
+TRAINING_SECONDS = {"mlp": 8.5, "cnn1": 27.7, "cnn2": 31.4, "cnn_gru": 294.9}
+"""What training each model of the study's run costs on the 2-core reference machine with
+nothing else running (fast preset, the whole demo; run 20261206-195958-6318's ``seconds``).
+Only their ratios matter to ``training_fraction``: the CNN-GRU is four fifths of the work, so
+starting it is not "almost done". Models without epochs (the baseline, musicnn's head, the
+models on top) take seconds."""
 OTHER_MODEL_SECONDS = 3.0
 
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 RUN_FILE = "run.json"
 ACTIVATION = ("if-none", "yes", "no")  # when a newly saved run becomes the active one
 # What the runs table repeats from run.json, to list runs without reading every run.
-SUMMARY_KEYS = ("split", "training_preset", "models", "synthetic", "quick_start")
+SUMMARY_KEYS = ("split", "training_preset", "models", "synthetic", "quick_start", "setup_run")
 
 
 def catalog_fingerprint(tracks: pd.DataFrame) -> str:
@@ -126,6 +126,7 @@ class RunMeta:
     threshold: Threshold = Threshold("unknown", math.nan)
     catalog: CatalogInfo = CatalogInfo("unknown")
     quick_start: bool = False  # set-up's provisional first run, on part of the demo
+    setup_run: bool = False  # trained by set-up (its quick-start, default or study run): replaced by set-up's next
     bootstrap_unit: str = "track"  # what the holdout intervals resampled (core.dataset.Split.bootstrap_unit)
     left_out: dict[str, int] = field(default_factory=dict)  # tracks left out, by what they lacked
     computed_first: dict[str, int] = field(default_factory=dict)  # clips computed before training, by kind
@@ -214,6 +215,7 @@ def _read_meta(path: Path) -> RunMeta:
             models=tuple(entries["models"]),
             metrics=metrics,
             quick_start=bool(entries.get("quick_start")),
+            setup_run=bool(entries.get("setup_run") or entries.get("quick_start")),
             **sections,
         )
     except RecursionError as error:
@@ -368,9 +370,27 @@ def list_runs(settings: Settings, catalog: Catalog, *, damaged: bool = False) ->
     for key in SUMMARY_KEYS:
         rows[key] = summaries.map(lambda s, key=key: s.get(key))
     rows["quick_start"] = rows["quick_start"].fillna(False).astype(bool)
+    rows["setup_run"] = rows["setup_run"].fillna(False).astype(bool) | rows["quick_start"]
     rows["active"] = rows["active"].astype(bool)
     rows["decided"] = rows["decided"].astype(bool)
     return rows
+
+
+def has_trained_run(runs: pd.DataFrame, models: list[str]) -> bool:
+    """Whether ``runs`` (``list_runs``'s) hold a run, set-up's quick-start run aside, with every
+    audio model of ``models``."""
+    from core.architectures import AUDIO_MODELS
+
+    wanted = {model for model in models if model in AUDIO_MODELS}
+    trained = runs.loc[~runs["quick_start"], "models"]
+    return any(wanted <= set(run_models or ()) for run_models in trained)
+
+
+def replaceable_setup_run(runs: pd.DataFrame) -> str | None:
+    """The active run when set-up made it active (``list_runs``' ``runs``): a run set-up trains
+    next takes its place; a run the user chose is left active."""
+    active = runs[runs["active"] & runs["setup_run"]]
+    return None if active.empty else str(active.iloc[0]["id"])
 
 
 def active_run_id(catalog: Catalog) -> str | None:

@@ -1,5 +1,6 @@
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -10,14 +11,28 @@ from core.files import PARTIAL_MARKER
 from core.registry import (
     RunMissing,
     RunUnreadable,
+    has_trained_run,
     keep_active,
     list_runs,
     load_run,
+    replaceable_setup_run,
     run_summaries,
     save_run,
     set_active,
 )
 from tests.helpers import call_cli, run_cli
+
+
+class _EmptyWeights:
+    def save(self, path):
+        zipfile.ZipFile(path, "w").close()
+
+
+def _run_of(run_id, models, **extra):
+    """The run.json and weights of a run of ``models``, each with the dummy's figures."""
+    meta = _meta(run_id, models=models, **extra)
+    meta["metrics"] = dict.fromkeys(models, meta["metrics"]["dummy"])
+    return meta, {model: _EmptyWeights() for model in models if model != "dummy"}
 
 
 def _meta(run_id, auc=0.5, **extra):
@@ -111,6 +126,26 @@ def test_a_partial_folder_left_by_a_dead_process_is_ignored_and_cleaned(home):
     assert not leftover.exists()
 
 
+def test_set_ups_study_run_replaces_its_default_run_unless_the_user_chose_another(home):
+    with Catalog.open(home, create=True) as catalog:
+        save_run(home, catalog, _meta("quick", quick_start=True), {})
+        assert replaceable_setup_run(list_runs(home, catalog)) == "quick"
+        save_run(home, catalog, _meta("default", setup_run=True), {}, replacing="quick")
+        assert replaceable_setup_run(list_runs(home, catalog)) == "default"  # the study's run takes its place
+        save_run(home, catalog, _meta("mine"), {}, activate="yes")
+        assert replaceable_setup_run(list_runs(home, catalog)) is None  # the user's choice stays
+
+
+def test_a_run_is_trained_when_it_has_every_audio_model_asked_for_and_is_not_the_quick_start(home):
+    with Catalog.open(home, create=True) as catalog:
+        save_run(home, catalog, *_run_of("quick", ["dummy", "cnn1"], quick_start=True))
+        assert not has_trained_run(list_runs(home, catalog), ["cnn1"])
+        save_run(home, catalog, *_run_of("default", ["dummy", "cnn1", "cnn2", "musicnn"]))
+        runs = list_runs(home, catalog)
+        assert has_trained_run(runs, ["cnn1", "context", "regression"])  # those on top are not audio models
+        assert not has_trained_run(runs, ["cnn2", "cnn_gru"])
+
+
 def test_train_then_evaluate_json_from_the_cli(demo_home, tmp_path):
     shutil.copytree(demo_home.data_dir, tmp_path / "data")
     trained = call_cli("train", "--models", "dummy,cnn2", "--epochs", "1", home=tmp_path)
@@ -132,7 +167,11 @@ def test_train_then_evaluate_json_from_the_cli(demo_home, tmp_path):
 
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"  # what TensorFlow trains on here
     assert meta["device"].startswith(f"{device}: ") and f"trained on {meta['device']}" in trained.stdout
-    assert "nothing to do" in call_cli("train", "--if-missing", home=tmp_path, check=True).stdout
+    # --if-missing: a run with every audio model asked for exists (dummy alone, or with CNN 2)
+    for models in ("dummy,cnn2", "dummy"):
+        assert (
+            "nothing to do" in call_cli("train", "--models", models, "--if-missing", home=tmp_path, check=True).stdout
+        )
 
     second = call_cli("train", "--models", "dummy", home=tmp_path, check=True)
     assert f"still scored with run {rows[0]['run']}" in second.stdout

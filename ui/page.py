@@ -94,7 +94,7 @@ def active_run_line(meta: RunMeta) -> None:
     best = meta.best_model
     quick = (
         (
-            " This is set-up's **quick-start run** (CNN 1 on a quarter of the demo); the default run replaces it "
+            " This is set-up's **quick-start run** (CNN 1 on an eighth of the demo); the default run replaces it "
             "when set-up finishes, unless you choose another."
         )
         if meta.quick_start

@@ -212,14 +212,14 @@ def build_parser() -> argparse.ArgumentParser:
     activation.add_argument(
         "--no-activate", dest="activate", action="store_const", const="no", help="never make the new run the active one"
     )
-    # Set-up's own steps: a provisional first run, then the default run that replaces it as the
-    # active one unless the user has chosen another run meanwhile.
+    # Set-up's own runs: a provisional first run, the default run, then the study's comparison;
+    # each replaces the one before as the active run unless the user has chosen another meanwhile.
     train.add_argument("--quick-start", action="store_true", help=argparse.SUPPRESS)
-    train.add_argument("--replace-quick-start", action="store_true", help=argparse.SUPPRESS)
+    train.add_argument("--setup-run", action="store_true", help=argparse.SUPPRESS)
     train.add_argument(
         "--if-missing",
         action="store_true",
-        help="do nothing when a trained run exists (set-up's quick-start run does not count)",
+        help="do nothing when a trained run has every audio model asked for (set-up's quick-start run does not count)",
     )
     _add_job_option(train)
     train.set_defaults(handler=models.train)

@@ -39,7 +39,8 @@ def bench(args: argparse.Namespace, progress: Progress) -> int:
         labels = {
             "first_run": "quick-start run active",
             "first_verdict": "first song scored (`score`, a new process)",
-            "complete": "set-up complete",
+            "complete": "set-up complete: the default run active",
+            "study_run": "the study's comparison (background job) done",
         }
         for key, seconds in times.items():
             print(f"| {labels[key]} | {seconds:.0f} |")

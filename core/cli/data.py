@@ -23,7 +23,7 @@ def demo(args: argparse.Namespace, progress: Progress) -> int:
             if catalog.track_count() and (args.quick_start or not is_quick_start(catalog)):
                 print(f"catalog exists at {config.catalog_path}; nothing to do")
                 return 0
-    part = " (the quick-start quarter)" if args.quick_start else ""
+    part = " (the quick-start part)" if args.quick_start else ""
     with progress.counter(f"rendering demo audio{part}", unit="song") as on_progress:
         catalog = build_demo(
             config,

@@ -18,13 +18,26 @@ from core.wording import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from core.registry import RunMeta
+
+
+def nothing_to_train(args: argparse.Namespace, runs: pd.DataFrame) -> bool:
+    """Whether ``train`` with ``args`` has nothing to do, given the saved ``runs``: with
+    ``--if-missing``, a quick-start run when any run exists, else a run with every audio model asked for."""
+    from core.registry import has_trained_run
+    from core.training import parse_models
+
+    if not args.if_missing:
+        return False
+    return not runs.empty if args.quick_start else has_trained_run(runs, parse_models(args.models))
 
 
 def train(args: argparse.Namespace, progress: Progress) -> int:
     from core.catalog import Catalog
     from core.dataset import left_out_note
-    from core.registry import active_run_id, list_runs
+    from core.registry import active_run_id, list_runs, replaceable_setup_run
     from core.training import audio_models, parse_models
 
     config = settings()
@@ -32,11 +45,10 @@ def train(args: argparse.Namespace, progress: Progress) -> int:
     preset = training_preset(args.preset)
     with Catalog.open(config) as catalog:
         runs = list_runs(config, catalog)
-        if args.if_missing and not (runs if args.quick_start else runs[~runs["quick_start"]]).empty:
+        if nothing_to_train(args, runs):
             print("a trained run exists; nothing to do")
             return 0
-        active = runs[runs["active"] & runs["quick_start"]]
-        replacing = active.iloc[0]["id"] if args.replace_quick_start and not active.empty else None
+        replacing = replaceable_setup_run(runs) if args.setup_run else None
         scale = catalog.summary().popularity_scale
     from core.evaluate import holdout_table
     from core.experiment import run_experiment  # loads TensorFlow: only now
@@ -57,6 +69,7 @@ def train(args: argparse.Namespace, progress: Progress) -> int:
             activate=args.activate,
             replacing=replacing,
             quick_start=args.quick_start,
+            setup_run=args.setup_run or args.quick_start,
             on_features=on_features,
             on_embeddings=on_embeddings,
             on_progress=on_progress,

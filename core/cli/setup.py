@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from core.config import engine, settings
 from core.progress import Progress
+
+if TYPE_CHECKING:
+    from core.setup import SetupStep
 
 
 def setup(args: argparse.Namespace, progress: Progress) -> int:
@@ -36,6 +40,10 @@ def setup(args: argparse.Namespace, progress: Progress) -> int:
         overall = SetupProgress(steps, _print_setup_line)
     for index, step in enumerate(steps):
         overall.start(index)
+        if step.background:
+            _start_in_background(step)
+            overall.finish()
+            continue
         engine_option = ["--engine", chosen] if step.kind in ("features", "embeddings") else []
         step_args = build_parser().parse_args([*step.argv, *engine_option])
         status = step_args.handler(step_args, overall)
@@ -43,6 +51,24 @@ def setup(args: argparse.Namespace, progress: Progress) -> int:
             return status
         overall.finish()
     return 0
+
+
+def _start_in_background(step: SetupStep) -> None:
+    """Start ``step``'s command as a job of its own (the dashboard shows its progress), unless it
+    would have nothing to do."""
+    from core.catalog import Catalog
+    from core.cli import build_parser
+    from core.cli.models import nothing_to_train
+    from core.jobs import start_job
+    from core.registry import list_runs
+
+    with Catalog.open(settings()) as catalog:
+        runs = list_runs(settings(), catalog)
+    if nothing_to_train(build_parser().parse_args(list(step.argv)), runs):
+        return
+    job, started = start_job(settings(), step.kind, list(step.argv))
+    state = "started" if started else "not started: another training job is running"
+    print(f"{step.label}: job {job.id} {state}; the Train page shows its progress")
 
 
 def _print_setup_line(fraction: float, message: str, _last: list[float] = [0.0]) -> None:  # noqa: B006 (a throttle)
