@@ -10,8 +10,10 @@ patches it has are its embedding).
 
 Clips are spread over one worker process per core, each running musicnn through LiteRT on
 one thread (``core.parallel``): while one worker decodes a clip and computes its mel input,
-the other runs the model, so neither core waits. Measured on the 2-core reference machine:
-X s a clip, against Y s with one process running the model on both cores.
+the other runs the model, so neither core waits. Measured on the 2-core reference machine on
+80 demo clips: 33.2 s (0.42 s a clip, the pool's start-up of about 4 s included), against
+34.5 s with one process running the model on both cores; the model itself takes 0.30 s a
+clip either way (33 ms a 3 s patch on two threads, 60 ms on one).
 """
 
 from __future__ import annotations
