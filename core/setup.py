@@ -40,6 +40,7 @@ from core.demo.build import QUICK_START_EVERY
 from core.progress import describe_duration, epoch_payload, training_fraction, training_seconds
 
 if TYPE_CHECKING:
+    from core.jobs import Job
     from core.training import TrainingEvent
 
 
@@ -111,13 +112,19 @@ def setup_steps(songs: int = 887, quick_songs: int = 108, *, run_active: bool = 
     ]
 
 
-def study_run_note(job_message: str | None) -> str:
-    """What the pages say while the study's comparison trains: which figures are still coming."""
-    progress = f" ({job_message})" if job_message else ""
+def is_study_comparison(job: Job) -> bool:
+    """Whether ``job`` is set-up's background training of the study's comparison (set-up's
+    other runs train inside the set-up job)."""
+    return job.kind == "train" and "--setup-run" in job.args
+
+
+def study_comparison_note(job_message: str | None) -> str:
+    """What a page says of a run without the CNN-GRU while the study's comparison trains."""
+    progress = f" (now: {job_message})" if job_message else ""
     return (
-        "The CNN-GRU, the study's fifth model, is still training in the background: set-up's study comparison"
-        f"{progress}. When it finishes, its run (every model, the CNN-GRU included) replaces set-up's default run as "
-        "the active one, unless you choose another run meanwhile."
+        "**The CNN-GRU, the study's fifth model, is still training** in the background: set-up's study comparison"
+        f"{progress}. When it finishes, its run, every model with the CNN-GRU, replaces set-up's default run as the "
+        "active one (unless you choose another run meanwhile), and its figures appear here."
     )
 
 

@@ -8,6 +8,7 @@ from core.registry import RunMeta
 from core.wording import DEMO_FANS, bootstrap_intervals, context_inputs, regression_summary, scale_name
 from ui import charts, state
 from ui import runs as run_choice
+from ui.jobs import study_comparison_pending
 from ui.page import catalog_or_stop, runs_or_stop, through_app
 
 through_app("pages/holdout.py")
@@ -30,6 +31,7 @@ if meta.synthetic:
         "These figures come from the **synthetic demo catalog**: they show the pipeline works, not how well "
         "any model predicts real popularity. The study's figures are on real Spotify data."
     )
+study_comparison_pending(config, meta.models)
 n = meta.metrics[meta.models[0]].n
 st.caption(
     f"Holdout split: {n} tracks never used for training or calibration · {meta.split} split · threshold "

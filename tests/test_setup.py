@@ -1,5 +1,7 @@
 """Set-up's one progress figure and its honest time left."""
 
+import pandas as pd
+
 from core.progress import training_fraction
 from core.setup import SetupProgress, SetupStep
 from core.training import TrainingEvent
@@ -98,3 +100,24 @@ def test_training_progress_weighs_each_model_by_what_it_costs():
     assert 0.15 < starting_the_cnn_gru < 0.25  # three models done, but four fifths of the work to come
     done = training_fraction(models, TrainingEvent("cnn_gru", 15, 15, None, 100, {}))
     assert 0.99 < done < 1.0  # musicnn's head takes seconds
+
+
+def test_set_up_completes_with_the_pages_models_and_leaves_the_cnn_gru_to_a_background_job():
+    from core.architectures import AUDIO_MODELS
+    from core.cli import build_parser
+    from core.cli.models import nothing_to_train
+    from core.setup import setup_steps
+    from core.training import parse_models
+
+    *_, default, study = setup_steps()
+    default_models = parse_models(build_parser().parse_args(list(default.argv)).models)
+    assert not default.background and study.background
+    assert "cnn_gru" not in default_models
+    assert {"dummy", "cnn2", "musicnn", "context", "regression"} <= set(default_models)  # what the pages show
+    study_args = build_parser().parse_args(list(study.argv))
+    assert set(parse_models(study_args.models)) == set(default_models) | {"cnn_gru"}
+    default_run = [m for m in default_models if m in AUDIO_MODELS]
+    runs = pd.DataFrame({"quick_start": [False], "models": [default_run]})
+    assert not nothing_to_train(study_args, runs)  # the default run lacks the CNN-GRU: the comparison starts
+    runs.loc[1] = [False, list(AUDIO_MODELS)]
+    assert nothing_to_train(study_args, runs)  # set-up run again later: nothing left to start

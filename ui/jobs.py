@@ -11,6 +11,7 @@ from core.architectures import MODEL_NAMES
 from core.config import DEFAULT_TRAINING_PRESET, Settings
 from core.jobs import Job, active_jobs, cancel_job, job_events, latest_job, start_job
 from core.progress import describe_duration
+from core.setup import is_study_comparison, study_comparison_note
 from ui import charts, state
 
 SETUP_ARGS = ["setup"]
@@ -121,7 +122,17 @@ def _job_title(job: Job, mine: bool, others: str = "Training job") -> str:
     or another's (``others``)."""
     if job.kind == "setup":
         return "Set-up:"
+    if is_study_comparison(job):
+        return f"Set-up's study comparison (job {job.id}, every model):"
     return f"{'Your training job' if mine else others} {job.id}:"
+
+
+def study_comparison_pending(config: Settings, models: tuple[str, ...]) -> None:
+    """On a run without the CNN-GRU (``models``) while set-up's study comparison trains: say
+    which figures are still coming."""
+    job = latest_job(config, "train")
+    if "cnn_gru" not in models and job is not None and job.active and is_study_comparison(job):
+        st.info(study_comparison_note(job.message))
 
 
 @st.fragment(run_every=2.0)
