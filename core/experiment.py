@@ -49,6 +49,7 @@ def run_experiment(
     replacing: str | None = None,
     quick_start: bool = False,
     setup_run: bool = False,
+    engine: str = "local",
     on_features: Callable[[int, int], None] | None = None,
     on_embeddings: Callable[[int, int], None] | None = None,
     on_progress: Callable[[TrainingEvent], None] | None = None,
@@ -86,7 +87,13 @@ def run_experiment(
             embeddings=embeddings,
         )
         results = train_models(
-            audio_models(models), data, preset, epochs=epochs, on_progress=on_progress, should_cancel=should_cancel
+            audio_models(models),
+            data,
+            preset,
+            epochs=epochs,
+            engine=engine,
+            on_progress=on_progress,
+            should_cancel=should_cancel,
         )
         groups = parts.holdout_groups()
         metrics = {
@@ -133,7 +140,7 @@ def run_experiment(
             "seconds": {name: round(r.seconds, 2) for name, r in results.items()},
             "version": project_version(),
             "commit": git_commit(),
-            "device": training_device(),
+            "device": _device(results),
             "metrics": metrics,
             "reference_probabilities": reference,
             **on_top,
@@ -142,6 +149,12 @@ def run_experiment(
         run = save_run(settings, catalog, meta, fitted, activate=activate, replacing=replacing)
         run.load_model(run.meta.best_model)  # converted for LiteRT now, with TensorFlow loaded: not at a first score
         return run
+
+
+def _device(results: dict[str, ModelResult]) -> str:
+    """Where the run's models trained: this process's device, or the Ray tasks' devices."""
+    remote = sorted({result.device for result in results.values() if result.device})
+    return f"Ray tasks on {'; '.join(remote)}" if remote else training_device()
 
 
 def _reference(metrics: dict, probabilities: list[float] | np.ndarray) -> list[float]:

@@ -1,5 +1,5 @@
-"""The Ray engine (``--engine ray``): spectrograms, musicnn embeddings and batch scoring on a
-Ray cluster, or on a local Ray when ``RAY_ADDRESS`` is not set.
+"""The Ray engine (``--engine ray``): spectrograms, musicnn embeddings, batch scoring and
+training on a Ray cluster, or on a local Ray when ``RAY_ADDRESS`` is not set.
 
 Work goes through Ray Data (``map_batches`` over an actor pool): each actor loads what is
 heavy (musicnn, a run's scorer) once in its constructor and then takes clips one at a time.
@@ -8,6 +8,11 @@ local engine fills, under the same keys and through the same atomic writes
 (``FeatureCache.save``, ``EmbeddingCache.save``). So a run resumes whichever engine computed
 what, and a killed worker or driver loses at most the clips in flight: a cache file is
 either whole or absent, and the next run computes exactly the missing ones.
+
+Training (``train --engine ray``) goes through plain Ray tasks instead: one per Keras model,
+each training that model as the local engine would and returning its weights; the driver
+trains the seconds-long models (the baseline, musicnn's head, those on top) itself and saves
+the one run.
 
 Workers read the audio and the run's files by the paths the driver gives them, so every
 node must see ``HITLENS_HOME`` (and the catalog's audio) at the same path: one machine, or a
@@ -31,12 +36,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.config import FeaturePreset, Settings
-from core.errors import AudioError, RayUnavailable
+from core.config import FeaturePreset, Settings, TrainingPreset
+from core.errors import AudioError, Cancelled, RayUnavailable
 
 if TYPE_CHECKING:
     from core.cli.scoring import ScoringRequest
     from core.features import FeatureJob, FeatureReport
+    from core.training import ModelResult, TrainingData, TrainingEvent
 
 INSTALL_ADVICE = "Install it with 'pip install hitlens[ray]' ('make setup' installs every extra)."
 
@@ -353,3 +359,82 @@ def score_on_ray(files: list[str], request: ScoringRequest, *, workers: int | No
         errored = not key
         ranked.append(((errored, key, int(row["index"])), json.loads(str(row["result"]))))
     return [result for _, result in sorted(ranked, key=lambda entry: entry[0])]
+
+
+def train_on_ray(
+    models: list[str],
+    data: TrainingData,
+    preset: TrainingPreset,
+    *,
+    epochs: int | None = None,
+    on_progress: Callable[[TrainingEvent], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> dict[str, ModelResult]:
+    """Each Keras model of ``models`` trained as a Ray task of its own, with the local
+    engine's seed, data and code (``core.training.train_models`` on that one model), asking
+    for one GPU when the cluster has any and one CPU otherwise. Returns the results in the
+    order of ``models``, each model rebuilt here from its saved weights, so the driver saves
+    the run exactly as the local engine would.
+
+    A task cannot call back into this process: each model's epochs are reported, with their
+    figures, when its task ends; cancellation is checked every second and cancels the tasks."""
+    ray = ray_module()
+    with connected():
+        gpus = ray.cluster_resources().get("GPU", 0) >= 1
+        task = ray.remote(_train_one).options(num_cpus=0 if gpus else 1, num_gpus=1 if gpus else 0)
+        pending = {task.remote(name, data, preset, epochs): name for name in models}
+        results: dict[str, ModelResult] = {}
+        while pending:
+            if should_cancel is not None and should_cancel():
+                for ref in pending:
+                    ray.cancel(ref, force=True)
+                raise Cancelled(f"training of {', '.join(pending.values())} was cancelled")
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+            for ref in done:
+                name = pending.pop(ref)
+                result, weights = ray.get(ref)
+                result.model = _model_from(weights)
+                results[name] = result
+                if on_progress is not None:
+                    for event in epoch_events(result, preset, epochs):
+                        on_progress(event)
+    return {name: results[name] for name in models}
+
+
+def _train_one(name: str, data: TrainingData, preset: TrainingPreset, epochs: int | None) -> tuple[ModelResult, bytes]:
+    """In a Ray worker: one model trained as the local engine trains it, and its weights as a
+    ``.keras`` file's bytes (a Keras model does not travel between processes as it is)."""
+    import tempfile
+
+    from core.training import train_models, training_device
+
+    result = train_models([name], data, preset, epochs=epochs)[name]
+    result.device = training_device()
+    model: Any = result.model  # a keras.Model
+    with tempfile.TemporaryDirectory(prefix="hitlens-ray-") as folder:
+        path = Path(folder) / f"{name}.keras"
+        model.save(path)
+        weights = path.read_bytes()
+    result.model = None
+    return result, weights
+
+
+def _model_from(weights: bytes):
+    import tempfile
+
+    import keras
+
+    with tempfile.TemporaryDirectory(prefix="hitlens-ray-") as folder:
+        path = Path(folder) / "model.keras"
+        path.write_bytes(weights)
+        return keras.saving.load_model(path)
+
+
+def epoch_events(result: ModelResult, preset: TrainingPreset, epochs: int | None) -> Iterator[TrainingEvent]:
+    """A finished model's epochs as the end-of-epoch events its training would have reported."""
+    from core.training import TrainingEvent
+
+    planned = epochs or preset.epochs[result.name]
+    for index in range(result.epochs_run):
+        figures = {key: values[index] for key, values in result.history.items() if index < len(values)}
+        yield TrainingEvent(result.name, index + 1, planned, None, 0, figures)

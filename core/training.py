@@ -32,6 +32,7 @@ import numpy as np
 
 from core.architectures import (
     AUDIO_MODELS,
+    KERAS_MODELS,
     MODEL_NAMES,
     PRETRAINED_MODEL,
     build_dummy,
@@ -143,6 +144,7 @@ class ModelResult:
     epochs_run: int = 0
     seconds: float = 0.0
     model: object = None  # the fitted Keras model or DummyClassifier
+    device: str | None = None  # where it trained, when not in this process (``training_device`` of a Ray task)
 
     @classmethod
     def of(
@@ -199,13 +201,23 @@ def train_models(
     preset: TrainingPreset,
     *,
     epochs: int | None = None,
+    engine: str = "local",
     on_progress: Callable[[TrainingEvent], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> dict[str, ModelResult]:
     """Fit each of ``models`` (audio models) on the training split, validating on the test
-    split, and predict every split's probabilities with the final (or best) weights."""
+    split, and predict every split's probabilities with the final (or best) weights. With
+    ``engine`` "ray" the Keras models train as Ray tasks (``core.ray_engine.train_on_ray``)."""
     results = {}
+    if engine == "ray" and (keras_models := [m for m in models if m in KERAS_MODELS]):
+        from core.ray_engine import train_on_ray  # imports Ray only now
+
+        results = train_on_ray(
+            keras_models, data, preset, epochs=epochs, on_progress=on_progress, should_cancel=should_cancel
+        )
     for name in models:
+        if name in results:
+            continue
         start = time.perf_counter()
         if name == "dummy":
             result = _train_dummy(data)
@@ -215,7 +227,7 @@ def train_models(
             result = _train_keras(name, data, preset, epochs, on_progress, should_cancel)
         result.seconds = time.perf_counter() - start
         results[name] = result
-    return results
+    return {name: results[name] for name in models}
 
 
 def _train_dummy(data: TrainingData) -> ModelResult:

@@ -1,6 +1,7 @@
 """The Ray engine (``--engine ray``) on a real two-node Ray cluster on 127.0.0.1: a head and one
 more node of one CPU each, with Ray's token authentication, started by this module and stopped
-at its end. Every result must equal the local engine's (same cache keys, values within 1e-4);
+at its end. Every result must equal the local engine's (same cache keys, values within 1e-4;
+a run trained on Ray, the same figures as one trained here);
 a node lost mid-run must lose nothing, and a driver killed mid-run must leave only whole files
 and a rerun that computes exactly the rest."""
 
@@ -251,6 +252,28 @@ def test_scores_on_ray_equal_the_local_engines(cluster, trained_home, tmp_path, 
     assert [s["file"] for s in scores] == [s["file"] for s in json.loads(expected.stdout)]  # the same ranking
     assert_close(scores, json.loads(expected.stdout))
     assert "error" in scores[-1] and sum("verdict" in s for s in scores) == 3
+
+
+def run_meta(home: Settings, run_id: str) -> dict:
+    return json.loads((home.models_dir / run_id / "run.json").read_text())
+
+
+def test_training_on_ray_gives_the_local_engines_run(cluster, trained_home, tmp_path):
+    home = copy_home(trained_home, tmp_path / "home", models=True)  # holds the local engine's run
+    (local_id,) = [run["id"] for run in json.loads(call_cli("runs", "--json", home=home.home, check=True).stdout)]
+
+    result = on_ray("train", "--models", "dummy,cnn2,musicnn", "--epochs", "1", home=home, cluster=cluster)
+
+    assert result.returncode == 0, result.stderr
+    runs = json.loads(call_cli("runs", "--json", home=home.home, check=True).stdout)
+    assert [run["id"] for run in runs][1:] == [local_id] and not runs[0]["active"]  # one more run, not chosen
+    local, ray = run_meta(home, local_id), run_meta(home, runs[0]["id"])
+    assert ray["models"] == local["models"] and ray["epochs_run"] == local["epochs_run"]
+    assert ray["device"].startswith("Ray tasks on CPU: ") and ray["device"] in result.stdout
+    for key in ("metrics", "reference_probabilities", "history", "split_members", "threshold"):
+        assert_close(ray[key], local[key], key)
+    scored = call_cli("score", str(demo_clips(home, 1)[0]), "--run", runs[0]["id"], "--json", home=home.home)
+    assert scored.returncode == 0, scored.stderr  # the driver saved weights that score
 
 
 def without_embeddings(source: Settings, target: Path, count: int) -> tuple[Settings, list[str]]:

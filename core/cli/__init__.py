@@ -221,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do nothing when a trained run has every audio model asked for (set-up's quick-start run does not count)",
     )
+    _add_engine_option(train)
     _add_job_option(train)
     train.set_defaults(handler=models.train)
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from core.config import settings, training_preset
+from core.config import engine, settings, training_preset
 from core.progress import Progress
 from core.wording import (
     bootstrap_intervals,
@@ -43,6 +43,7 @@ def train(args: argparse.Namespace, progress: Progress) -> int:
     config = settings()
     models = parse_models(args.models)
     preset = training_preset(args.preset)
+    chosen = engine(args.engine)  # where the Keras models train
     with Catalog.open(config) as catalog:
         runs = list_runs(config, catalog)
         if nothing_to_train(args, runs):
@@ -70,6 +71,7 @@ def train(args: argparse.Namespace, progress: Progress) -> int:
             replacing=replacing,
             quick_start=args.quick_start,
             setup_run=args.setup_run or args.quick_start,
+            engine=chosen,
             on_features=on_features,
             on_embeddings=on_embeddings,
             on_progress=on_progress,
