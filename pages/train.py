@@ -114,7 +114,7 @@ else:
         table[f"{column} (95% CI)"] = [
             with_interval(value, interval) for value, interval in zip(table[column], table[f"{column}_ci"], strict=True)
         ]
-    quick = ", set-up's quick-start run (CNN 1 on an eighth of the demo)" if meta.quick_start else ""
+    quick = ", set-up's quick-start run (CNN 1 and musicnn on an eighth of the demo)" if meta.quick_start else ""
     st.caption(
         f"Run {latest['id']}: {meta.split} split, {meta.training_preset} preset, holdout of "
         f"{table['n'].iloc[0]} tracks{quick}" + (", **synthetic demo catalog**" if meta.synthetic else "")

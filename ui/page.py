@@ -94,8 +94,9 @@ def active_run_line(meta: RunMeta) -> None:
     best = meta.best_model
     quick = (
         (
-            " This is set-up's **quick-start run** (CNN 1 on an eighth of the demo); the default run replaces it "
-            "when set-up finishes, unless you choose another."
+            " This is set-up's **quick-start run** (CNN 1 and musicnn on an eighth of the demo): its holdout is a "
+            "dozen tracks, so its figures say little; the default run replaces it when set-up finishes, unless you "
+            "choose another."
         )
         if meta.quick_start
         else ""
