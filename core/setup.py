@@ -125,9 +125,9 @@ def study_comparison_note(job_message: str | None) -> str:
     """What a page says of a run without the CNN-GRU while the study's comparison trains."""
     progress = f" (now: {job_message})" if job_message else ""
     return (
-        "**The CNN-GRU, the study's fifth model, is still training** in the background: set-up's study comparison"
-        f"{progress}. When it finishes, its run, every model with the CNN-GRU, replaces set-up's default run as the "
-        "active one (unless you choose another run meanwhile), and its figures appear here."
+        "**The CNN-GRU, the study's fifth model, is still to come**: set-up's study comparison trains every model "
+        f"again with it in the background{progress}. When it finishes, its run replaces set-up's default run as the "
+        "active one (unless you choose another run meanwhile), and the CNN-GRU's figures appear here."
     )
 
 

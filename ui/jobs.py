@@ -143,6 +143,11 @@ def _live_training(config: Settings, job_id: int, mine: bool) -> None:
     if not job.active:
         st.rerun(scope="app")  # show the finished run, the run choice and the sidebar afresh
     st.subheader(f"{_job_title(job, mine)} running since {started_ago(job)}")
+    if is_study_comparison(job):
+        st.caption(
+            "Set-up trains the study's five models with musicnn's head in one run: when it finishes, that run replaces "
+            "set-up's default run as the one that scores your songs, unless you have chosen another."
+        )
     job_line(job)
     if job.kind == "train":
         cancel_button(config, job)
