@@ -52,19 +52,18 @@ from core.pretrained.musicnn import (
 )
 from core.pretrained.similarity import CatalogEmbeddings, Domain, SongProfile
 from core.registry import SavedRun
-from core.wording import context_difference
+from core.wording import Verdict, context_difference
 
 POPULAR_AT = 0.5
-POPULAR, NOT_POPULAR, WITHHELD = "popular", "not popular", "withheld"
 NOT_JUDGED = "This song was not checked against the run's catalog, so it gets no verdict."
 
 
-def verdict_of(probability: float, applicability: Applicability | None) -> str:
+def verdict_of(probability: float, applicability: Applicability | None) -> Verdict:
     """The verdict: withheld unless the song is judged in the run's domain, else popular when
     the calibrated probability is at least ``POPULAR_AT``."""
     if applicability is None or not applicability.in_domain:
-        return WITHHELD
-    return POPULAR if probability >= POPULAR_AT else NOT_POPULAR
+        return Verdict.WITHHELD
+    return Verdict.POPULAR if probability >= POPULAR_AT else Verdict.NOT_POPULAR
 
 
 @dataclass
@@ -82,7 +81,7 @@ class SongScore:
     profile: SongProfile | None = field(default=None, repr=False)  # what musicnn hears, once judged
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         return verdict_of(self.probability, self.applicability)
 
     @property
@@ -99,7 +98,7 @@ class SongScore:
         applicability = self.applicability or unjudged(NOT_JUDGED)
         return {
             "file": self.file,
-            "verdict": self.verdict,
+            "verdict": self.verdict.value,
             **applicability.as_dict(),
             "probability": round(self.probability, 4),
             "percentile": None if self.percentile is None else round(self.percentile, 1),

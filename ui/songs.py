@@ -21,6 +21,7 @@ import streamlit as st
 
 from core.architectures import DISPLAY_NAMES
 from core.config import MAX_UPLOAD_MB, SAMPLE_RATE, Settings
+from core.wording import Verdict
 from ui.tables import table_height
 
 if TYPE_CHECKING:
@@ -232,7 +233,7 @@ def as_shown(table: pd.DataFrame) -> pd.DataFrame:
     """A ranking or history table as the page draws it: probabilities as percentages, and
     nothing beside a withheld verdict (no probability bar that would read as a score, no
     percentile, no best 30 s: each rests on the verdict); the CSV keeps every figure."""
-    judged = table["verdict"] != "withheld"
+    judged = table["verdict"] != Verdict.WITHHELD
     window = "best 30 s" if "best 30 s" in table else "best_window"
     return table.assign(
         probability=(100 * table["probability"]).where(judged),

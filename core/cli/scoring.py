@@ -12,6 +12,7 @@ from core.errors import UsageError
 from core.progress import Progress
 from core.wording import (
     SYNTHETIC_VERDICTS,
+    Verdict,
     catalog_label,
     explanation_stability,
     no_stable_explanation,
@@ -19,8 +20,6 @@ from core.wording import (
     scale_name,
     with_interval,
 )
-
-WITHHELD = "withheld"  # core.scoring.WITHHELD, without importing TensorFlow to print it
 
 if TYPE_CHECKING:
     from core.context import ArtistContext
@@ -162,7 +161,7 @@ def _print_scores(results: list[dict], run, model: str, *, explained: bool) -> N
             print(f"  -  {name}: {result['error']}")
             continue
         start, end = result["best_window"]
-        if result["verdict"] == WITHHELD:
+        if result["verdict"] == Verdict.WITHHELD:
             print(f"{rank:>3}. {name}: verdict withheld. {result['domain_reason']}")
             print(f"       the model's raw probability, not a verdict: {result['probability']:.0%}; no percentile")
         else:
@@ -200,7 +199,7 @@ def _print_scores(results: list[dict], run, model: str, *, explained: bool) -> N
 
 def _explanation_lines(result: dict) -> list[str]:
     """What ``score --explain`` prints: the stability, then the stable findings or why none."""
-    if result["verdict"] == WITHHELD:
+    if result["verdict"] == Verdict.WITHHELD:
         return [
             "no explanation: the verdict is withheld, and what moves a guess outside the catalog's world "
             "says nothing about the song"
