@@ -23,7 +23,7 @@ verdict with the artist's context (``song_in_context``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,7 @@ from core.dataset import MinMaxScaling
 from core.errors import AudioError, HitlensError, UsageError
 from core.evaluate import PlattCalibration
 from core.features import log_mel
-from core.popularity import ContextModels
+from core.popularity import ContextModels, PredictedPopularity
 from core.pretrained.domain import Applicability, unjudged
 from core.pretrained.musicnn import (
     DEFAULT_MODEL,
@@ -338,28 +338,62 @@ def describe_song(song: SongScore, catalog: CatalogEmbeddings, threshold: float)
     }
 
 
-def song_in_context(models: ContextModels, audio_probability: float, artist: ArtistContext) -> dict:
-    """What ``score --json`` adds from a run's models on top of the audio verdict, for a song
-    in domain whose feeding audio model (``models.audio_model``) gave ``audio_probability``:
-    ``predicted_popularity`` (with the artist's context when anything is known about them,
-    else from the audio alone: fans missing, no history), ``context`` (what was known, in
-    words) and, when the artist is known and the run has the audio + context model,
-    ``probability_with_context``: the answer to another question (the chance for this
-    artist's release), never a second verdict. ``fans_note`` says when the artist's fans lie
-    beyond those the models learned from."""
-    result: dict = {
-        "context_audio_model": models.audio_model,
-        "context": artist.describe()
-        if artist.known
-        else "none: audio only (no artist given, so no fans and no history)",
-        "predicted_popularity": models.predicted_popularity(audio_probability, artist),
-        "fans_note": models.fans_note(artist),
-    }
+@dataclass(frozen=True)
+class ChanceWithContext:
+    """The answer of a run's audio + context model for a song of a known artist: the chance
+    for this artist's release (rounded as ``score --json`` gives it), and what knowing the
+    artist changes against the sound alone, in words."""
+
+    probability: float
+    difference: str
+
+
+@dataclass(frozen=True)
+class SongInContext:
+    """What a run's models on top of the audio verdict add for a song in domain: two other
+    questions, never a second verdict. ``predicted_popularity``: the regression's answer (None
+    without one); ``context``: what was known of the artist, in words; ``fans_note``: said when
+    the artist's fans lie beyond those the models learned from; ``chance_with_context``: None
+    unless the artist is known and the run has the audio + context model."""
+
+    audio_model: str  # the audio model whose probability fed the models on top
+    context: str
+    predicted_popularity: PredictedPopularity | None
+    fans_note: str | None
+    chance_with_context: ChanceWithContext | None = None
+
+    def as_dict(self) -> dict:
+        """The fields ``score --json`` adds; ``probability_with_context`` and
+        ``context_difference`` only when there is a chance with the artist's context."""
+        fields: dict = {
+            "context_audio_model": self.audio_model,
+            "context": self.context,
+            "predicted_popularity": None if self.predicted_popularity is None else self.predicted_popularity.as_dict(),
+            "fans_note": self.fans_note,
+        }
+        if self.chance_with_context is not None:
+            fields["probability_with_context"] = self.chance_with_context.probability
+            fields["context_difference"] = self.chance_with_context.difference
+        return fields
+
+
+def song_in_context(models: ContextModels, audio_probability: float, artist: ArtistContext) -> SongInContext:
+    """What a run's ``models`` on top of the audio verdict answer for a song in domain whose
+    feeding audio model (``models.audio_model``) gave ``audio_probability``: the predicted
+    popularity, with the artist's context when anything is known about them, else from the
+    audio alone (fans missing, no history), and, when the artist is known and the run has the
+    audio + context model, the chance for this artist's release."""
+    answers = SongInContext(
+        audio_model=models.audio_model,
+        context=artist.describe() if artist.known else "none: audio only (no artist given, so no fans and no history)",
+        predicted_popularity=models.predicted_popularity(audio_probability, artist),
+        fans_note=models.fans_note(artist),
+    )
     with_context = models.probability(audio_probability, artist)
-    if with_context is not None:
-        result["probability_with_context"] = round(with_context, 4)
-        result["context_difference"] = context_difference(audio_probability, with_context, artist.describe())
-    return result
+    if with_context is None:
+        return answers
+    difference = context_difference(audio_probability, with_context, artist.describe())
+    return replace(answers, chance_with_context=ChanceWithContext(round(with_context, 4), difference))
 
 
 @dataclass

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from core.popularity import PredictedPopularity
     from core.registry import Estimate, RunMeta
 
 
@@ -80,11 +81,11 @@ def scale_name(scale: str | None) -> str:
     return "Spotify's 0-100 scale" if scale == "spotify" else "percentile within the catalog, 0-100"
 
 
-def predicted_popularity(prediction: dict) -> str:
+def predicted_popularity(prediction: PredictedPopularity) -> str:
     """``predicted popularity 41, 80% interval 29-52``, from ``ContextModels.predicted_popularity``."""
     return (
-        f"predicted popularity {prediction['value']:.0f}, {prediction['level']:.0%} interval "
-        f"{prediction['low']:.0f}-{prediction['high']:.0f}"
+        f"predicted popularity {prediction.value:.0f}, {prediction.level:.0%} interval "
+        f"{prediction.low:.0f}-{prediction.high:.0f}"
     )
 
 

@@ -186,27 +186,26 @@ def with_context(on_top: ContextModels) -> None:
         return
     st.subheader("Two other questions")
     fed = "" if feeding == model else f" (these models learned from {DISPLAY_NAMES[feeding]}'s probability)"
-    if "probability_with_context" in extra:
-        st.metric(
-            "Chance for this artist's release (audio + context model)", f"{extra['probability_with_context']:.0%}"
-        )
-        st.caption(extra["context_difference"] + fed)
+    chance = extra.chance_with_context
+    if chance is not None:
+        st.metric("Chance for this artist's release (audio + context model)", f"{chance.probability:.0%}")
+        st.caption(chance.difference + fed)
     elif not artist.known:
         st.caption("Give the releasing artist above for the chance of this artist's release (audio + context model).")
-    if extra["fans_note"]:
-        st.warning(extra["fans_note"])
-    prediction = extra["predicted_popularity"]
+    if extra.fans_note:
+        st.warning(extra.fans_note)
+    prediction = extra.predicted_popularity
     if prediction is not None:
-        basis = "with the artist's context" if prediction["with_context"] else "artist unknown: no fans, no history"
-        measured = meta.regression_metrics if prediction["with_context"] else meta.regression_metrics_audio
+        basis = "with the artist's context" if prediction.with_context else "artist unknown: no fans, no history"
+        measured = meta.regression_metrics if prediction.with_context else meta.regression_metrics_audio
         held = (
             "" if measured is None else f" On the holdout, such intervals held {measured['coverage']:.0%} of the songs."
         )
         st.markdown(
-            f"**{predicted_popularity(prediction).capitalize()}** ({scale_name(prediction['scale'])}; {basis}).{held}"
+            f"**{predicted_popularity(prediction).capitalize()}** ({scale_name(prediction.scale)}; {basis}).{held}"
         )
         threshold = meta.threshold.value
-        spans = prediction["low"] < threshold <= prediction["high"]
+        spans = prediction.low < threshold <= prediction.high
         st.caption(
             f"The verdict is the chance of reaching popularity {threshold:g}; the regression answers another "
             f"question, its best guess of the popularity itself.{fed}"

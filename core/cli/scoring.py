@@ -122,7 +122,7 @@ class FileScorer:
         result.update(describe_song(song, neighbours, run.meta.threshold.value))
         if self.on_top is not None and song.in_domain:  # out of domain, what builds on the verdict is withheld with it
             audio = song.probability if self.feeding is None else self.feeding.score(source or item.file).probability
-            result.update(song_in_context(self.on_top, audio, self.request.artist))
+            result.update(song_in_context(self.on_top, audio, self.request.artist).as_dict())
         if self.request.explain:
             result["explanation_stable"] = False
             result["regions"] = []
@@ -225,10 +225,12 @@ def _context_lines(result: dict, scale: str | None) -> list[str]:
         lines.append("audio only: no artist given (--artist NAME for a catalog artist, or --fans N for another).")
     if result.get("fans_note"):
         lines.append(result["fans_note"])
-    prediction = result["predicted_popularity"]
-    if prediction is not None:
-        basis = "with the artist's context" if prediction["with_context"] else "artist unknown: no fans, no history"
-        lines.append(f"{predicted_popularity(prediction)} ({scale_name(prediction['scale'])}; {basis})")
+    if result["predicted_popularity"] is not None:
+        from core.popularity import PredictedPopularity  # loaded already: scoring read the run's models on top
+
+        prediction = PredictedPopularity(**result["predicted_popularity"])
+        basis = "with the artist's context" if prediction.with_context else "artist unknown: no fans, no history"
+        lines.append(f"{predicted_popularity(prediction)} ({scale_name(prediction.scale)}; {basis})")
     return lines
 
 
