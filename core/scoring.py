@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -66,6 +67,53 @@ def verdict_of(probability: float, applicability: Applicability | None) -> Verdi
     return Verdict.POPULAR if probability >= POPULAR_AT else Verdict.NOT_POPULAR
 
 
+class WindowScore(TypedDict):
+    """One 30 s window of a song and its calibrated probability, as ``score --json`` lists them."""
+
+    start_s: float
+    end_s: float
+    probability: float
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """A song's score as Hitlens reports it, on the pages, in the history and in ``score
+    --json`` (``as_dict``): figures rounded as reported, and none of what the scorer kept to
+    explain the song (its samples, musicnn's outputs), so it is small to cache and to keep."""
+
+    file: str
+    verdict: Verdict
+    applicability: Applicability  # whether the song is in the run's domain, and why
+    probability: float
+    percentile: float | None  # among the run's held-out tracks; only in domain
+    best_window: tuple[float, float]
+    duration_s: float
+    windows: list[WindowScore]
+    note: str | None  # when only part of the file could be read, how much
+
+    @property
+    def in_domain(self) -> bool:
+        return self.applicability.in_domain
+
+    @property
+    def domain_reason(self) -> str:
+        return self.applicability.reason
+
+    def as_dict(self) -> dict:
+        """The song's fields in ``score --json``: their names and values are read by scripts."""
+        return {
+            "file": self.file,
+            "verdict": self.verdict.value,
+            **self.applicability.as_dict(),
+            "probability": self.probability,
+            "percentile": self.percentile,
+            "best_window": list(self.best_window),
+            "duration_s": self.duration_s,
+            "windows": self.windows,
+            "note": self.note,
+        }
+
+
 @dataclass
 class SongScore:
     file: str
@@ -73,7 +121,7 @@ class SongScore:
     probability: float
     catalog_percentile: float | None  # among the run's held-out tracks; shown only in domain
     best_window: tuple[float, float]
-    windows: list[dict] = field(default_factory=list)  # start_s, end_s, probability
+    windows: list[WindowScore] = field(default_factory=list)
     samples: np.ndarray | None = field(default=None, repr=False)
     patches: PatchOutputs | None = field(default=None, repr=False)  # MSD musicnn, when the scorer ran it
     note: str | None = None  # when only part of the file could be read, how much
@@ -94,19 +142,24 @@ class SongScore:
         song in domain (out of it the probability is an extrapolation, not a rank)."""
         return self.catalog_percentile if self.in_domain else None
 
+    def result(self) -> ScoreResult:
+        """What is reported of the score: probability to 4 places, percentile, best window and
+        duration to 1 (the verdict is decided on the probability before rounding)."""
+        start, end = self.best_window
+        return ScoreResult(
+            file=self.file,
+            verdict=self.verdict,
+            applicability=self.applicability or unjudged(NOT_JUDGED),
+            probability=round(self.probability, 4),
+            percentile=None if self.percentile is None else round(self.percentile, 1),
+            best_window=(round(start, 1), round(end, 1)),
+            duration_s=round(self.duration_s, 1),
+            windows=self.windows,
+            note=self.note,
+        )
+
     def as_dict(self) -> dict:
-        applicability = self.applicability or unjudged(NOT_JUDGED)
-        return {
-            "file": self.file,
-            "verdict": self.verdict.value,
-            **applicability.as_dict(),
-            "probability": round(self.probability, 4),
-            "percentile": None if self.percentile is None else round(self.percentile, 1),
-            "best_window": [round(v, 1) for v in self.best_window],
-            "duration_s": round(self.duration_s, 1),
-            "windows": self.windows,
-            "note": self.note,
-        }
+        return self.result().as_dict()
 
 
 def scorer_for(run: SavedRun, model: str | None = None) -> Scorer:

@@ -143,25 +143,25 @@ choice = st.selectbox("Song", table["file"].tolist(), key="score-song")
 upload, scored = next(u for u in files if u.label == choice), results[choice]
 result, profile = scored.result, scored.profile
 stem = upload.name.rsplit(".", 1)[0]
-probability = result["probability"]
-judged = result["in_domain"]
-start, end = result["best_window"]
+probability = result.probability
+judged = result.in_domain
+start, end = result.best_window
 window = songs.best_window(upload.sha256, start, end, upload.name, _source=upload.path)
 if judged:
-    st.subheader(f"{songs.plain(choice)}: {result['verdict']} ({probability:.0%})")
+    st.subheader(f"{songs.plain(choice)}: {result.verdict} ({probability:.0%})")
 else:
     st.subheader(f"{songs.plain(choice)}: verdict withheld")
-    st.warning(result["domain_reason"])
-if result["note"]:
-    st.warning(result["note"])
+    st.warning(result.domain_reason)
+if result.note:
+    st.warning(result.note)
 if judged:
     st.markdown(
         f"Calibrated probability **{probability:.0%}** (the mean over its 30 s windows) that its popularity would be "
-        f"at or above the run's threshold ({meta.threshold.value:g}); higher than {result['percentile'] or 0:.0f}% "
+        f"at or above the run's threshold ({meta.threshold.value:g}); higher than {result.percentile or 0:.0f}% "
         f"of the catalog's held-out tracks. Best 30 s to use as your preview clip: **{start:.0f}-{end:.0f} s**."
     )
     passed = "" if holdout_pass is None else f" The rule lets {holdout_pass:.0%} of the run's holdout tracks through."
-    st.caption(f"Why Hitlens judges this song: {result['domain_reason']}{passed}")
+    st.caption(f"Why Hitlens judges this song: {result.domain_reason}{passed}")
 else:  # the synthetic demo's warning above already says real recordings are expected here
     with st.expander("Secondary detail: the model's raw probability (not a verdict)"):
         st.markdown(
@@ -224,9 +224,9 @@ if judged:
     left.caption(f"The best 30 s ({start:.0f}-{end:.0f} s): the player starts there.")
     left.audio(str(upload.path), format=songs.audio_type(upload.name), start_time=int(start))  # the file itself
     right.download_button("Download the best 30 s (WAV)", songs.wav_bytes(window), f"{stem}-best-30s.wav", "audio/wav")
-    if len(result["windows"]) == 1:
+    if len(result.windows) == 1:
         st.caption(
-            f"The song is {result['duration_s']:.0f} s long: one 30 s window, so its verdict is the window's "
+            f"The song is {result.duration_s:.0f} s long: one 30 s window, so its verdict is the window's "
             f"({probability:.0%}). Longer songs get one probability per window, every 5 s."
         )
     else:
@@ -348,7 +348,7 @@ png = functools.partial(  # drawn when clicked: it took longer than the explanat
         spectrogram,
         times,
         preset,
-        f"{choice}: {result['verdict']} ({probability:.0%}), best 30 s {start:.0f}-{end:.0f} s",
+        f"{choice}: {result.verdict} ({probability:.0%}), best 30 s {start:.0f}-{end:.0f} s",
         [
             f"Scored with {DISPLAY_NAMES[model]} of run {meta.id} ({meta.split} split; {holdout_auc(scorer.auc)}).",
             *cautions,

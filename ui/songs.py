@@ -25,6 +25,8 @@ from core.wording import Verdict
 from ui.tables import table_height
 
 if TYPE_CHECKING:
+    from core.pretrained.similarity import SongProfile
+    from core.scoring import ScoreResult
     from core.uploads import KeptSong
 
 
@@ -38,13 +40,13 @@ class Upload:
 
 @dataclass(frozen=True)
 class Scored:
-    """One upload's score: ``error`` (one line) or ``result`` (``SongScore.as_dict()``) and
-    the musicnn ``profile`` (or why it could not run)."""
+    """One upload's score: ``error`` (one line) or ``result`` and the musicnn ``profile`` (or
+    why it could not run). Server-wide caches pickle it: it holds no samples."""
 
     sha256: str
     error: str | None = None
-    result: dict | None = None
-    profile: object = None
+    result: ScoreResult | None = None
+    profile: SongProfile | str | None = None
 
 
 OPEN_FROM_HISTORY = "score-open"
@@ -187,11 +189,11 @@ def score_upload(
     song = item.score
     # musicnn could not run (it is missing): the verdict is withheld and says why; the rest stands
     profile = song.profile if song.profile is not None else (song.applicability.reason if song.applicability else "")
-    result = song.as_dict()
-    start, end = result["best_window"]
+    result = song.result()
+    start, end = result.best_window
     best_window(sha256, start, end, _name, _source, _samples=song.samples)  # cut while decoded
     with Catalog.open(Settings(home=Path(home))) as catalog:
-        record_score(catalog, run_id=run_id, model=model, sha256=sha256, result=result)
+        record_score(catalog, run_id=run_id, model=model, sha256=sha256, result=result.as_dict())
     return Scored(sha256, result=result, profile=profile)
 
 
@@ -215,14 +217,14 @@ def ranking(results: dict[str, Scored]) -> pd.DataFrame:
     rows = [
         {
             "file": name,
-            "verdict": s.result["verdict"],
-            "probability": s.result["probability"],
-            "percentile": s.result["percentile"],
-            "best 30 s": f"{s.result['best_window'][0]:.0f}-{s.result['best_window'][1]:.0f} s",
-            "withheld": not s.result["in_domain"],
+            "verdict": s.result.verdict,
+            "probability": s.result.probability,
+            "percentile": s.result.percentile,
+            "best 30 s": f"{s.result.best_window[0]:.0f}-{s.result.best_window[1]:.0f} s",
+            "withheld": not s.result.in_domain,
         }
         for name, s in results.items()
-        if s.result
+        if s.result is not None
     ]
     if not rows:
         return pd.DataFrame()
