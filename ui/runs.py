@@ -1,8 +1,10 @@
 """Choosing the run songs are scored with: a finished run is shown beside the active one and
 becomes active only when the user says so (Train page), and any saved run can be activated
-(Holdout page)."""
+(Holdout page); and the run's model that scores them (Score page)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -10,6 +12,12 @@ from core.architectures import DISPLAY_NAMES
 from core.catalog import Catalog
 from core.config import Settings
 from core.registry import BEST_MODEL_RULE, RunSummary, keep_active, run_summaries, set_active
+from core.wording import SYNTHETIC_VERDICTS, holdout_auc
+from ui import songs
+
+if TYPE_CHECKING:
+    from core.registry import RunMeta
+    from core.scoring import Scorer
 
 
 def summaries(config: Settings) -> list[RunSummary]:
@@ -72,3 +80,32 @@ def activate_button(config: Settings, run_id: str, active: bool) -> None:
         with Catalog.open(config) as catalog:
             set_active(config, catalog, run_id)
         st.rerun()
+
+
+def scoring_model(home: str, meta: RunMeta) -> tuple[str, Scorer]:
+    """The model of the active run ``meta`` that scores songs, chosen in a box (its best model
+    until the artist picks another), loaded, with its holdout ROC-AUC and, for a run trained on
+    the synthetic demo, what its verdicts are worth."""
+    best = meta.best_model
+    choices = [m for m in meta.models if m != "dummy"] or list(meta.models)
+    if st.session_state.get("score-model") not in choices:  # first visit, or another run became active
+        st.session_state["score-model"] = best
+    model = st.selectbox(
+        "Model",
+        choices,
+        key="score-model",
+        format_func=lambda m: DISPLAY_NAMES[m] + (" (best model)" if m == best and meta.best_model_crowned else ""),
+        help="musicnn scores from embeddings pretrained on real recordings; the others learned only from this "
+        f"catalog. {BEST_MODEL_RULE}.",
+    )
+    scorer = songs.scorer(home, meta.id, model)
+    st.caption(
+        f"{DISPLAY_NAMES[model]}: {holdout_auc(scorer.auc)} on the {meta.split} split's holdout. "
+        "0.5 is a coin toss; the study's best real-data model reached 0.65."
+    )
+    if meta.synthetic:
+        st.warning(
+            f"**Trained on the synthetic demo catalog.** {SYNTHETIC_VERDICTS} Real recordings are expected to get no "
+            "verdict here: they are unlike the demo's synthetic music, and Hitlens says so instead of guessing."
+        )
+    return model, scorer

@@ -1,6 +1,6 @@
 """The Score page's songs: the list of uploads (kept in the home by ``core.uploads``, so
-page visits and reloads do not lose them), scoring and explanations cached per content, the
-ranking, and the scored-songs history, whose rows reopen their song.
+page visits and reloads do not lose them), scoring and explanations cached per content, and
+the scored-songs history, whose rows reopen their song.
 
 Server-wide caches are keyed by the upload's content hash and hold verdicts, tag profiles,
 explanations and each song's best 30 s (2.6 MB), never the decoded song (106 MB of samples
@@ -36,6 +36,11 @@ class Upload:
     sha256: str
     path: Path  # the copy kept in the home (core.uploads)
     label: str  # the name, numbered when another song on the list has the same name
+
+    @property
+    def stem(self) -> str:
+        """The name without its extension: what files downloaded from the page are named after."""
+        return self.name.rsplit(".", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -209,26 +214,6 @@ def feeding_probability(home: str, run_id: str, model: str, sha256: str, _name: 
 def explanation(home: str, run_id: str, model: str, sha256: str, start_s: float, _window: np.ndarray):
     """The explanation of the best window, once per song content, run and model."""
     return scorer(home, run_id, model).explain_window(_window, start_s)
-
-
-def ranking(results: dict[str, Scored]) -> pd.DataFrame:
-    """One row per scored upload (``results`` is keyed by the upload's label): songs with a
-    verdict first, most probable first, then the withheld ones (their probability is no rank)."""
-    rows = [
-        {
-            "file": name,
-            "verdict": s.result.verdict,
-            "probability": s.result.probability,
-            "percentile": s.result.percentile,
-            "best 30 s": f"{s.result.best_window[0]:.0f}-{s.result.best_window[1]:.0f} s",
-            "withheld": not s.result.in_domain,
-        }
-        for name, s in results.items()
-        if s.result is not None
-    ]
-    if not rows:
-        return pd.DataFrame()
-    return pd.DataFrame(rows).sort_values(["withheld", "probability"], ascending=[True, False]).drop(columns="withheld")
 
 
 def as_shown(table: pd.DataFrame) -> pd.DataFrame:
