@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pandas as pd
 import streamlit as st
 
 from core.architectures import DISPLAY_NAMES
 from core.catalog import Catalog
 from core.config import Settings
-from core.registry import BEST_MODEL_RULE, RunSummary, keep_active, run_summaries, set_active
+from core.dataset import SPLITS
+from core.registry import BEST_MODEL_RULE, RunMeta, RunSummary, keep_active, run_summaries, set_active
 from core.wording import SYNTHETIC_VERDICTS, holdout_auc
-from ui import songs
+from ui import charts, songs, state
 
 if TYPE_CHECKING:
-    from core.registry import RunMeta
     from core.scoring import Scorer
 
 
@@ -109,3 +110,44 @@ def scoring_model(home: str, meta: RunMeta) -> tuple[str, Scorer]:
             "verdict here: they are unlike the demo's synthetic music, and Hitlens says so instead of guessing."
         )
     return model, scorer
+
+
+def training_settings(run: RunMeta) -> dict[str, tuple[object, str]]:
+    """What a run's holdout figures depend on besides its split: each setting's value, and how
+    a caption says it. Runs alike in every one differ only in their split."""
+    models = ", ".join(DISPLAY_NAMES[m] for m in run.models)
+    epochs = "the preset's epochs" if run.epochs_requested is None else charts.plural(run.epochs_requested, "epoch")
+    quick = " (set-up's quick start)" if run.quick_start else ""
+    return {
+        "models": (frozenset(run.models), f"{charts.plural(len(run.models), 'model')} ({models})"),
+        "preset": (run.training_preset, f"the {run.training_preset} preset"),
+        "epochs": (run.epochs_requested, epochs),
+        "catalog": (run.catalog.fingerprint, f"{run.catalog.tracks:,} tracks{quick}"),
+        "threshold": (run.threshold.rule, f"the {run.threshold.rule} threshold rule"),
+    }
+
+
+def differences(run: RunMeta, other: RunMeta) -> list[str]:
+    """The settings (keys of ``training_settings``) in which ``other`` was trained otherwise than ``run``."""
+    mine, theirs = training_settings(run), training_settings(other)
+    return [key for key in mine if mine[key][0] != theirs[key][0]]
+
+
+def runs_trained_alike(
+    run: RunMeta, runs: pd.DataFrame, home: str, token: str
+) -> tuple[dict[str, RunMeta], dict[str, RunMeta]]:
+    """For each split, the latest of ``runs`` (the run list, newest first) trained like ``run``
+    (``run`` itself for its own split), in the order of ``SPLITS``; and, for each other split
+    without one, its latest run."""
+    alike: dict[str, RunMeta] = {run.split: run}
+    unlike: dict[str, RunMeta] = {}
+    for run_id, split in zip(runs["id"], runs["split"], strict=True):  # newest first
+        if split in alike:
+            continue
+        other = state.run_meta(home, token, run_id)
+        if not differences(run, other):
+            alike[split] = other
+            unlike.pop(split, None)
+        else:
+            unlike.setdefault(split, other)
+    return {split: alike[split] for split in SPLITS if split in alike}, unlike
