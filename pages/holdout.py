@@ -20,7 +20,7 @@ labels = {
     for _, row in runs.iterrows()
 }
 default = int(runs.index[runs["active"]][0]) if runs["active"].any() else 0
-run_id = st.selectbox("Run", list(labels), index=default, format_func=labels.get)
+run_id = st.selectbox("Run", list(labels), index=default, format_func=labels.__getitem__)
 run_choice.activate_button(config, run_id, bool(runs.loc[runs["id"] == run_id, "active"].iloc[0]))
 meta = state.run_meta(home, token, run_id)
 ours = "this run (synthetic demo catalog)" if meta.synthetic else f"this run ({meta.catalog.source} catalog)"
