@@ -61,7 +61,7 @@ from core.config import MIN_AUDIO_SECONDS, SAMPLE_RATE
 from core.context import UNKNOWN_ARTIST
 from core.errors import VersionsDoNotMatch
 from core.explain import Explanation
-from core.popularity import ContextModels
+from core.popularity import ContextModels, PredictedPopularity
 from core.pretrained.domain import Applicability
 from core.pretrained.similarity import Domain
 from core.scoring import Scorer, SongScore, judge
@@ -115,8 +115,8 @@ class Comparison:
     notes: list[str] = field(default_factory=list)  # when only part of a file could be read
     # ``ContextModels.predicted_popularity`` of each version (None: the run has no regression),
     # and the audio model whose probability fed it
-    popularity_a: dict | None = None
-    popularity_b: dict | None = None
+    popularity_a: PredictedPopularity | None = None
+    popularity_b: PredictedPopularity | None = None
     popularity_model: str | None = None
     duration_a_s: float = 0.0  # each version's whole length
     duration_b_s: float = 0.0
@@ -147,7 +147,7 @@ class Comparison:
     def popularity_difference(self) -> float | None:
         if self.popularity_a is None or self.popularity_b is None:
             return None
-        return round(self.popularity_b["value"] - self.popularity_a["value"], 1)
+        return round(self.popularity_b.value - self.popularity_a.value, 1)
 
     @property
     def beyond_noise(self) -> bool:
@@ -171,8 +171,8 @@ class Comparison:
             "regions_changed": self.regions_changed,
             "windows": self.windows,
             "notes": self.notes,
-            "predicted_popularity_a": self.popularity_a,
-            "predicted_popularity_b": self.popularity_b,
+            "predicted_popularity_a": None if self.popularity_a is None else self.popularity_a.as_dict(),
+            "predicted_popularity_b": None if self.popularity_b is None else self.popularity_b.as_dict(),
             "popularity_difference": self.popularity_difference,
             "popularity_model": self.popularity_model,
             "duration_a_s": round(self.duration_a_s, 2),
@@ -271,7 +271,7 @@ def compare(
             scorer.explain_window(part[int(window_start * SAMPLE_RATE) :], window_start + shift, explain_samples)
         )
         tick()
-    popularity: list[dict | None] = [None, None]
+    popularity: list[PredictedPopularity | None] = [None, None]
     if on_top is not None and fed_by is not None:
         fed = [song_a.probability, song_b.probability]
         if separately:  # the regression learned from another audio model's probability: score with it too

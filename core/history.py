@@ -34,7 +34,7 @@ def content_hash(data: bytes) -> str:
 
 
 def record_score(catalog: Catalog, *, run_id: str, model: str, sha256: str, result: dict) -> None:
-    """Remember one song's score as the page showed it (``SongScore.as_dict()``: its verdict,
+    """Remember one song's score as the page showed it (``ScoreResult.as_dict()``: its verdict,
     withheld included, and why) unless this content was already scored by this run's ``model``."""
     with catalog.transaction() as conn:
         seen = conn.execute(

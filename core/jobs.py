@@ -18,6 +18,7 @@ import sys
 import time
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from typing import Literal
 
 import pandas as pd
 
@@ -27,16 +28,23 @@ from core.database import utc_now
 from core.files import ensure_folder, process_alive
 from core.progress import describe_duration, epoch_payload, training_fraction
 
-ACTIVE_STATUSES = ("queued", "running")
-COOPERATIVE_CANCEL = {"train", "collect"}  # kinds that stop between batches or pages; others are terminated
+JobKind = Literal["setup", "train", "demo", "features", "embeddings", "collect"]
+"""What a job does: the CLI command it runs."""
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+"""Where a job stands, as the ``jobs`` table stores it. Kinds and statuses are ``Literal``
+types, not enums: mypy checks every word written, and the CLI, which finishes its job with
+one, needs no import of this module (and pandas) to name it."""
+
+ACTIVE_STATUSES: tuple[JobStatus, ...] = ("queued", "running")
+COOPERATIVE_CANCEL: set[JobKind] = {"train", "collect"}  # stop between batches or pages; others are terminated
 
 
 @dataclass(frozen=True)
 class Job:
     id: int
-    kind: str
+    kind: JobKind
     args: list[str]
-    status: str
+    status: JobStatus
     progress: float
     message: str | None
     error: str | None
@@ -51,7 +59,7 @@ class Job:
         return self.status in ACTIVE_STATUSES
 
 
-def start_job(settings: Settings, kind: str, args: list[str]) -> tuple[Job, bool]:
+def start_job(settings: Settings, kind: JobKind, args: list[str]) -> tuple[Job, bool]:
     """Start ``python -m core <args>`` as job ``kind`` unless one of that kind is running.
     Returns (the job, whether it was started now)."""
     with Catalog.open(settings, create=True) as catalog:
@@ -98,7 +106,7 @@ def get_job(settings: Settings, job_id: int) -> Job:
         return _get(catalog, job_id)
 
 
-def latest_job(settings: Settings, kind: str | None = None) -> Job | None:
+def latest_job(settings: Settings, kind: JobKind | None = None) -> Job | None:
     """The newest job (of ``kind``), running or not; None when there has been none."""
     if not Catalog.exists(settings):
         return None
@@ -209,7 +217,7 @@ class JobReporter:
         row = self.catalog.conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (self.job_id,)).fetchone()
         return bool(row and row[0])
 
-    def finish(self, status: str, message: str | None = None, error: str | None = None) -> None:
+    def finish(self, status: JobStatus, message: str | None = None, error: str | None = None) -> None:
         with self.catalog.transaction() as conn:
             conn.execute(
                 "UPDATE jobs SET status = ?, message = COALESCE(?, message), error = ?, finished_at = ?, "
@@ -239,7 +247,7 @@ def _get(catalog: Catalog, job_id: int) -> Job:
     )
 
 
-KEPT_AFTER_DEATH = {
+KEPT_AFTER_DEATH: dict[JobKind, str] = {
     "train": "Nothing of this training run was saved (a run is saved when it finishes); start it again.",
     "setup": "Start it again: it resumes after the steps it finished (a model it was training is not saved).",
 }
@@ -262,6 +270,6 @@ def _reap_dead(catalog: Catalog) -> None:
             )
 
 
-def _died_message(kind: str) -> str:
+def _died_message(kind: JobKind) -> str:
     kept = KEPT_AFTER_DEATH.get(kind, "Start it again; it resumes and keeps the work it finished.")
     return f"The job stopped unexpectedly (its process ended). {kept}"

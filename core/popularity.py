@@ -21,7 +21,8 @@ al., 2005; Lei et al., 2018). Its holdout coverage is reported next to ``level``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Literal
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -229,6 +230,26 @@ class SplitInputs:
 
 
 @dataclass(frozen=True)
+class PredictedPopularity:
+    """The regression's answer for one song: its best guess of the popularity, rounded to a
+    tenth, and the ``level`` prediction interval ``low``-``high``; ``with_context`` says
+    whether anything was known of the artist (else it came from the audio alone). ``scale``:
+    ``spotify`` (Spotify's 0-100) or ``catalog_percentile`` (a Deezer rank's percentile within
+    the catalog)."""
+
+    value: float
+    low: float
+    high: float
+    scale: Literal["spotify", "catalog_percentile"]
+    level: float
+    with_context: bool
+
+    def as_dict(self) -> dict:
+        """``predicted_popularity`` as ``score --json`` and ``compare --json`` give it."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class ContextModels:
     """A run's models on top of its audio verdict, fed by ``audio_model``'s calibrated
     probability: the audio + context classifier (``classifier``, with the Platt calibration
@@ -329,23 +350,21 @@ class ContextModels:
         calibrated = raw if self.calibration is None else self.calibration.apply(raw)
         return float(calibrated[0])
 
-    def predicted_popularity(self, audio_probability: float, artist: ArtistContext) -> dict | None:
-        """``{value, low, high, scale, level, with_context}``: the regression with the artist's
-        context when anything is known about them, else the audio-only regression; None
-        without a regression. ``scale``: ``spotify`` (Spotify's 0-100) or ``catalog_percentile``
-        (a Deezer rank's percentile within the catalog)."""
+    def predicted_popularity(self, audio_probability: float, artist: ArtistContext) -> PredictedPopularity | None:
+        """The regression with the artist's context when anything is known about them, else the
+        audio-only regression; None without a regression."""
         model = self.regressor if artist.known else self.audio_regressor
         if model is None:
             return None
         value, low, high = model.predict(_inputs(model, audio_probability, artist))
-        return {
-            "value": round(float(value[0]), 1),
-            "low": round(float(low[0]), 1),
-            "high": round(float(high[0]), 1),
-            "scale": "spotify" if model.scale == "spotify" else "catalog_percentile",
-            "level": model.level,
-            "with_context": artist.known,
-        }
+        return PredictedPopularity(
+            value=round(float(value[0]), 1),
+            low=round(float(low[0]), 1),
+            high=round(float(high[0]), 1),
+            scale="spotify" if model.scale == "spotify" else "catalog_percentile",
+            level=model.level,
+            with_context=artist.known,
+        )
 
 
 def _inputs(

@@ -24,8 +24,9 @@ verdict with the artist's context (``song_in_context``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -44,7 +45,7 @@ from core.dataset import MinMaxScaling
 from core.errors import AudioError, HitlensError, UsageError
 from core.evaluate import PlattCalibration
 from core.features import log_mel
-from core.popularity import ContextModels
+from core.popularity import ContextModels, PredictedPopularity
 from core.pretrained.domain import Applicability, unjudged
 from core.pretrained.musicnn import (
     DEFAULT_MODEL,
@@ -60,19 +61,65 @@ from core.pretrained.musicnn import (
 )
 from core.pretrained.similarity import CatalogEmbeddings, Domain, SongProfile
 from core.registry import SavedRun
-from core.wording import context_difference
+from core.wording import Verdict, context_difference
 
 POPULAR_AT = 0.5
-POPULAR, NOT_POPULAR, WITHHELD = "popular", "not popular", "withheld"
 NOT_JUDGED = "This song was not checked against the run's catalog, so it gets no verdict."
 
 
-def verdict_of(probability: float, applicability: Applicability | None) -> str:
+def verdict_of(probability: float, applicability: Applicability | None) -> Verdict:
     """The verdict: withheld unless the song is judged in the run's domain, else popular when
     the calibrated probability is at least ``POPULAR_AT``."""
     if applicability is None or not applicability.in_domain:
-        return WITHHELD
-    return POPULAR if probability >= POPULAR_AT else NOT_POPULAR
+        return Verdict.WITHHELD
+    return Verdict.POPULAR if probability >= POPULAR_AT else Verdict.NOT_POPULAR
+
+
+class WindowScore(TypedDict):
+    """One 30 s window of a song and its calibrated probability, as ``score --json`` lists them."""
+
+    start_s: float
+    end_s: float
+    probability: float
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """A song's score as Hitlens reports it, on the pages, in the history and in ``score
+    --json`` (``as_dict``): figures rounded as reported, and none of what the scorer kept to
+    explain the song (its samples, musicnn's outputs), so it is small to cache and to keep."""
+
+    file: str
+    verdict: Verdict
+    applicability: Applicability  # whether the song is in the run's domain, and why
+    probability: float
+    percentile: float | None  # among the run's held-out tracks; only in domain
+    best_window: tuple[float, float]
+    duration_s: float
+    windows: list[WindowScore]
+    note: str | None  # when only part of the file could be read, how much
+
+    @property
+    def in_domain(self) -> bool:
+        return self.applicability.in_domain
+
+    @property
+    def domain_reason(self) -> str:
+        return self.applicability.reason
+
+    def as_dict(self) -> dict:
+        """The song's fields in ``score --json``: their names and values are read by scripts."""
+        return {
+            "file": self.file,
+            "verdict": self.verdict.value,
+            **self.applicability.as_dict(),
+            "probability": self.probability,
+            "percentile": self.percentile,
+            "best_window": list(self.best_window),
+            "duration_s": self.duration_s,
+            "windows": self.windows,
+            "note": self.note,
+        }
 
 
 @dataclass
@@ -82,7 +129,7 @@ class SongScore:
     probability: float
     catalog_percentile: float | None  # among the run's held-out tracks; shown only in domain
     best_window: tuple[float, float]
-    windows: list[dict] = field(default_factory=list)  # start_s, end_s, probability
+    windows: list[WindowScore] = field(default_factory=list)
     samples: np.ndarray | None = field(default=None, repr=False)
     patches: PatchOutputs | None = field(default=None, repr=False)  # MSD musicnn, when the scorer ran it
     note: str | None = None  # when only part of the file could be read, how much
@@ -90,7 +137,7 @@ class SongScore:
     profile: SongProfile | None = field(default=None, repr=False)  # what musicnn hears, once judged
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         return verdict_of(self.probability, self.applicability)
 
     @property
@@ -103,19 +150,24 @@ class SongScore:
         song in domain (out of it the probability is an extrapolation, not a rank)."""
         return self.catalog_percentile if self.in_domain else None
 
+    def result(self) -> ScoreResult:
+        """What is reported of the score: probability to 4 places, percentile, best window and
+        duration to 1 (the verdict is decided on the probability before rounding)."""
+        start, end = self.best_window
+        return ScoreResult(
+            file=self.file,
+            verdict=self.verdict,
+            applicability=self.applicability or unjudged(NOT_JUDGED),
+            probability=round(self.probability, 4),
+            percentile=None if self.percentile is None else round(self.percentile, 1),
+            best_window=(round(start, 1), round(end, 1)),
+            duration_s=round(self.duration_s, 1),
+            windows=self.windows,
+            note=self.note,
+        )
+
     def as_dict(self) -> dict:
-        applicability = self.applicability or unjudged(NOT_JUDGED)
-        return {
-            "file": self.file,
-            "verdict": self.verdict,
-            **applicability.as_dict(),
-            "probability": round(self.probability, 4),
-            "percentile": None if self.percentile is None else round(self.percentile, 1),
-            "best_window": [round(v, 1) for v in self.best_window],
-            "duration_s": round(self.duration_s, 1),
-            "windows": self.windows,
-            "note": self.note,
-        }
+        return self.result().as_dict()
 
 
 def scorer_for(run: SavedRun, model: str | None = None) -> Scorer:
@@ -349,28 +401,62 @@ def describe_song(song: SongScore, catalog: CatalogEmbeddings, threshold: float)
     }
 
 
-def song_in_context(models: ContextModels, audio_probability: float, artist: ArtistContext) -> dict:
-    """What ``score --json`` adds from a run's models on top of the audio verdict, for a song
-    in domain whose feeding audio model (``models.audio_model``) gave ``audio_probability``:
-    ``predicted_popularity`` (with the artist's context when anything is known about them,
-    else from the audio alone: fans missing, no history), ``context`` (what was known, in
-    words) and, when the artist is known and the run has the audio + context model,
-    ``probability_with_context``: the answer to another question (the chance for this
-    artist's release), never a second verdict. ``fans_note`` says when the artist's fans lie
-    beyond those the models learned from."""
-    result: dict = {
-        "context_audio_model": models.audio_model,
-        "context": artist.describe()
-        if artist.known
-        else "none: audio only (no artist given, so no fans and no history)",
-        "predicted_popularity": models.predicted_popularity(audio_probability, artist),
-        "fans_note": models.fans_note(artist),
-    }
+@dataclass(frozen=True)
+class ChanceWithContext:
+    """The answer of a run's audio + context model for a song of a known artist: the chance
+    for this artist's release (rounded as ``score --json`` gives it), and what knowing the
+    artist changes against the sound alone, in words."""
+
+    probability: float
+    difference: str
+
+
+@dataclass(frozen=True)
+class SongInContext:
+    """What a run's models on top of the audio verdict add for a song in domain: two other
+    questions, never a second verdict. ``predicted_popularity``: the regression's answer (None
+    without one); ``context``: what was known of the artist, in words; ``fans_note``: said when
+    the artist's fans lie beyond those the models learned from; ``chance_with_context``: None
+    unless the artist is known and the run has the audio + context model."""
+
+    audio_model: str  # the audio model whose probability fed the models on top
+    context: str
+    predicted_popularity: PredictedPopularity | None
+    fans_note: str | None
+    chance_with_context: ChanceWithContext | None = None
+
+    def as_dict(self) -> dict:
+        """The fields ``score --json`` adds; ``probability_with_context`` and
+        ``context_difference`` only when there is a chance with the artist's context."""
+        fields: dict = {
+            "context_audio_model": self.audio_model,
+            "context": self.context,
+            "predicted_popularity": None if self.predicted_popularity is None else self.predicted_popularity.as_dict(),
+            "fans_note": self.fans_note,
+        }
+        if self.chance_with_context is not None:
+            fields["probability_with_context"] = self.chance_with_context.probability
+            fields["context_difference"] = self.chance_with_context.difference
+        return fields
+
+
+def song_in_context(models: ContextModels, audio_probability: float, artist: ArtistContext) -> SongInContext:
+    """What a run's ``models`` on top of the audio verdict answer for a song in domain whose
+    feeding audio model (``models.audio_model``) gave ``audio_probability``: the predicted
+    popularity, with the artist's context when anything is known about them, else from the
+    audio alone (fans missing, no history), and, when the artist is known and the run has the
+    audio + context model, the chance for this artist's release."""
+    answers = SongInContext(
+        audio_model=models.audio_model,
+        context=artist.describe() if artist.known else "none: audio only (no artist given, so no fans and no history)",
+        predicted_popularity=models.predicted_popularity(audio_probability, artist),
+        fans_note=models.fans_note(artist),
+    )
     with_context = models.probability(audio_probability, artist)
-    if with_context is not None:
-        result["probability_with_context"] = round(with_context, 4)
-        result["context_difference"] = context_difference(audio_probability, with_context, artist.describe())
-    return result
+    if with_context is None:
+        return answers
+    difference = context_difference(audio_probability, with_context, artist.describe())
+    return replace(answers, chance_with_context=ChanceWithContext(round(with_context, 4), difference))
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""What the command line and the pages both say, worded once: a holdout metric with its 95%
-bootstrap interval, the synthetic demo's caveats, and the default threshold rule.
+"""What the command line and the pages both say, worded once: the verdicts, a holdout metric
+with its 95% bootstrap interval, the synthetic demo's caveats, and the default threshold rule.
 
 It lives in core because the command line must not import ``ui``.
 """
@@ -7,10 +7,23 @@ It lives in core because the command line must not import ``ui``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from core.popularity import PredictedPopularity
     from core.registry import Estimate, RunMeta
+
+
+class Verdict(StrEnum):
+    """A song's verdict, as the pages, the command line, ``score --json`` and the history say
+    it; ``core.scoring.verdict_of`` is the one place it is decided. Each member equals its
+    words (``Verdict.WITHHELD == "withheld"``), so stored and printed verdicts read as before."""
+
+    POPULAR = "popular"
+    NOT_POPULAR = "not popular"
+    WITHHELD = "withheld"
+
 
 SYNTHETIC_VERDICTS = (
     "Verdicts say how much a song resembles the demo's rule, not real Spotify popularity. "
@@ -68,11 +81,11 @@ def scale_name(scale: str | None) -> str:
     return "Spotify's 0-100 scale" if scale == "spotify" else "percentile within the catalog, 0-100"
 
 
-def predicted_popularity(prediction: dict) -> str:
+def predicted_popularity(prediction: PredictedPopularity) -> str:
     """``predicted popularity 41, 80% interval 29-52``, from ``ContextModels.predicted_popularity``."""
     return (
-        f"predicted popularity {prediction['value']:.0f}, {prediction['level']:.0%} interval "
-        f"{prediction['low']:.0f}-{prediction['high']:.0f}"
+        f"predicted popularity {prediction.value:.0f}, {prediction.level:.0%} interval "
+        f"{prediction.low:.0f}-{prediction.high:.0f}"
     )
 
 

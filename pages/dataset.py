@@ -14,12 +14,13 @@ from ui.tables import table_height
 
 through_app("pages/dataset.py")
 st.title("📊 Dataset")
-config, token = state.current()
-summary = state.summary(str(config.home), token) if token else None
-collect_panel(config, synthetic=bool(summary and summary.synthetic), has_catalog=token is not None)
+config, current_token = state.current()  # the collect panel shows with no catalog too
+current = state.summary(str(config.home), current_token) if current_token else None
+collect_panel(config, synthetic=bool(current and current.synthetic), has_catalog=current_token is not None)
 config, token = catalog_or_stop("dataset")
 
 home = str(config.home)
+summary = state.summary(home, token)
 tracks = state.tracks(home, token)
 scale_label = POPULARITY_SCALES.get(summary.popularity_scale or "", "popularity")
 if summary.synthetic:

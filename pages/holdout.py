@@ -2,14 +2,13 @@
 
 import streamlit as st
 
-from core.architectures import DISPLAY_NAMES
-from core.dataset import SPLITS
 from core.registry import RunMeta
 from core.wording import DEMO_FANS, bootstrap_intervals, context_inputs, regression_summary, scale_name
 from ui import charts, state
 from ui import runs as run_choice
 from ui.jobs import study_comparison_pending
 from ui.page import catalog_or_stop, runs_or_stop, through_app
+from ui.runs import differences, runs_trained_alike, training_settings
 
 through_app("pages/holdout.py")
 st.title("🎯 Holdout results")
@@ -22,7 +21,7 @@ labels = {
     for _, row in runs.iterrows()
 }
 default = int(runs.index[runs["active"]][0]) if runs["active"].any() else 0
-run_id = st.selectbox("Run", list(labels), index=default, format_func=labels.get)
+run_id = st.selectbox("Run", list(labels), index=default, format_func=labels.__getitem__)
 run_choice.activate_button(config, run_id, bool(runs.loc[runs["id"] == run_id, "active"].iloc[0]))
 meta = state.run_meta(home, token, run_id)
 ours = "this run (synthetic demo catalog)" if meta.synthetic else f"this run ({meta.catalog.source} catalog)"
@@ -71,7 +70,7 @@ SPLIT_CONTEXT = {
 def models_on_top(meta) -> None:
     """Audio alone vs audio + the artist's context, and the popularity regression (runs that have them)."""
     st.subheader("Audio alone vs audio + the artist's context")
-    alike, _ = runs_trained_alike(meta)  # this run, and the latest run trained like it of each other split
+    alike, _ = runs_trained_alike(meta, runs, home, token)  # this run, and the latest trained alike of each other split
     with_context = {
         split: run for split, run in alike.items() if run.context_audio_model is not None and "context" in run.metrics
     }
@@ -108,43 +107,6 @@ def models_on_top(meta) -> None:
     st.plotly_chart(charts.predicted_vs_actual(regression, meta.popularity_model["q"], scale), width="stretch")
 
 
-def training_settings(run: RunMeta) -> dict[str, tuple[object, str]]:
-    """What a run's holdout figures depend on besides its split: each setting's value, and how
-    a caption says it. Runs alike in every one differ only in their split."""
-    models = ", ".join(DISPLAY_NAMES[m] for m in run.models)
-    epochs = "the preset's epochs" if run.epochs_requested is None else charts.plural(run.epochs_requested, "epoch")
-    quick = " (set-up's quick start)" if run.quick_start else ""
-    return {
-        "models": (frozenset(run.models), f"{charts.plural(len(run.models), 'model')} ({models})"),
-        "preset": (run.training_preset, f"the {run.training_preset} preset"),
-        "epochs": (run.epochs_requested, epochs),
-        "catalog": (run.catalog.fingerprint, f"{run.catalog.tracks:,} tracks{quick}"),
-        "threshold": (run.threshold.rule, f"the {run.threshold.rule} threshold rule"),
-    }
-
-
-def differences(run: RunMeta, other: RunMeta) -> list[str]:
-    """The settings (keys of ``training_settings``) in which ``other`` was trained otherwise than ``run``."""
-    mine, theirs = training_settings(run), training_settings(other)
-    return [key for key in mine if mine[key][0] != theirs[key][0]]
-
-
-def runs_trained_alike(run: RunMeta) -> tuple[dict[str, RunMeta], dict[str, RunMeta]]:
-    """For each split, the latest run trained like ``run`` (``run`` itself for its own split),
-    in the order of ``SPLITS``; and, for each other split without one, its latest run."""
-    alike, unlike = {run.split: run}, {}
-    for run_id, split in zip(runs["id"], runs["split"], strict=True):  # newest first
-        if split in alike:
-            continue
-        other = state.run_meta(home, token, run_id)
-        if not differences(run, other):
-            alike[split] = other
-            unlike.pop(split, None)
-        else:
-            unlike.setdefault(split, other)
-    return {split: alike[split] for split in SPLITS if split in alike}, unlike
-
-
 def not_compared(run: RunMeta, other: RunMeta) -> str:
     """Why ``other`` (of another split) is left out of the comparison with ``run``: what differs."""
     differing = differences(run, other)
@@ -159,7 +121,7 @@ def not_compared(run: RunMeta, other: RunMeta) -> str:
 
 
 def split_comparison() -> None:
-    alike, unlike = runs_trained_alike(meta)
+    alike, unlike = runs_trained_alike(meta, runs, home, token)
     if len(alike) > 1:
         st.subheader("Random vs grouped splits (runs trained alike)")
         st.plotly_chart(charts.split_comparison(alike), width="stretch")

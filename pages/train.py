@@ -35,7 +35,7 @@ with st.form("train"):
         "Models",
         MODEL_NAMES,
         default=chosen["models"],
-        format_func=DISPLAY_NAMES.get,
+        format_func=DISPLAY_NAMES.__getitem__,
         help="The study's five learn from this catalog's spectrograms; musicnn is a logistic regression "
         "on embeddings pretrained on real recordings (seconds to train, no epochs). Audio + context and the "
         "popularity regression are fitted on the best of these audio models' verdicts and the artist's fans and "

@@ -136,16 +136,18 @@ def test_a_run_keeps_its_models_on_top_and_scores_a_song_with_and_without_its_ar
     assert on_top is not None and on_top.classifier is not None and on_top.calibration is not None
 
     alone = song_in_context(on_top, 0.6, UNKNOWN_ARTIST)
-    assert "probability_with_context" not in alone and "audio only" in alone["context"]
-    predicted = alone["predicted_popularity"]
-    assert not predicted["with_context"] and predicted["scale"] == "spotify"
-    assert 0 <= predicted["low"] <= predicted["value"] <= predicted["high"] <= 100
+    assert alone.chance_with_context is None and "audio only" in alone.context
+    predicted = alone.predicted_popularity
+    assert predicted is not None and not predicted.with_context and predicted.scale == "spotify"
+    assert 0 <= predicted.low <= predicted.value <= predicted.high <= 100
 
     artist = context.artist(context.artists()[0])
     known = song_in_context(on_top, 0.6, artist)
-    assert 0 <= known["probability_with_context"] <= 1 and known["predicted_popularity"]["with_context"]
-    assert "verdict_with_context" not in known and artist.name in known["context_difference"]  # no second verdict
-    assert f"{0.6:.0%}" not in known["context_difference"]  # nor the feeding model's probability beside the verdict's
+    chance, known_predicted = known.chance_with_context, known.predicted_popularity
+    assert chance is not None and known_predicted is not None
+    assert 0 <= chance.probability <= 1 and known_predicted.with_context
+    assert "verdict_with_context" not in known.as_dict() and artist.name in chance.difference  # no second verdict
+    assert f"{0.6:.0%}" not in chance.difference  # nor the feeding model's probability beside the verdict's
     without_fans = ArtistContext(fans=None, earlier_releases=3, earlier_median=40.0, name="Somebody")
     with pytest.raises(UsageError, match="no fan count for Somebody"):  # every demo artist had fans
         song_in_context(on_top, 0.6, without_fans)

@@ -25,11 +25,11 @@ def test_the_server_caches_a_verdict_and_the_best_30_s_never_the_decoded_song(tr
     home, sha256 = str(trained_home.home), content_hash(data)
 
     scored = songs.score_upload(home, run_id, "cnn2", sha256, 0, "long take.wav", _source=data, _domain=None)
-    assert scored.error is None and scored.result["duration_s"] == 120.0
+    assert scored.error is None and scored.result.duration_s == 120.0
     decoded_bytes = samples.nbytes  # 10.6 MB
     assert len(pickle.dumps(scored)) < decoded_bytes / 20  # the verdict and tag profile only
 
-    start, end = scored.result["best_window"]
+    start, end = scored.result.best_window
 
     def decoded_again(*args, **kwargs):
         raise AssertionError("the page decoded the upload a second time")
@@ -63,4 +63,4 @@ def test_the_history_keeps_the_chosen_models_score_and_never_the_feeding_models(
     shown = songs.score_upload(home, run_id, "cnn2", sha256, 0, "fed song.wav", _source=data, _domain=None)
     with Catalog.open(settings) as catalog:
         history = scored_songs(catalog, "fed song.wav")
-    assert list(history["model"]) == ["cnn2"] and list(history["verdict"]) == [shown.result["verdict"]]
+    assert list(history["model"]) == ["cnn2"] and list(history["verdict"]) == [shown.result.verdict]

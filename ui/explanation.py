@@ -1,9 +1,11 @@
 """An explanation drawn on the musical grid it was computed on: bars across, the five named
 bands down, every cell the same size whatever its width in mel rows (sub-bass is one or two
-rows of a spectrogram but matters as much as the low mids), coloured by its weight."""
+rows of a spectrogram but matters as much as the low mids), coloured by its weight; and the
+Score page's section that explains the chosen song's best 30 s with it (``section``)."""
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -12,15 +14,27 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.architectures import DISPLAY_NAMES, PRETRAINED_MODEL
 from core.bands import BANDS
 from core.config import SAMPLE_RATE, FeaturePreset
+from core.errors import HitlensError
 from core.explain import Explanation, audible_seconds, describe, region_audio
 from core.features import log_mel
-from core.wording import cell_name, no_stable_explanation
-from ui import charts
+from core.wording import (
+    SYNTHETIC_VERDICTS,
+    cell_name,
+    explanation_stability,
+    holdout_auc,
+    no_stable_explanation,
+    time_cells_origin,
+)
+from ui import charts, songs
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from core.registry import Estimate, RunMeta
+    from core.scoring import ScoreResult
 
 WEIGHT_COLOURS = "RdBu_r"  # red: toward popular, blue: away, white: no effect
 UNSTABLE_COLOURS = "Greys"  # an explanation with no stable cell: sizes only, no direction to read
@@ -218,3 +232,68 @@ def region_players(explanation: Explanation, window: np.ndarray, start_s: float,
                 play.audio(whole, sample_rate=SAMPLE_RATE)
                 isolate.caption(f"only the {cell.band}")
                 isolate.audio(band_only, sample_rate=SAMPLE_RATE)
+
+
+def section(
+    home: str,
+    run_id: str,
+    meta: RunMeta,
+    model: str,
+    auc: Estimate,
+    upload: songs.Upload,
+    result: ScoreResult,
+    window: np.ndarray,
+) -> None:
+    """The Score page's "What drives the verdict" for ``upload``, scored by ``model`` of run
+    ``run_id`` (``auc``: its holdout ROC-AUC, named in the PNG): the grid over the best 30 s
+    (``window``), its spectrogram, the regions to hear and the PNG to download. A withheld
+    verdict gets no explanation, only why; a failed one stops the page with its reason."""
+    st.subheader("What drives the verdict")
+    if not result.in_domain:
+        st.info(
+            "No explanation: the verdict is withheld, and what moves a model's guess outside the music it learned "
+            "from says nothing about your song."
+        )
+        return
+    start, end = result.best_window
+    method = "occlusion (each cell silenced in turn)" if model == PRETRAINED_MODEL else "LIME (1,000 samples)"
+    try:
+        with st.spinner(f"Explaining the best 30 s with {method}…"):
+            explained = songs.explanation(home, run_id, model, upload.sha256, start, _window=window)
+    except HitlensError as problem:
+        st.error(str(problem))
+        st.stop()
+
+    grid_title = (
+        f"Each {cell_name(explained.time_unit)} and band of the best 30 s: red pushes toward popular, blue away"
+        if explained.stable
+        else "No stable explanation: the weights' sizes, greyed (not findings)"
+    )
+    st.plotly_chart(grid_figure(explained, grid_title), width="stretch")
+    spectrogram, times, preset = audible_spectrogram(window, start)
+    st.plotly_chart(
+        charts.spectrogram(spectrogram, preset, "Spectrogram of the best 30 s", start_s=start), width="stretch"
+    )
+    st.caption(
+        f"{explanation_stability(explained.stability, explained.method)}. Time cells are "
+        f"{time_cells_origin(explained.time_unit)}"
+        + ("; the marks +1, +2, … and −1, −2, … match the lists below." if explained.stable else ".")
+    )
+    region_players(explained, window, start)
+    cautions = [f"WARNING: {SYNTHETIC_VERDICTS}"] if meta.synthetic else []  # said in the PNG too
+    png = functools.partial(  # drawn when clicked: it took longer than the explanation it shows
+        figure_png,
+        functools.partial(
+            explanation_figure,
+            explained,
+            spectrogram,
+            times,
+            preset,
+            f"{upload.label}: {result.verdict} ({result.probability:.0%}), best 30 s {start:.0f}-{end:.0f} s",
+            [
+                f"Scored with {DISPLAY_NAMES[model]} of run {meta.id} ({meta.split} split; {holdout_auc(auc)}).",
+                *cautions,
+            ],
+        ),
+    )
+    st.download_button("Download the explanation (PNG)", png, f"{upload.stem}-explanation.png", "image/png")

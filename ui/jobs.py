@@ -9,13 +9,13 @@ import streamlit as st
 
 from core.architectures import MODEL_NAMES
 from core.config import DEFAULT_TRAINING_PRESET, Settings
-from core.jobs import Job, active_jobs, cancel_job, job_events, latest_job, start_job
+from core.jobs import Job, JobKind, active_jobs, cancel_job, job_events, latest_job, start_job
 from core.progress import describe_duration
 from core.setup import is_study_comparison, study_comparison_note
 from ui import charts, state
 
 SETUP_ARGS = ["setup"]
-KIND_LABELS = {
+KIND_LABELS: dict[JobKind, str] = {
     "setup": "Building the demo catalog, its spectrograms, musicnn embeddings and the default run",
     "train": "Training",
     "demo": "Building the demo catalog",

@@ -1,6 +1,6 @@
 """The Score page's songs: the list of uploads (kept in the home by ``core.uploads``, so
-page visits and reloads do not lose them), scoring and explanations cached per content, the
-ranking, and the scored-songs history, whose rows reopen their song.
+page visits and reloads do not lose them), scoring and explanations cached per content, and
+the scored-songs history, whose rows reopen their song.
 
 Server-wide caches are keyed by the upload's content hash and hold verdicts, tag profiles,
 explanations and each song's best 30 s (2.6 MB), never the decoded song (106 MB of samples
@@ -21,9 +21,12 @@ import streamlit as st
 
 from core.architectures import DISPLAY_NAMES
 from core.config import MAX_UPLOAD_MB, SAMPLE_RATE, Settings
+from core.wording import Verdict
 from ui.tables import table_height
 
 if TYPE_CHECKING:
+    from core.pretrained.similarity import SongProfile
+    from core.scoring import ScoreResult
     from core.uploads import KeptSong
 
 
@@ -34,16 +37,21 @@ class Upload:
     path: Path  # the copy kept in the home (core.uploads)
     label: str  # the name, numbered when another song on the list has the same name
 
+    @property
+    def stem(self) -> str:
+        """The name without its extension: what files downloaded from the page are named after."""
+        return self.name.rsplit(".", 1)[0]
+
 
 @dataclass(frozen=True)
 class Scored:
-    """One upload's score: ``error`` (one line) or ``result`` (``SongScore.as_dict()``) and
-    the musicnn ``profile`` (or why it could not run)."""
+    """One upload's score: ``error`` (one line) or ``result`` and the musicnn ``profile`` (or
+    why it could not run). Server-wide caches pickle it: it holds no samples."""
 
     sha256: str
     error: str | None = None
-    result: dict | None = None
-    profile: object = None
+    result: ScoreResult | None = None
+    profile: SongProfile | str | None = None
 
 
 OPEN_FROM_HISTORY = "score-open"
@@ -186,11 +194,11 @@ def score_upload(
     song = item.score
     # musicnn could not run (it is missing): the verdict is withheld and says why; the rest stands
     profile = song.profile if song.profile is not None else (song.applicability.reason if song.applicability else "")
-    result = song.as_dict()
-    start, end = result["best_window"]
+    result = song.result()
+    start, end = result.best_window
     best_window(sha256, start, end, _name, _source, _samples=song.samples)  # cut while decoded
     with Catalog.open(Settings(home=Path(home))) as catalog:
-        record_score(catalog, run_id=run_id, model=model, sha256=sha256, result=result)
+        record_score(catalog, run_id=run_id, model=model, sha256=sha256, result=result.as_dict())
     return Scored(sha256, result=result, profile=profile)
 
 
@@ -208,31 +216,11 @@ def explanation(home: str, run_id: str, model: str, sha256: str, start_s: float,
     return scorer(home, run_id, model).explain_window(_window, start_s)
 
 
-def ranking(results: dict[str, Scored]) -> pd.DataFrame:
-    """One row per scored upload (``results`` is keyed by the upload's label): songs with a
-    verdict first, most probable first, then the withheld ones (their probability is no rank)."""
-    rows = [
-        {
-            "file": name,
-            "verdict": s.result["verdict"],
-            "probability": s.result["probability"],
-            "percentile": s.result["percentile"],
-            "best 30 s": f"{s.result['best_window'][0]:.0f}-{s.result['best_window'][1]:.0f} s",
-            "withheld": not s.result["in_domain"],
-        }
-        for name, s in results.items()
-        if s.result
-    ]
-    if not rows:
-        return pd.DataFrame()
-    return pd.DataFrame(rows).sort_values(["withheld", "probability"], ascending=[True, False]).drop(columns="withheld")
-
-
 def as_shown(table: pd.DataFrame) -> pd.DataFrame:
     """A ranking or history table as the page draws it: probabilities as percentages, and
     nothing beside a withheld verdict (no probability bar that would read as a score, no
     percentile, no best 30 s: each rests on the verdict); the CSV keeps every figure."""
-    judged = table["verdict"] != "withheld"
+    judged = table["verdict"] != Verdict.WITHHELD
     window = "best 30 s" if "best 30 s" in table else "best_window"
     return table.assign(
         probability=(100 * table["probability"]).where(judged),

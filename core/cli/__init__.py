@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.cli import bench as bench_command
 from core.cli import compare, data, models, scoring
@@ -27,6 +28,9 @@ from core.pretrained.musicnn import DEFAULT_MODEL as DEFAULT_MUSICNN
 from core.pretrained.musicnn import MODELS as MUSICNN_MODELS
 from core.progress import TerminalProgress
 from core.wording import DEFAULT_THRESHOLD_RULE
+
+if TYPE_CHECKING:
+    from core.jobs import JobReporter, JobStatus
 
 
 def _whole(low: int, high: int) -> Callable[[str], int]:
@@ -92,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def _job_reporter(args: argparse.Namespace):
+def _job_reporter(args: argparse.Namespace) -> JobReporter | None:
     if getattr(args, "job_id", None) is None:
         return None
     from core.jobs import JobReporter
@@ -100,7 +104,7 @@ def _job_reporter(args: argparse.Namespace):
     return JobReporter(settings(), args.job_id)
 
 
-def _finish(job, status: str, error: str | None = None) -> None:
+def _finish(job: JobReporter | None, status: JobStatus, error: str | None = None) -> None:
     if job is not None:
         # On a full disk the job's row cannot be written; it is marked failed once its process is gone.
         with contextlib.suppress(DiskFull):

@@ -12,6 +12,7 @@ from core.errors import UsageError
 from core.progress import Progress
 from core.wording import (
     SYNTHETIC_VERDICTS,
+    Verdict,
     catalog_label,
     explanation_stability,
     no_stable_explanation,
@@ -19,8 +20,6 @@ from core.wording import (
     scale_name,
     with_interval,
 )
-
-WITHHELD = "withheld"  # core.scoring.WITHHELD, without importing TensorFlow to print it
 
 if TYPE_CHECKING:
     from core.context import ArtistContext
@@ -123,7 +122,7 @@ class FileScorer:
         result.update(describe_song(song, neighbours, run.meta.threshold.value))
         if self.on_top is not None and song.in_domain:  # out of domain, what builds on the verdict is withheld with it
             audio = song.probability if self.feeding is None else self.feeding.score(source or item.file).probability
-            result.update(song_in_context(self.on_top, audio, self.request.artist))
+            result.update(song_in_context(self.on_top, audio, self.request.artist).as_dict())
         if self.request.explain:
             result["explanation_stable"] = False
             result["regions"] = []
@@ -162,7 +161,7 @@ def _print_scores(results: list[dict], run, model: str, *, explained: bool) -> N
             print(f"  -  {name}: {result['error']}")
             continue
         start, end = result["best_window"]
-        if result["verdict"] == WITHHELD:
+        if result["verdict"] == Verdict.WITHHELD:
             print(f"{rank:>3}. {name}: verdict withheld. {result['domain_reason']}")
             print(f"       the model's raw probability, not a verdict: {result['probability']:.0%}; no percentile")
         else:
@@ -200,7 +199,7 @@ def _print_scores(results: list[dict], run, model: str, *, explained: bool) -> N
 
 def _explanation_lines(result: dict) -> list[str]:
     """What ``score --explain`` prints: the stability, then the stable findings or why none."""
-    if result["verdict"] == WITHHELD:
+    if result["verdict"] == Verdict.WITHHELD:
         return [
             "no explanation: the verdict is withheld, and what moves a guess outside the catalog's world "
             "says nothing about the song"
@@ -226,10 +225,12 @@ def _context_lines(result: dict, scale: str | None) -> list[str]:
         lines.append("audio only: no artist given (--artist NAME for a catalog artist, or --fans N for another).")
     if result.get("fans_note"):
         lines.append(result["fans_note"])
-    prediction = result["predicted_popularity"]
-    if prediction is not None:
-        basis = "with the artist's context" if prediction["with_context"] else "artist unknown: no fans, no history"
-        lines.append(f"{predicted_popularity(prediction)} ({scale_name(prediction['scale'])}; {basis})")
+    if result["predicted_popularity"] is not None:
+        from core.popularity import PredictedPopularity  # loaded already: scoring read the run's models on top
+
+        prediction = PredictedPopularity(**result["predicted_popularity"])
+        basis = "with the artist's context" if prediction.with_context else "artist unknown: no fans, no history"
+        lines.append(f"{predicted_popularity(prediction)} ({scale_name(prediction.scale)}; {basis})")
     return lines
 
 

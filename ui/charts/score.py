@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import plotly.graph_objects as go
 
 from ui.charts.base import BLUE, HEIGHT, LEGEND_BELOW, figure
+
+if TYPE_CHECKING:
+    from core.scoring import ScoreResult
 
 
 def tag_bars(tags: list[dict]) -> go.Figure:
@@ -49,11 +54,11 @@ def tag_curves(curves: pd.DataFrame) -> go.Figure:
     )
 
 
-def window_probabilities(result: dict) -> go.Figure:
-    """Each 30 s window's probability (``SongScore.as_dict()``), drawn from where it starts:
-    the best window is shaded from its start, so its shading begins at its own point."""
-    windows = result["windows"]
-    best_start, best_end = result["best_window"]
+def window_probabilities(result: ScoreResult) -> go.Figure:
+    """Each 30 s window's probability, drawn from where it starts: the best window is shaded
+    from its start, so its shading begins at its own point."""
+    windows = result.windows
+    best_start, best_end = result.best_window
     trace = go.Scatter(
         x=[w["start_s"] for w in windows],
         y=[w["probability"] for w in windows],
