@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from core.config import engine, settings
 from core.progress import Progress
 
 if TYPE_CHECKING:
+    from core.jobs import JobKind
     from core.setup import SetupStep
 
 
@@ -66,7 +67,7 @@ def _start_in_background(step: SetupStep) -> None:
         runs = list_runs(settings(), catalog)
     if nothing_to_train(build_parser().parse_args(list(step.argv)), runs):
         return
-    job, started = start_job(settings(), step.kind, list(step.argv))
+    job, started = start_job(settings(), cast("JobKind", step.kind), list(step.argv))
     state = "started" if started else "not started: another training job is running"
     print(f"{step.label}: job {job.id} {state}; the Train page shows its progress")
 
