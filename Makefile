@@ -21,13 +21,13 @@ MUSICNN := musicnn==0.1.0
 # last install. Hitlens itself goes in editable and without dependencies (requirements.txt
 # has them all), which puts the `hitlens` command on the virtualenv's PATH. Then librosa's
 # numba kernels are compiled into its on-disk cache by one process, before any two processes
-# could fill that cache at once (core/warmup.py says why that matters).
+# could fill that cache at once (core/audio/warmup.py says why that matters).
 $(INSTALLED): requirements.txt pyproject.toml Makefile | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps $(MUSICNN)
 	$(PY) -m pip install --quiet --no-deps -e .
-	$(PY) -m core.warmup
+	$(PY) -m core.audio.warmup
 	cp requirements.txt $(INSTALLED)
 
 setup: $(INSTALLED)

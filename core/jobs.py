@@ -22,9 +22,9 @@ from typing import Literal
 
 import pandas as pd
 
-from core.catalog import Catalog
+from core.catalog.database import utc_now
+from core.catalog.store import Catalog
 from core.config import REPO_ROOT, Settings
-from core.database import utc_now
 from core.files import ensure_folder, process_alive
 from core.progress import describe_duration, epoch_payload, training_fraction
 

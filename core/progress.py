@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from tqdm import tqdm
 
 if TYPE_CHECKING:
-    from core.training import TrainingEvent
+    from core.learning.training import TrainingEvent
 
 
 class Progress(Protocol):

@@ -35,13 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.architectures import MODEL_NAMES
 from core.demo.build import QUICK_START_EVERY
+from core.learning.architectures import MODEL_NAMES
 from core.progress import describe_duration, epoch_payload, training_fraction, training_seconds
 
 if TYPE_CHECKING:
     from core.jobs import Job
-    from core.training import TrainingEvent
+    from core.learning.training import TrainingEvent
 
 
 @dataclass(frozen=True)
@@ -284,10 +284,10 @@ def time_setup(
     import subprocess
     import sys
 
-    from core.catalog import Catalog
+    from core.catalog.store import Catalog
     from core.config import Settings
     from core.jobs import get_job, latest_job
-    from core.registry import active_run_id
+    from core.learning.registry import active_run_id
 
     settings = Settings(home=home)
     environment = {**os.environ, "HITLENS_HOME": str(home)}

@@ -11,13 +11,13 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.popularity import PredictedPopularity
-    from core.registry import Estimate, RunMeta
+    from core.learning.popularity import PredictedPopularity
+    from core.learning.registry import Estimate, RunMeta
 
 
 class Verdict(StrEnum):
     """A song's verdict, as the pages, the command line, ``score --json`` and the history say
-    it; ``core.scoring.verdict_of`` is the one place it is decided. Each member equals its
+    it; ``core.songs.scoring.verdict_of`` is the one place it is decided. Each member equals its
     words (``Verdict.WITHHELD == "withheld"``), so stored and printed verdicts read as before."""
 
     POPULAR = "popular"
@@ -90,7 +90,7 @@ def predicted_popularity(prediction: PredictedPopularity) -> str:
 
 
 def regression_summary(metrics: dict, scale: str | None) -> str:
-    """A regression's holdout figures (``core.popularity.regression_metrics``) in one clause."""
+    """A regression's holdout figures (``core.learning.popularity.regression_metrics``) in one clause."""
     return (
         f"MAE {with_interval(metrics['mae'], metrics['mae_ci'], 1)} points ({scale_name(scale)}), "
         f"Spearman {with_interval(metrics['spearman'], metrics['spearman_ci'], 2)}; its "
@@ -101,7 +101,7 @@ def regression_summary(metrics: dict, scale: str | None) -> str:
 
 def context_inputs(meta: RunMeta) -> str:
     """What the run's audio + context model and regression learned from."""
-    from core.architectures import DISPLAY_NAMES
+    from core.learning.architectures import DISPLAY_NAMES
 
     audio = DISPLAY_NAMES.get(meta.context_audio_model or "", meta.context_audio_model)
     fed = f"fed by {audio}'s calibrated probability (the audio model with the best test-split ROC-AUC)"
@@ -126,7 +126,7 @@ def context_difference(audio: float, with_context: float, artist: str) -> str:
     )
 
 
-# --- Comparing two versions of one song (issue 14, item 5; ``core.compare``) ---
+# --- Comparing two versions of one song (issue 14, item 5; ``core.songs.compare``) ---
 
 
 def offset_words(offset_s: float) -> str:
@@ -166,7 +166,7 @@ def popularity_difference(comparison: dict) -> str:
         f"B {b['value']:.0f}, B - A = {difference:+.1f}"
     )
     if comparison["popularity_model"] != comparison["model"]:
-        from core.architectures import DISPLAY_NAMES
+        from core.learning.architectures import DISPLAY_NAMES
 
         fed = DISPLAY_NAMES.get(comparison["popularity_model"], comparison["popularity_model"])
         noise = f", from {fed}'s probability, whose noise was not measured here"

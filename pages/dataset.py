@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from core import explore
+from core.catalog import explore
+from core.catalog.track_writer import POPULARITY_SCALES
 from core.config import DEFAULT_PRESET, FEATURE_PRESETS
-from core.track_writer import POPULARITY_SCALES
 from core.wording import default_threshold_rule
 from ui import charts, state
 from ui.collect import collect_panel

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.registry import RunMeta
+from core.learning.registry import RunMeta
 from core.wording import DEMO_FANS, bootstrap_intervals, context_inputs, regression_summary, scale_name
 from ui import charts, state
 from ui import runs as run_choice

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from core.config import MAX_UPLOAD_MB
-from core.context import UNKNOWN_ARTIST
-from core.popularity import ContextModels
+from core.learning.context import UNKNOWN_ARTIST
+from core.learning.popularity import ContextModels
 from ui import compare, context_answers, explanation, ranking, songs, sounds_like, state, verdict
 from ui import runs as run_choice
 from ui.page import active_run_line, catalog_or_stop, runs_or_stop, through_app

@@ -4,12 +4,12 @@ which run scores songs."""
 import pandas as pd
 import streamlit as st
 
-from core.architectures import DISPLAY_NAMES, MODEL_NAMES, REGRESSION_MODEL, require_feeding_model
 from core.config import FEATURE_PRESETS, TRAINING_PRESETS
-from core.dataset import SPLITS, left_out_note
 from core.errors import UsageError
-from core.evaluate import holdout_table
 from core.jobs import latest_job, start_job
+from core.learning.architectures import DISPLAY_NAMES, MODEL_NAMES, REGRESSION_MODEL, require_feeding_model
+from core.learning.dataset import SPLITS, left_out_note
+from core.learning.evaluate import holdout_table
 from core.wording import context_inputs, regression_summary, with_interval
 from ui import runs as run_choice
 from ui import state

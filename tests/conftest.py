@@ -72,8 +72,8 @@ def scoring_home(trained_home, monkeypatch) -> Iterator[Settings]:
     """``trained_home`` as HITLENS_HOME, with the Score page's list empty as a new artist finds
     it, and emptied again afterwards: uploads are kept in the home, so one test's songs would
     still be listed in the next test's page (or in a copy of the home)."""
-    from core.catalog import Catalog
-    from core.uploads import clear_list
+    from core.catalog.store import Catalog
+    from core.songs.uploads import clear_list
 
     with Catalog.open(trained_home) as catalog:
         clear_list(catalog)
@@ -91,7 +91,7 @@ def context_home(demo_home, tmp_path_factory) -> Settings:
     import shutil
 
     from core.config import TRAINING_PRESETS
-    from core.experiment import run_experiment
+    from core.learning.experiment import run_experiment
 
     root = tmp_path_factory.mktemp("context-home")
     shutil.copytree(demo_home.data_dir, root / "data")

@@ -64,7 +64,7 @@ def call_cli(*args: str, home: Path, check: bool = False) -> subprocess.Complete
 def demo_clips(settings: Settings, count: int = 1) -> list[Path]:
     """The audio files of the first ``count`` distinct clips of a home's demo catalog: songs of
     the catalog's own kind, which a run trained on it judges (real recordings it withholds)."""
-    from core.catalog import Catalog
+    from core.catalog.store import Catalog
 
     with Catalog.open(settings) as catalog:
         tracks = catalog.tracks()
@@ -78,7 +78,7 @@ def demo_song(settings: Settings, seconds: float, index: int = 0) -> bytes:
     import numpy as np
     import soundfile as sf
 
-    from core.audio import load_audio
+    from core.audio.decode import load_audio
     from core.config import SAMPLE_RATE
 
     clip = load_audio(demo_clips(settings, index + 1)[index])
@@ -162,7 +162,7 @@ def planted_demo_song(index: int, **traits) -> np.ndarray:
     from dataclasses import replace
 
     from core.demo import plan_catalog
-    from core.synth import render
+    from core.demo.synth import render
 
     song = plan_catalog(SMALL_DEMO_TRACKS, 7).songs[index]
     return render(song.artist.style, replace(song.traits, **traits), song.seed)

@@ -1,6 +1,6 @@
 import pytest
 
-from core.architectures import KERAS_MODELS, STUDY_PARAMETERS, build_dummy, build_model
+from core.learning.architectures import KERAS_MODELS, STUDY_PARAMETERS, build_dummy, build_model
 
 
 @pytest.mark.parametrize("name", KERAS_MODELS)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.audio import decode, load_audio
+from core.audio.decode import decode, load_audio
 from core.config import REPO_ROOT, SAMPLE_RATE
 from core.errors import AudioTooLong, AudioTooShort, SilentAudio, UnreadableAudio, UnsupportedFormat
 from tests.helpers import shared_file, tone
@@ -141,7 +141,7 @@ def _constant_flac(path, minutes, rate=192_000, channels=8):
 
 PEAK_PROBE = """
 import resource, sys
-from core.audio import load_audio
+from core.audio.decode import load_audio
 load_audio(sys.argv[2])  # imports and first-call costs, so only the bomb's own cost is measured
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 samples = load_audio(sys.argv[1])
@@ -172,7 +172,9 @@ def test_a_file_declaring_too_many_samples_is_refused_from_its_header(tmp_path, 
     path = tmp_path / "surround.flac"
     with sf.SoundFile(path, "w", samplerate=192_000, channels=8, format="FLAC", subtype="PCM_16") as out:
         out.write(np.zeros((192_000, 8), dtype=np.int16))
-    monkeypatch.setattr("core.audio.MAX_SOURCE_SAMPLES", 192_000 * 8 - 1)  # one second of it is one sample too many
+    monkeypatch.setattr(
+        "core.audio.decode.MAX_SOURCE_SAMPLES", 192_000 * 8 - 1
+    )  # one second of it is one sample too many
     with pytest.raises(AudioTooLong, match=r"8 channels at 192 kHz.*Export a stereo mix"):
         load_audio(path)
 
@@ -184,7 +186,7 @@ def test_running_out_of_memory_while_decoding_is_that_files_error(tmp_path, monk
     def exhausted(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr("core.audio._read_mono", exhausted)
+    monkeypatch.setattr("core.audio.decode._read_mono", exhausted)
     with pytest.raises(AudioTooLong, match="needs more memory to decode than the server has free"):
         load_audio(path)
 
@@ -227,7 +229,7 @@ def test_one_nan_sample_is_damage_not_silence(tmp_path):
 def test_an_mp3_longer_than_a_block_decodes_as_in_one_piece_and_quietly(tmp_path, capfd):
     # A mono clip at the model's rate spanning three decode blocks: noise keeps libmpg123's
     # bit reservoir in use at every block boundary.
-    from core.audio import BLOCK_SAMPLES
+    from core.audio.decode import BLOCK_SAMPLES
 
     rng = np.random.default_rng(0)
     samples = (0.3 * rng.standard_normal(int(BLOCK_SAMPLES * 2.5))).astype(np.float32)

@@ -3,8 +3,8 @@
 import dataclasses
 
 from core.bench.scoring import best_architecture
-from core.catalog import Catalog
-from core.registry import Estimate, load_run
+from core.catalog.store import Catalog
+from core.learning.registry import Estimate, load_run
 
 
 def test_bench_score_times_a_spectrogram_model_when_musicnn_is_the_best(trained_home):

@@ -3,11 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from core import explore
-from core.catalog import Catalog
-from core.database import SCHEMA_VERSION
+from core.catalog.database import SCHEMA_VERSION
+from core.catalog.store import Catalog, explore
+from core.catalog.track_writer import ArtistRef, TrackRecord
 from core.errors import CatalogMissing
-from core.track_writer import ArtistRef, TrackRecord
 
 
 def _track(source_id, name="Song", artists=("Ann",), popularity=40.0, preview="auto", **extra):
@@ -51,7 +50,7 @@ def test_reopening_an_old_version_applies_missing_migrations(home):
 
 def test_a_catalog_at_the_previous_version_gains_the_artist_context_columns(home):
     """A catalog written before artists had fans keeps its rows and gains the columns, empty."""
-    from core.database import MIGRATIONS
+    from core.catalog.database import MIGRATIONS
 
     home.data_dir.mkdir(parents=True)
     old = sqlite3.connect(home.catalog_path)

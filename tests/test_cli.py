@@ -77,8 +77,8 @@ def test_a_full_disk_is_one_clear_line_and_keeps_what_was_stored(demo_home, tmp_
     import errno
     import shutil
 
-    from core import features
-    from core.catalog import Catalog
+    from core.audio import features
+    from core.catalog.store import Catalog
     from core.cli import main
 
     shutil.copytree(demo_home.data_dir, tmp_path / "data", ignore=shutil.ignore_patterns("features"))
@@ -132,8 +132,8 @@ def test_evaluate_json_lists_audio_plus_context_like_the_others_and_the_regressi
 
 def test_score_json_adds_the_predicted_popularity_and_the_chance_with_the_artists_context(context_home):
     """Two other questions, each named: never a second verdict for the song."""
-    from core.catalog import Catalog
-    from core.context import CatalogContext
+    from core.catalog.store import Catalog
+    from core.learning.context import CatalogContext
 
     with Catalog.open(context_home) as catalog:
         artist = CatalogContext.read(catalog).artists()[0]
@@ -168,9 +168,9 @@ def test_bad_artist_context_is_one_clear_line_and_exit_2(context_home, monkeypat
 
 
 def test_a_close_name_is_suggested_and_an_old_run_refuses_context(context_home, trained_home, monkeypatch, capsys):
-    from core.catalog import Catalog
+    from core.catalog.store import Catalog
     from core.cli import main
-    from core.context import CatalogContext
+    from core.learning.context import CatalogContext
 
     with Catalog.open(context_home) as catalog:
         artist = CatalogContext.read(catalog).artists()[0]

@@ -11,7 +11,7 @@ import requests
 from recorded import FakeClock, FakeDeezer, Recordings, ReplaySession, Reply, mp3_clips
 
 from core import cli
-from core.catalog import Catalog
+from core.catalog.store import Catalog
 from core.collect import deezer as deezer_module
 from core.collect import sources
 from core.collect.collection import YearRange, collect

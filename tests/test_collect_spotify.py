@@ -9,7 +9,7 @@ import pytest
 from recorded import FakeClock, FakeDeezer, FakeSpotify, ReplaySession, mp3_clips
 
 from core import cli
-from core.catalog import Catalog
+from core.catalog.store import Catalog
 from core.collect import sources
 from core.collect.collection import YearRange, collect
 from core.collect.spotify import PAGING_LIMIT, find_credentials

@@ -9,17 +9,17 @@ import pytest
 import soundfile as sf
 import soxr
 
-from core.bands import BANDS_BY_NAME, band_rows
+from core.audio.bands import BANDS_BY_NAME, band_rows
 from core.cli import main
 from core.cli.compare import _summary
-from core.compare import compare, load_versions, match_versions
 from core.config import FEATURE_PRESETS, SAMPLE_RATE
-from core.dataset import MinMaxScaling
 from core.demo import SIGNAL_REGIONS
 from core.errors import AudioTooShort, VersionsDoNotMatch
-from core.evaluate import PlattCalibration
-from core.popularity import ContextModels
-from core.scoring import Scorer
+from core.learning.dataset import MinMaxScaling
+from core.learning.evaluate import PlattCalibration
+from core.learning.popularity import ContextModels
+from core.songs.compare import compare, load_versions, match_versions
+from core.songs.scoring import Scorer
 from tests.helpers import WEAK_HOOK, planted_demo_song, shared_file
 
 HOOK = next(region for region in SIGNAL_REGIONS if region.trait == "hook")

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from core.context import FEATURES_WITH_HISTORY, context_features, popularity_percent, release_history
-from core.popularity import (
+from core.learning.context import FEATURES_WITH_HISTORY, context_features, popularity_percent, release_history
+from core.learning.popularity import (
     ContextClassifier,
     PopularityRegressor,
     conformal_quantile,

@@ -4,19 +4,19 @@ popularity regression (issue 14), from training to scoring."""
 import numpy as np
 import pytest
 
-from core.catalog import Catalog
+from core.catalog.store import Catalog
 from core.config import Settings
-from core.context import UNKNOWN_ARTIST, ArtistContext, CatalogContext, given_artist
-from core.dataset import labels, modelling_tracks, split_tracks
 from core.demo.build import track_records
 from core.demo.plan import FAN_RULE, plan_catalog
 from core.errors import UsageError
-from core.evaluate import evaluate_model
-from core.experiment import fit_models_on_top
-from core.popularity import ContextModels
-from core.registry import load_run
-from core.scoring import song_in_context
-from core.training import ModelResult
+from core.learning.context import UNKNOWN_ARTIST, ArtistContext, CatalogContext, given_artist
+from core.learning.dataset import labels, modelling_tracks, split_tracks
+from core.learning.evaluate import evaluate_model
+from core.learning.experiment import fit_models_on_top
+from core.learning.popularity import ContextModels
+from core.learning.registry import load_run
+from core.learning.training import ModelResult
+from core.songs.scoring import song_in_context
 
 DEMO_THRESHOLD = 39.0
 

@@ -112,9 +112,9 @@ def _two_runs(trained_home, root):
     """A copy of the trained home with its run (active) and a copy of it as a second, inactive run."""
     import sqlite3
 
-    from core.catalog import Catalog
+    from core.catalog.store import Catalog
     from core.config import Settings
-    from core.registry import active_run_id
+    from core.learning.registry import active_run_id
 
     shutil.copytree(trained_home.data_dir, root / "data")
     shutil.copytree(trained_home.models_dir, root / "models")

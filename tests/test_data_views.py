@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.catalog import Catalog
+from core.catalog.explore import class_balance, duplicate_groups, releases_of_one_song
+from core.catalog.store import Catalog
 from core.config import FEATURE_PRESETS, Settings
-from core.explore import class_balance, duplicate_groups, releases_of_one_song
-from core.registry import CatalogInfo, Estimate, ModelMetrics, RunMeta, save_run
+from core.learning.registry import CatalogInfo, Estimate, ModelMetrics, RunMeta, save_run
 from tests.helpers import open_page, page_figures, page_text
 from ui import charts
 

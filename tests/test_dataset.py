@@ -2,14 +2,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.dataset import (
+from core.errors import UsageError
+from core.learning.dataset import (
     STUDY_THRESHOLD,
     MinMaxScaling,
     choose_threshold,
     song_groups,
     split_tracks,
 )
-from core.errors import UsageError
 
 
 def _catalog_like(n=400, seed=0):
@@ -84,7 +84,7 @@ def test_scaling_is_fitted_on_what_it_is_given():
 
 
 def test_tracks_without_a_spectrogram_leave_the_split_and_the_rest_stay_where_they_were():
-    from core.dataset import leave_out_missing, left_out_note
+    from core.learning.dataset import leave_out_missing, left_out_note
 
     tracks = _catalog_like()
     split = split_tracks(tracks, "random")
@@ -105,7 +105,7 @@ def test_tracks_without_a_spectrogram_leave_the_split_and_the_rest_stay_where_th
 
 
 def test_a_split_left_without_training_tracks_is_a_clear_error():
-    from core.dataset import leave_out_missing
+    from core.learning.dataset import leave_out_missing
 
     split = split_tracks(_catalog_like(), "random")
     with pytest.raises(UsageError, match="no track in the train"):

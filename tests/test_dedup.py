@@ -1,6 +1,6 @@
 import pandas as pd
 
-from core.dedup import (
+from core.catalog.dedup import (
     duplicate_preview_urls,
     exact_duplicates,
     missing_audio,

@@ -3,13 +3,13 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from core.bands import BANDS_BY_NAME, band_rows
-from core.catalog import Catalog
+from core.audio.bands import BANDS_BY_NAME, band_rows
+from core.audio.features import log_mel
+from core.catalog.store import Catalog
 from core.config import FEATURE_PRESETS, Settings
 from core.demo import ARTIST_EFFECT_SD, FAN_RULE, FANS_READ_AT, SIGNAL_REGIONS, build_demo, plan_catalog
+from core.demo.synth import SongTraits, render
 from core.errors import UsageError
-from core.features import log_mel
-from core.synth import SongTraits, render
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_each_trait_shows_up_in_its_documented_region(region):
     region the docstring names far more than outside it. (Spectrograms are in dB relative
     to each clip's peak, so a loud trait also shifts the whole clip by a constant: the
     median change is removed first.)"""
-    from core.synth import ArtistStyle
+    from core.demo.synth import ArtistStyle
 
     style = ArtistStyle(140, True, 33, 150, 200, 0.5, 0.0, 1.0, 0.0, 150)
     preset = FEATURE_PRESETS["fast"]

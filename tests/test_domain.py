@@ -59,8 +59,8 @@ def test_no_rule_without_enough_clips_and_the_genre_mix_is_a_distribution():
 def test_the_demo_runs_rule_lets_its_holdout_through(trained_home):
     """Calibrated on the run's training clips alone, the rule judges the holdout clips it never
     saw: they must get verdicts (docs/scoring.md states the figure on the default demo)."""
-    from core.catalog import Catalog
-    from core.registry import load_run
+    from core.catalog.store import Catalog
+    from core.learning.registry import load_run
 
     with Catalog.open(trained_home) as catalog:
         meta = load_run(trained_home, catalog).meta
@@ -113,8 +113,8 @@ def test_the_best_model_never_has_holdout_accuracy_below_the_majority_baseline(t
     accuracy is that of always saying "popular": it is not crowned."""
     import dataclasses
 
-    from core.catalog import Catalog
-    from core.registry import Estimate, load_run
+    from core.catalog.store import Catalog
+    from core.learning.registry import Estimate, load_run
 
     with Catalog.open(trained_home) as catalog:
         meta = load_run(trained_home, catalog).meta
@@ -141,10 +141,10 @@ def test_the_best_model_never_has_holdout_accuracy_below_the_majority_baseline(t
 
 
 def test_fans_beyond_the_catalogs_range_get_an_extrapolation_note(context_home):
-    from core.catalog import Catalog
-    from core.context import given_artist
-    from core.popularity import ContextModels
-    from core.registry import load_run
+    from core.catalog.store import Catalog
+    from core.learning.context import given_artist
+    from core.learning.popularity import ContextModels
+    from core.learning.registry import load_run
 
     with Catalog.open(context_home) as catalog:
         meta = load_run(context_home, catalog).meta
@@ -160,7 +160,7 @@ def test_compare_of_a_trim_says_what_it_left_out_and_that_real_music_is_beyond_t
     """The tour's case: a 40 s trim of a real recording against its whole (51.7 s) self."""
     import soundfile as sf
 
-    from core.audio import load_audio
+    from core.audio.decode import load_audio
     from core.config import SAMPLE_RATE
 
     whole = shared_file("data/real-audio/main_menu.ogg")

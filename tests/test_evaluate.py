@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from core.evaluate import PlattCalibration, bootstrap, evaluate_model
+from core.learning.evaluate import PlattCalibration, bootstrap, evaluate_model
 
 
 def _scores(n, seed=0, separation=1.0):
@@ -60,7 +60,7 @@ def test_auc_on_a_single_class_is_undefined_not_a_hang():
 
 
 def test_the_rank_auc_is_sklearns_with_and_without_ties():
-    from core.evaluate import roc_auc
+    from core.learning.evaluate import roc_auc
 
     rng = np.random.default_rng(5)
     for decimals in (None, 2, 1):  # continuous scores, then more and more ties
@@ -82,7 +82,7 @@ def _clustered(groups, size, seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_resampling_whole_groups_widens_the_interval_when_a_groups_rows_move_together(seed):
-    from core.evaluate import roc_auc
+    from core.learning.evaluate import roc_auc
 
     y, score, artist = _clustered(30, 10, seed)
     rows = bootstrap(roc_auc, y, score, needs_both_classes=True)
@@ -93,7 +93,7 @@ def test_resampling_whole_groups_widens_the_interval_when_a_groups_rows_move_tog
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_groups_of_one_row_each_resample_like_rows(seed):
-    from core.evaluate import roc_auc
+    from core.learning.evaluate import roc_auc
 
     y, score, _ = _clustered(30, 10, seed)
     rows = bootstrap(roc_auc, y, score, needs_both_classes=True)
@@ -105,7 +105,7 @@ def test_groups_of_one_row_each_resample_like_rows(seed):
 
 
 def test_a_group_bootstrap_still_draws_again_resamples_of_one_class():
-    from core.evaluate import roc_auc
+    from core.learning.evaluate import roc_auc
 
     y = np.array([1, 1, 0, 0, 1, 0])  # two of three groups hold one class each
     estimate = bootstrap(roc_auc, y, np.linspace(0, 1, 6), groups=[0, 0, 1, 1, 2, 2], needs_both_classes=True)

@@ -1,10 +1,10 @@
 import json
 import shutil
 
-from core import experiment
-from core.catalog import Catalog
+from core.catalog.store import Catalog
 from core.config import TRAINING_PRESETS, Settings
-from core.dataset import MinMaxScaling
+from core.learning import experiment
+from core.learning.dataset import MinMaxScaling
 
 
 def test_threshold_and_scaling_see_only_training_rows(demo_home, tmp_path, monkeypatch):
@@ -66,9 +66,9 @@ def test_a_run_records_the_version_and_commit_that_trained_it(tmp_path, monkeypa
 
 
 def test_an_artist_split_run_resamples_whole_artists_for_every_interval_and_says_so(demo_home, tmp_path, monkeypatch):
-    from core import evaluate, popularity
-    from core.dataset import modelling_tracks
-    from core.registry import load_run
+    from core.learning import evaluate, popularity
+    from core.learning.dataset import modelling_tracks
+    from core.learning.registry import load_run
     from tests.helpers import call_cli
 
     shutil.copytree(demo_home.data_dir, tmp_path / "data")

@@ -4,13 +4,13 @@ positives carry energy in the high mids between 10 and 20 s, then asked why."""
 import numpy as np
 import pytest
 
-from core.bands import BANDS_BY_NAME, band_rows
+from core.audio.bands import BANDS_BY_NAME, band_rows
+from core.audio.features import FeatureCache
 from core.config import FeaturePreset, Settings, TrainingPreset
-from core.dataset import MinMaxScaling
-from core.explain import explain, grid, time_cells
-from core.features import FeatureCache
+from core.learning.dataset import MinMaxScaling
+from core.learning.training import TrainingData, train_models
 from core.pretrained.musicnn import INPUT as MUSICNN_INPUT
-from core.training import TrainingData, train_models
+from core.songs.explain import explain, grid, time_cells
 from tests.helpers import tone
 
 PRESET = FeaturePreset("explain-test", n_mels=64, n_fft=2048, hop_length=11_025)  # 64 x 61
@@ -113,10 +113,10 @@ class HighMidsEmbedding:
 def test_occlusion_over_musicnn_patches_finds_the_planted_region():
     """musicnn is explained over its own 3 s patches x bands: each cell is one patch run, and
     a high-mids tone at 10-20 s is what the cells that hold it show."""
-    from core.evaluate import PlattCalibration
+    from core.learning.evaluate import PlattCalibration
     from core.pretrained.head import EmbeddingHead
     from core.pretrained.musicnn import PATCH_SECONDS
-    from core.scoring import EmbeddingScorer
+    from core.songs.scoring import EmbeddingScorer
 
     scorer = EmbeddingScorer.__new__(EmbeddingScorer)
     scorer.musicnn, scorer.calibration, scorer.preset = HighMidsEmbedding(), PlattCalibration(1.0, 0.0), MUSICNN_INPUT
@@ -155,7 +155,7 @@ def test_a_window_longer_than_the_song_has_no_cell_past_the_songs_end():
 
 
 def test_a_regions_band_alone_keeps_that_band_and_drops_the_others():
-    from core.explain import Cell, region_audio
+    from core.songs.explain import Cell, region_audio
 
     song = tone(100, 4, 22_050, amplitude=1.0) + tone(3000, 4, 22_050, amplitude=1.0)  # bass + high mids
     cell = Cell(0, 1.0, 3.0, "bass", "bar 2")

@@ -1,8 +1,8 @@
 import numpy as np
 
-from core.catalog import Catalog
+from core.catalog.explore import class_balance, track_spectrogram
+from core.catalog.store import Catalog
 from core.config import FEATURE_PRESETS
-from core.explore import class_balance, track_spectrogram
 from ui.charts import spectrogram
 
 

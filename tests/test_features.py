@@ -8,9 +8,9 @@ import time
 import numpy as np
 import pytest
 
-from core.catalog import Catalog
+from core.audio.features import FLOOR_DB, FeatureCache, FeatureJob, compute_missing, fit_to_clip, log_mel
+from core.catalog.store import Catalog
 from core.config import FEATURE_PRESETS, Settings
-from core.features import FLOOR_DB, FeatureCache, FeatureJob, compute_missing, fit_to_clip, log_mel
 from core.files import PARTIAL_MARKER
 from tests.helpers import REPO
 

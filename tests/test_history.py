@@ -1,7 +1,7 @@
 """The scored-songs history: kept in the catalog, one row per content, run and model."""
 
-from core.catalog import Catalog
-from core.history import record_score, scored_songs
+from core.catalog.history import record_score, scored_songs
+from core.catalog.store import Catalog
 
 
 def _result(name, probability, in_domain=True):

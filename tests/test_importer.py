@@ -5,12 +5,11 @@ import pytest
 import requests
 import soundfile as sf
 
-from core import explore
-from core.catalog import Catalog
+from core.catalog.store import Catalog, explore
 from core.collect import sources
 from core.collect.importer import column_mapping, import_table
-from core.dataset import modelling_tracks
 from core.errors import HitlensError, UsageError
+from core.learning.dataset import modelling_tracks
 from tests.helpers import run_cli, shared_file, tone
 from tests.recorded import FakeClock, FakeDeezer, ReplaySession, mp3_clips
 
@@ -113,8 +112,8 @@ def test_previews_are_resolved_by_url_isrc_or_a_close_artist_title_match(home, t
 
 
 def test_match_score_rejects_another_song_with_the_same_title():
+    from core.catalog.track_writer import ArtistRef, TrackRecord
     from core.collect.resolve import MIN_MATCH_SCORE, match_score
-    from core.track_writer import ArtistRef, TrackRecord
 
     record = TrackRecord(
         "x", "1", "Money Trees", [ArtistRef("k", "Kendrick Lamar")], 90, "spotify", duration_ms=386_000

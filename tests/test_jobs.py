@@ -3,11 +3,11 @@ import time
 
 import pytest
 
-from core.catalog import Catalog
+from core.catalog.database import utc_now
+from core.catalog.store import Catalog
 from core.config import Settings
-from core.database import utc_now
 from core.jobs import active_jobs, cancel_job, get_job, job_events, latest_job, start_job
-from core.registry import list_runs
+from core.learning.registry import list_runs
 
 
 def _wait(settings, job_id, statuses=("succeeded", "failed", "cancelled"), timeout=300, until=None):

@@ -5,7 +5,7 @@ Which libraries load lazily (inside the function that needs them, never at a mod
 TensorFlow and Keras (3 s to import here; only training, conversion and the CPU's Keras
 fallback need them), pandas, scikit-learn, librosa, LIME and matplotlib in the command line's
 modules, so that ``python -m core --help`` and a command's usage errors answer at once; Ray
-(an optional extra) only inside ``core.ray_engine``'s functions."""
+(an optional extra) only inside ``core.engine.ray_engine``'s functions."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def test_core_never_imports_streamlit():
 
 
 def test_pages_never_touch_the_database_directly():
-    assert _importers("pages", ("sqlite3", "core.database")) == {}
+    assert _importers("pages", ("sqlite3", "core.catalog.database")) == {}
     assert "sqlite3" not in _imported_modules(REPO / "app.py")
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import lite
-from core.architectures import build_model
-from core.catalog import Catalog
+from core.catalog.store import Catalog
 from core.config import PREDICT_BATCH
-from core.registry import load_run
+from core.engine import lite
+from core.learning.architectures import build_model
+from core.learning.registry import load_run
 from tests.helpers import call_cli, cli_imports, demo_clips
 
 SHAPE = (32, 40, 1)  # a small spectrogram: the conversion, not the resolution, is under test
@@ -86,7 +86,7 @@ def test_a_run_model_the_converter_refused_loads_in_keras(trained_home, tmp_path
 
     import keras
 
-    from core.registry import SavedRun
+    from core.learning.registry import SavedRun
 
     with Catalog.open(trained_home) as catalog:
         run = load_run(trained_home, catalog)

@@ -7,10 +7,10 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.catalog import Catalog
+from core.audio.features import FeatureCache
+from core.catalog.store import Catalog
 from core.config import DEFAULT_TRAINING_PRESET, Settings, training_preset
-from core.dataset import modelling_tracks
-from core.features import FeatureCache
+from core.learning.dataset import modelling_tracks
 from tests.helpers import REPO, call_cli
 
 

@@ -9,7 +9,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.catalog import Catalog
+from core.catalog.store import Catalog
 from core.config import Settings
 from core.jobs import active_jobs, cancel_job, get_job
 from tests.helpers import APP_TIMEOUT, REPO, demo_song, open_page, page_figures, page_text, shared_file
@@ -57,7 +57,7 @@ def test_a_visitor_lands_on_score_once_a_run_can_score_and_on_dataset_before(use
 def test_before_the_first_run_score_says_how_long_until_a_first_verdict(use_demo_home, tmp_path, monkeypatch):
     import os
 
-    from core.database import utc_now
+    from core.catalog.database import utc_now
 
     shutil.copytree(use_demo_home.data_dir, tmp_path / "data")
     monkeypatch.setenv("HITLENS_HOME", str(tmp_path))
@@ -167,7 +167,7 @@ def test_train_holdout_and_score_pages_before_any_run(use_demo_home):
 
 
 def test_score_page_uploads_songs_and_shows_a_verdict(trained_home, monkeypatch, tmp_path):
-    from core.history import scored_songs
+    from core.catalog.history import scored_songs
 
     shutil.copytree(trained_home.data_dir, tmp_path / "home" / "data")
     shutil.copytree(trained_home.models_dir, tmp_path / "home" / "models")
@@ -237,7 +237,7 @@ def test_a_short_clips_explanation_stops_where_the_clip_ends(scoring_home):
 
 
 def test_a_finished_worse_run_waits_until_the_user_chooses_it(trained_home, tmp_path, monkeypatch):
-    from core.registry import load_run, save_run
+    from core.learning.registry import load_run, save_run
 
     shutil.copytree(trained_home.data_dir, tmp_path / "data")
     shutil.copytree(trained_home.models_dir, tmp_path / "models")
@@ -353,7 +353,7 @@ def test_holdout_page_names_models_for_people_with_legends_below(trained_home, m
 
 
 def _aucs(trained) -> list[str]:
-    from core.registry import load_run
+    from core.learning.registry import load_run
 
     with Catalog.open(trained) as catalog:
         metrics = load_run(trained, catalog).meta.metrics
@@ -482,7 +482,7 @@ def _verdicts(app: AppTest) -> list[str]:
 
 
 def test_score_page_shows_one_verdict_and_the_other_questions_by_name(context_home, monkeypatch, tmp_path):
-    from core.history import scored_songs
+    from core.catalog.history import scored_songs
 
     shutil.copytree(context_home.data_dir, tmp_path / "data")
     shutil.copytree(context_home.models_dir, tmp_path / "models")

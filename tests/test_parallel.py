@@ -11,8 +11,8 @@ import time
 
 import pytest
 
+from core.audio.features import FeatureCache
 from core.config import FEATURE_PRESETS, Settings
-from core.features import FeatureCache
 from core.files import process_alive
 from tests.helpers import REPO
 

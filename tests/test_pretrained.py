@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.audio import load_audio
-from core.catalog import Catalog
+from core.audio.decode import load_audio
+from core.audio.features import FeatureJob
+from core.catalog.store import Catalog
 from core.config import SAMPLE_RATE
 from core.errors import AudioTooShort, PretrainedModelMissing
-from core.features import FeatureJob
 from core.pretrained import musicnn as musicnn_module
 from core.pretrained.cache import EmbeddingCache, compute_missing_embeddings
 from core.pretrained.musicnn import DEFAULT_MODEL, Musicnn, load_model, package_folder

@@ -25,8 +25,8 @@ import numpy as np
 import psutil
 import pytest
 
+from core.audio.features import FeatureCache
 from core.config import FEATURE_PRESETS, Settings
-from core.features import FeatureCache
 from core.pretrained.cache import EmbeddingCache
 from core.pretrained.musicnn import DEFAULT_MODEL
 from tests.helpers import REPO, call_cli, demo_clips, run_cli

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from core.catalog import Catalog
+from core.catalog.store import Catalog
 from core.config import Settings
 from core.files import PARTIAL_MARKER
-from core.registry import (
+from core.learning.registry import (
     RunMissing,
     RunUnreadable,
     has_trained_run,

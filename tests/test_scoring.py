@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.bands import BANDS_BY_NAME, band_rows
+from core.audio.bands import BANDS_BY_NAME, band_rows
 from core.config import FEATURE_PRESETS, SAMPLE_RATE
-from core.dataset import MinMaxScaling
-from core.evaluate import PlattCalibration
-from core.scoring import Scorer, score_many, window_starts
+from core.learning.dataset import MinMaxScaling
+from core.learning.evaluate import PlattCalibration
+from core.songs.scoring import Scorer, score_many, window_starts
 from tests.helpers import call_cli, demo_clips, run_cli, tone
 
 
@@ -88,17 +88,17 @@ def _bad_files(folder):
 
 
 def test_each_bad_input_gets_its_message_and_the_batch_goes_on(tmp_path, monkeypatch):
-    import core.audio
+    import core.audio.decode
 
     good = _bad_files(tmp_path)
-    read_mono = core.audio._read_mono
+    read_mono = core.audio.decode._read_mono
 
     def out_of_memory_for_huge(audio, label, **limits):
         if label == "huge.wav":
             raise MemoryError
         return read_mono(audio, label, **limits)
 
-    monkeypatch.setattr("core.audio._read_mono", out_of_memory_for_huge)
+    monkeypatch.setattr("core.audio.decode._read_mono", out_of_memory_for_huge)
     names = [
         "corrupt.wav",
         "letter.mp3",

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
+from core.learning.training import TrainingEvent
 from core.progress import training_fraction
 from core.setup import SetupProgress, SetupStep
-from core.training import TrainingEvent
 
 
 class Clock:
@@ -103,11 +103,11 @@ def test_training_progress_weighs_each_model_by_what_it_costs():
 
 
 def test_set_up_completes_with_the_pages_models_and_leaves_the_cnn_gru_to_a_background_job():
-    from core.architectures import AUDIO_MODELS
     from core.cli import build_parser
     from core.cli.models import nothing_to_train
+    from core.learning.architectures import AUDIO_MODELS
+    from core.learning.training import parse_models
     from core.setup import setup_steps
-    from core.training import parse_models
 
     *_, default, study = setup_steps()
     default_models = parse_models(build_parser().parse_args(list(default.argv)).models)

@@ -8,10 +8,10 @@ import pickle
 import numpy as np
 import soundfile as sf
 
-from core.catalog import Catalog
+from core.catalog.history import content_hash
+from core.catalog.store import Catalog
 from core.config import SAMPLE_RATE
-from core.history import content_hash
-from core.registry import active_run_id
+from core.learning.registry import active_run_id
 from ui import songs
 
 
@@ -34,7 +34,7 @@ def test_the_server_caches_a_verdict_and_the_best_30_s_never_the_decoded_song(tr
     def decoded_again(*args, **kwargs):
         raise AssertionError("the page decoded the upload a second time")
 
-    monkeypatch.setattr("core.audio.load_audio", decoded_again)  # scoring cut the window while it had the song
+    monkeypatch.setattr("core.audio.decode.load_audio", decoded_again)  # scoring cut the window while it had the song
     window = songs.best_window(sha256, start, end, "long take.wav", _source=data)
     assert window.size == int(end * SAMPLE_RATE) - int(start * SAMPLE_RATE) <= 30 * SAMPLE_RATE
     np.testing.assert_allclose(window, samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)], atol=1e-4)
@@ -45,8 +45,8 @@ def test_the_history_keeps_the_chosen_models_score_and_never_the_feeding_models(
     probability feeds them unseen, and only what the page shows is remembered."""
     import shutil
 
+    from core.catalog.history import scored_songs
     from core.config import Settings
-    from core.history import scored_songs
     from tests.helpers import demo_song
 
     shutil.copytree(trained_home.data_dir, tmp_path / "data")

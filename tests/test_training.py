@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from core.audio.features import FeatureCache
 from core.config import FeaturePreset, Settings, TrainingPreset
-from core.dataset import MinMaxScaling
 from core.errors import Cancelled, UsageError
-from core.features import FeatureCache
-from core.training import TrainingData, parse_models, train_models
+from core.learning.dataset import MinMaxScaling
+from core.learning.training import TrainingData, parse_models, train_models
 
 TINY = FeaturePreset("tiny", n_mels=16, n_fft=512, hop_length=22_050)  # 16 x 31
 PRESET = TrainingPreset(

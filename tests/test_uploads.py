@@ -3,10 +3,10 @@ cleared song still reopens from the history, and the folder stays within its bou
 
 import shutil
 
-from core import uploads
-from core.catalog import Catalog
+from core.catalog.history import content_hash
+from core.catalog.store import Catalog
 from core.config import Settings
-from core.history import content_hash
+from core.songs import uploads
 from tests.helpers import demo_song, open_page, page_text
 from ui.navigation import SCORE
 

@@ -1,5 +1,5 @@
-"""librosa's numba cache after ``make setup``: filled by one process (``core.warmup``), only
-read afterwards. Processes that fill it at the same time can corrupt it (core/warmup.py)."""
+"""librosa's numba cache after ``make setup``: filled by one process (``core.audio.warmup``), only
+read afterwards. Processes that fill it at the same time can corrupt it (core/audio/warmup.py)."""
 
 import re
 
@@ -19,4 +19,4 @@ def test_scoring_and_explaining_a_song_only_read_numbas_cache_after_setup(traine
     assert "explanation (LIME)" in result.stdout  # the beat grid was built
     assert re.search(r"\[cache\] data loaded from .*librosa", result.stdout), "numba said nothing of its cache"
     saved = [line for line in result.stdout.splitlines() if re.match(r"\[cache\] (index|data) saved", line)]
-    assert not saved, f"compiled outside the warm-up (make setup's python -m core.warmup): {saved[:3]}"
+    assert not saved, f"compiled outside the warm-up (make setup's python -m core.audio.warmup): {saved[:3]}"

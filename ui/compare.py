@@ -1,5 +1,5 @@
 """The Score page's comparison of two versions of one song (issue 14, item 5): two of the
-session's uploads compared by ``core.compare`` with the page's model, as ``python -m core
+session's uploads compared by ``core.songs.compare`` with the page's model, as ``python -m core
 compare`` does. The last result is kept in the session, so it is still there after a visit to
 another page."""
 
@@ -11,15 +11,15 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.architectures import DISPLAY_NAMES
 from core.errors import HitlensError
-from core.popularity import ContextModels
+from core.learning.architectures import DISPLAY_NAMES
+from core.learning.popularity import ContextModels
 from core.wording import SYNTHETIC_VERDICTS, noise_verdict, offset_words, popularity_difference
 from ui import charts, songs
 
 if TYPE_CHECKING:
+    from core.learning.registry import RunMeta
     from core.pretrained.similarity import Domain
-    from core.registry import RunMeta
 
 KEPT = "compare-result"
 """Session key of the last comparison: ``pair`` (run, model, A's and B's content hashes),
@@ -79,8 +79,8 @@ def _section(home: str, run_id: str, meta: RunMeta, model: str, uploads: list[so
 
 def _compare(home: str, meta: RunMeta, model: str, a: songs.Upload, b: songs.Upload, domain: Domain) -> dict:
     """``{"result": ...}`` or ``{"error": one line}``, with a progress bar while it runs."""
-    from core.compare import compare as compare_versions
-    from core.compare import load_versions
+    from core.songs.compare import compare as compare_versions
+    from core.songs.compare import load_versions
 
     holder = st.empty()  # the progress bar, gone once the comparison is done or refused
     bar = holder.progress(0.0, text=f"Decoding and aligning {songs.plain(a.label)} and {songs.plain(b.label)}…")

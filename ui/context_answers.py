@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from core.architectures import DISPLAY_NAMES
-from core.context import UNKNOWN_ARTIST, ArtistContext, given_artist
 from core.errors import HitlensError
+from core.learning.architectures import DISPLAY_NAMES
+from core.learning.context import UNKNOWN_ARTIST, ArtistContext, given_artist
 from core.wording import DEMO_FANS, predicted_popularity, scale_name
 from ui import songs, state
 
 if TYPE_CHECKING:
-    from core.popularity import ContextModels
-    from core.registry import RunMeta
+    from core.learning.popularity import ContextModels
+    from core.learning.registry import RunMeta
 
 
 def artist_box(home: str, token: str) -> ArtistContext:
@@ -52,7 +52,7 @@ def section(
     ``model`` gave ``probability``, released by ``artist``. Those models learned from one
     audio model's probability: when the artist chose another, that one scores the song too,
     as an input never shown."""
-    from core.scoring import song_in_context
+    from core.songs.scoring import song_in_context
 
     feeding = on_top.audio_model
     audio = probability

@@ -14,12 +14,12 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.architectures import DISPLAY_NAMES, PRETRAINED_MODEL
-from core.bands import BANDS
+from core.audio.bands import BANDS
+from core.audio.features import log_mel
 from core.config import SAMPLE_RATE, FeaturePreset
 from core.errors import HitlensError
-from core.explain import Explanation, audible_seconds, describe, region_audio
-from core.features import log_mel
+from core.learning.architectures import DISPLAY_NAMES, PRETRAINED_MODEL
+from core.songs.explain import Explanation, audible_seconds, describe, region_audio
 from core.wording import (
     SYNTHETIC_VERDICTS,
     cell_name,
@@ -33,8 +33,8 @@ from ui import charts, songs
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from core.registry import Estimate, RunMeta
-    from core.scoring import ScoreResult
+    from core.learning.registry import Estimate, RunMeta
+    from core.songs.scoring import ScoreResult
 
 WEIGHT_COLOURS = "RdBu_r"  # red: toward popular, blue: away, white: no effect
 UNSTABLE_COLOURS = "Greys"  # an explanation with no stable cell: sizes only, no direction to read

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from core.architectures import MODEL_NAMES
 from core.config import DEFAULT_TRAINING_PRESET, Settings
 from core.jobs import Job, JobKind, active_jobs, cancel_job, job_events, latest_job, start_job
+from core.learning.architectures import MODEL_NAMES
 from core.progress import describe_duration
 from core.setup import is_study_comparison, study_comparison_note
 from ui import charts, state

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from core.architectures import DISPLAY_NAMES
 from core.config import Settings
-from core.registry import BEST_MODEL_RULE
+from core.learning.architectures import DISPLAY_NAMES
+from core.learning.registry import BEST_MODEL_RULE
 from core.wording import holdout_auc
 from ui import state
 from ui.jobs import no_catalog_notice
 
 if TYPE_CHECKING:
-    from core.registry import RunMeta
+    from core.learning.registry import RunMeta
 
 
 def through_app(page_file: str) -> None:

@@ -12,7 +12,7 @@ from ui import songs
 
 if TYPE_CHECKING:
     from core.pretrained.similarity import Domain, SongProfile
-    from core.scoring import ScoreResult
+    from core.songs.scoring import ScoreResult
 
 
 def score_all(

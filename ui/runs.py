@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from core.architectures import DISPLAY_NAMES
-from core.catalog import Catalog
+from core.catalog.store import Catalog
 from core.config import Settings
-from core.dataset import SPLITS
-from core.registry import BEST_MODEL_RULE, RunMeta, RunSummary, keep_active, run_summaries, set_active
+from core.learning.architectures import DISPLAY_NAMES
+from core.learning.dataset import SPLITS
+from core.learning.registry import BEST_MODEL_RULE, RunMeta, RunSummary, keep_active, run_summaries, set_active
 from core.wording import SYNTHETIC_VERDICTS, holdout_auc
 from ui import charts, songs, state
 
 if TYPE_CHECKING:
-    from core.scoring import Scorer
+    from core.songs.scoring import Scorer
 
 
 def summaries(config: Settings) -> list[RunSummary]:

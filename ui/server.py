@@ -5,7 +5,7 @@ librosa 0.11 compiles its beat tracker with numba on first use, and one of its k
 cached on disk: 6 to 7 s on a 2-core machine, which the first explanation of every server
 process paid. Compiling it in a background thread while a session explained crashed the
 process (numba's compiler and the beat tracker in two threads at once), so it is done here, in
-the only thread, before Streamlit starts serving (see `core.warmup`).
+the only thread, before Streamlit starts serving (see `core.audio.warmup`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from core.warmup import compile_librosa_kernels
+from core.audio.warmup import compile_librosa_kernels
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.catalog.track_writer import POPULARITY_SCALES
 from core.config import Settings
 from core.jobs import latest_job
-from core.track_writer import POPULARITY_SCALES
 from ui import state
 from ui.jobs import running_jobs_panel
 

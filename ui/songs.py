@@ -1,4 +1,4 @@
-"""The Score page's songs: the list of uploads (kept in the home by ``core.uploads``, so
+"""The Score page's songs: the list of uploads (kept in the home by ``core.songs.uploads``, so
 page visits and reloads do not lose them), scoring and explanations cached per content, and
 the scored-songs history, whose rows reopen their song.
 
@@ -19,22 +19,22 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.architectures import DISPLAY_NAMES
 from core.config import MAX_UPLOAD_MB, SAMPLE_RATE, Settings
+from core.learning.architectures import DISPLAY_NAMES
 from core.wording import Verdict
 from ui.tables import table_height
 
 if TYPE_CHECKING:
     from core.pretrained.similarity import SongProfile
-    from core.scoring import ScoreResult
-    from core.uploads import KeptSong
+    from core.songs.scoring import ScoreResult
+    from core.songs.uploads import KeptSong
 
 
 @dataclass(frozen=True)
 class Upload:
     name: str
     sha256: str
-    path: Path  # the copy kept in the home (core.uploads)
+    path: Path  # the copy kept in the home (core.songs.uploads)
     label: str  # the name, numbered when another song on the list has the same name
 
     @property
@@ -61,11 +61,11 @@ page shows that song on its next run (with the model chosen on the page)."""
 
 def kept_uploads(config: Settings, label: str) -> list[Upload]:
     """The uploader, and every song on the list (oldest first). Each upload is kept in the home
-    (``core.uploads``), so the list survives page visits, reloads and restarts until "Clear
+    (``core.songs.uploads``), so the list survives page visits, reloads and restarts until "Clear
     the list"; the session holds file names, never the songs' bytes."""
-    from core import uploads
-    from core.catalog import Catalog
-    from core.history import content_hash
+    from core.catalog.history import content_hash
+    from core.catalog.store import Catalog
+    from core.songs import uploads
 
     hashed: dict[str, str] = st.session_state.setdefault("score-upload-hashes", {})  # uploader file id -> sha256
     files = st.file_uploader(
@@ -159,7 +159,7 @@ def best_window(
     these 30 s (2.6 MB) are kept; the decoded song (up to 106 MB) is let go at once.
     ``_samples``: the decoded song, when the caller has it (scoring just decoded it), so the
     page does not decode the upload a second time."""
-    from core.audio import load_audio
+    from core.audio.decode import load_audio
 
     samples = load_audio(_source, name=_name) if _samples is None else _samples
     return samples[int(start_s * SAMPLE_RATE) : int(end_s * SAMPLE_RATE)].copy()
@@ -167,9 +167,9 @@ def best_window(
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
 def scorer(home: str, run_id: str, model: str):
-    from core.catalog import Catalog
-    from core.registry import load_run
-    from core.scoring import scorer_for
+    from core.catalog.store import Catalog
+    from core.learning.registry import load_run
+    from core.songs.scoring import scorer_for
 
     settings = Settings(home=Path(home))
     with Catalog.open(settings) as catalog:
@@ -184,9 +184,9 @@ def score_upload(
     (``domain_stamp`` changes with it), and add what the page shows to the history. Keyed by
     the upload's content hash, not its bytes: hashing megabytes on every rerun is what made
     the page slow."""
-    from core.catalog import Catalog
-    from core.history import record_score
-    from core.scoring import score_many
+    from core.catalog.history import record_score
+    from core.catalog.store import Catalog
+    from core.songs.scoring import score_many
 
     item = score_many(scorer(home, run_id, model), [(_name, _source)], _domain)[0]
     if item.error or item.score is None:
@@ -242,9 +242,9 @@ def wav_bytes(samples: np.ndarray) -> bytes:
 def history(config: Settings) -> None:
     """Every song scored in this catalog; a search finds the versions of a song, and a song
     whose upload is kept reopens from here (or its file is removed)."""
-    from core import uploads
-    from core.catalog import Catalog
-    from core.history import scored_songs
+    from core.catalog.history import scored_songs
+    from core.catalog.store import Catalog
+    from core.songs import uploads
 
     st.subheader("Scored songs")
     query = st.text_input("Find a song by file name", key="history-query", placeholder="e.g. mix 2")
@@ -296,8 +296,8 @@ def history(config: Settings) -> None:
 def _reopen_or_remove(config: Settings, kept_rows: pd.DataFrame) -> None:
     """Reopen a scored song whose upload is kept (back on the list and shown, scored by the
     model chosen on the page), or delete the kept file."""
-    from core import uploads
-    from core.catalog import Catalog
+    from core.catalog.store import Catalog
+    from core.songs import uploads
 
     if kept_rows.empty:
         st.caption("None of these uploads is kept any more: upload a song again to reopen it.")

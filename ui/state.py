@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from core.catalog import Catalog, CatalogSummary
+from core.catalog.store import Catalog, CatalogSummary
 from core.config import Settings, settings
 
 if TYPE_CHECKING:
-    from core.registry import RunMeta
+    from core.learning.registry import RunMeta
 
 _last_token: str | None = None
 
@@ -48,7 +48,7 @@ def tracks(home: str, token: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False)
 def artist_stats(home: str, token: str, min_tracks: int) -> pd.DataFrame:
-    from core import explore
+    from core.catalog import explore
 
     with Catalog.open(_settings(home)) as catalog:
         return explore.artist_stats(catalog, min_tracks)
@@ -56,7 +56,7 @@ def artist_stats(home: str, token: str, min_tracks: int) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False)
 def search_artists(home: str, token: str, query: str) -> pd.DataFrame:
-    from core import explore
+    from core.catalog import explore
 
     with Catalog.open(_settings(home)) as catalog:
         return explore.search_artists(catalog, query)
@@ -69,7 +69,7 @@ def audio_file(home: str, audio_path: str) -> str:
 
 @st.cache_data(show_spinner=False)
 def preview_breakdown(home: str, token: str) -> pd.DataFrame:
-    from core import explore
+    from core.catalog import explore
 
     with Catalog.open(_settings(home)) as catalog:
         return explore.preview_breakdown(catalog)
@@ -79,14 +79,14 @@ def preview_breakdown(home: str, token: str) -> pd.DataFrame:
 def duplicate_groups(home: str, token: str) -> pd.DataFrame:
     """Releases of one song, from the tracks already read (``tracks``): a second read of the
     catalog took 2 s on 28,000 tracks."""
-    from core import explore
+    from core.catalog import explore
 
     return explore.releases_of_one_song(tracks(home, token))
 
 
 @st.cache_data(show_spinner=False)
 def class_balance(home: str, token: str) -> tuple[float, pd.DataFrame]:
-    from core.explore import class_balance as compute
+    from core.catalog.explore import class_balance as compute
 
     with Catalog.open(_settings(home)) as catalog:
         return compute(catalog)
@@ -94,7 +94,7 @@ def class_balance(home: str, token: str) -> tuple[float, pd.DataFrame]:
 
 @st.cache_data(show_spinner=False)
 def runs(home: str, token: str) -> pd.DataFrame:
-    from core.registry import list_runs
+    from core.learning.registry import list_runs
 
     config = _settings(home)
     with Catalog.open(config) as catalog:
@@ -103,7 +103,7 @@ def runs(home: str, token: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False)
 def active_run_id(home: str, token: str) -> str | None:
-    from core.registry import active_run_id as read
+    from core.learning.registry import active_run_id as read
 
     with Catalog.open(_settings(home)) as catalog:
         return read(catalog)
@@ -111,7 +111,7 @@ def active_run_id(home: str, token: str) -> str | None:
 
 @st.cache_data(show_spinner=False)
 def run_meta(home: str, token: str, run_id: str) -> RunMeta:
-    from core.registry import load_run
+    from core.learning.registry import load_run
 
     config = _settings(home)
     with Catalog.open(config) as catalog:
@@ -120,9 +120,9 @@ def run_meta(home: str, token: str, run_id: str) -> RunMeta:
 
 @st.cache_data(show_spinner=False)
 def catalog_context(home: str, token: str):
-    """Every catalog artist's fans and history (``core.context.CatalogContext``): the Score
+    """Every catalog artist's fans and history (``core.learning.context.CatalogContext``): the Score
     page's artist box."""
-    from core.context import CatalogContext
+    from core.learning.context import CatalogContext
 
     with Catalog.open(_settings(home)) as catalog:
         return CatalogContext.read(catalog)
@@ -159,8 +159,8 @@ def run_domain(home: str, token: str, run_id: str, stamp: int):
 
 @st.cache_data(show_spinner=False)
 def damaged_active_run(home: str, token: str) -> tuple[str, str] | None:
-    """(id, why) of the active run when it cannot score (``core.registry.run_damage``), else None."""
-    from core.registry import list_runs
+    """(id, why) of the active run when it cannot score (``core.learning.registry.run_damage``), else None."""
+    from core.learning.registry import list_runs
 
     with Catalog.open(_settings(home)) as catalog:
         runs = list_runs(_settings(home), catalog, damaged=True)

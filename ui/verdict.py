@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from core.architectures import DISPLAY_NAMES
+from core.learning.architectures import DISPLAY_NAMES
 from ui import charts, songs
 
 if TYPE_CHECKING:
-    from core.registry import RunMeta
-    from core.scoring import ScoreResult
+    from core.learning.registry import RunMeta
+    from core.songs.scoring import ScoreResult
 
 
 def section(label: str, result: ScoreResult, meta: RunMeta, model: str, holdout_pass: float | None) -> None:

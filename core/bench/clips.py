@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from core.catalog import Catalog
+from core.catalog.store import Catalog
 from core.config import Settings
 from core.errors import UsageError
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from core.audio import load_audio
+from core.audio.decode import load_audio
+from core.audio.features import FeatureJob
 from core.bench.clips import clips_per_second, demo_clips
-from core.catalog import Catalog
+from core.catalog.store import Catalog
 from core.config import Settings
-from core.features import FeatureJob
 
 
 def bench_embeddings(settings: Settings, clips: int = 20) -> str:
@@ -56,13 +56,13 @@ def bench_embeddings(settings: Settings, clips: int = 20) -> str:
 def _head_training_lines(settings: Settings) -> list[str]:
     """Time to fit the musicnn head on the catalog's random split (embeddings cached), and
     the CNN-GRU's training time as the active run recorded it."""
-    from core.dataset import choose_threshold, labels, modelling_tracks, split_tracks
+    from core.catalog.explore import default_threshold_rule
     from core.errors import RunMissing
-    from core.explore import default_threshold_rule
+    from core.learning.dataset import choose_threshold, labels, modelling_tracks, split_tracks
+    from core.learning.registry import load_run
     from core.pretrained.cache import EmbeddingCache
     from core.pretrained.head import fit_head
     from core.pretrained.musicnn import DEFAULT_MODEL
-    from core.registry import load_run
 
     cache = EmbeddingCache(settings)
     with Catalog.open(settings) as catalog:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core.audio import load_audio
+from core.audio.decode import load_audio
+from core.audio.features import FeatureJob, compute_missing, log_mel
 from core.bench.clips import clips_per_second, demo_clips
 from core.config import FEATURE_PRESETS, Settings
-from core.features import FeatureJob, compute_missing, log_mel
 
 
 def study_route(path: Path) -> np.ndarray:

@@ -9,11 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-from core.architectures import DISPLAY_NAMES, PRETRAINED_MODEL
 from core.bench.dashboard import CHROMIUM, free_port, require_chromium, settle, start_dashboard
-from core.catalog import Catalog
+from core.catalog.store import Catalog
 from core.config import Settings
 from core.errors import UsageError
+from core.learning.architectures import DISPLAY_NAMES, PRETRAINED_MODEL
 
 DASHBOARD_PAGES = (
     ("Dataset", "dataset"),

@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from core.audio.features import FeatureJob
 from core.bench.clips import demo_clips
 from core.config import FEATURE_PRESETS, Settings
-from core.features import FeatureJob
 
 ENGINES = ("local", "ray")
 
@@ -22,14 +22,14 @@ def bench_scale(settings: Settings, clips: int = 40, workers: int | None = None)
     set, else on a local Ray started for each stage (its start, timed once on its own, is in
     each Ray figure: it is what a user waits for). Both engines' scores are compared: the
     largest probability difference is reported (they run the same code)."""
-    from core.pretrained.cache import compute_missing_embeddings
-    from core.pretrained.musicnn import DEFAULT_MODEL
-    from core.ray_engine import (
+    from core.engine.ray_engine import (
         compute_missing_embeddings_on_ray,
         compute_missing_on_ray,
         connected,
         local_cpus,
     )
+    from core.pretrained.cache import compute_missing_embeddings
+    from core.pretrained.musicnn import DEFAULT_MODEL
 
     chosen = demo_clips(settings, clips)
     jobs = [FeatureJob(sha, path) for sha, path in chosen]
@@ -40,7 +40,7 @@ def bench_scale(settings: Settings, clips: int = 40, workers: int | None = None)
     stages: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="hitlens-scale-") as scratch:
         homes = {engine: Settings(home=Path(scratch) / engine) for engine in ENGINES}
-        from core.features import compute_missing
+        from core.audio.features import compute_missing
 
         spectrograms = {
             "local": lambda: compute_missing(jobs, presets, homes["local"], workers=workers),
@@ -88,12 +88,12 @@ def _stage(name: str, clips: int, runs: Mapping[str, Callable[[], object]]) -> d
 def _scoring(settings: Settings, files: list[str], scores: dict[str, list[dict]]) -> dict[str, Callable[[], object]]:
     """Both engines scoring ``files`` with the active run's best model, as ``score`` does; each
     engine's results land in ``scores``."""
-    from core.catalog import Catalog
+    from core.catalog.store import Catalog
     from core.cli.scoring import FileScorer, ScoringRequest, chosen_model
-    from core.context import UNKNOWN_ARTIST
+    from core.engine.ray_engine import score_on_ray
+    from core.learning.context import UNKNOWN_ARTIST
+    from core.learning.registry import load_run
     from core.pretrained.similarity import CatalogEmbeddings
-    from core.ray_engine import score_on_ray
-    from core.registry import load_run
 
     with Catalog.open(settings) as catalog:
         run = load_run(settings, catalog)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core.audio import load_audio
+from core.audio.decode import load_audio
+from core.audio.features import log_mel
 from core.bench.clips import demo_clips
-from core.catalog import Catalog
+from core.catalog.store import Catalog
 from core.config import FEATURE_PRESETS, Settings
-from core.dataset import MinMaxScaling
-from core.features import log_mel
+from core.learning.dataset import MinMaxScaling
 
 
 def bench_score(settings: Settings) -> str:
@@ -26,12 +26,12 @@ def bench_score(settings: Settings) -> str:
     times it, so when it is the run's best this times the run's best of the others."""
     import soundfile as sf
 
-    from core.architectures import build_model
-    from core.evaluate import PlattCalibration
-    from core.explain import explain
-    from core.lite import LiteModel, keras_conversion
-    from core.registry import load_run
-    from core.scoring import Scorer
+    from core.engine.lite import LiteModel, keras_conversion
+    from core.learning.architectures import build_model
+    from core.learning.evaluate import PlattCalibration
+    from core.learning.registry import load_run
+    from core.songs.explain import explain
+    from core.songs.scoring import Scorer
 
     with Catalog.open(settings) as catalog:
         run = load_run(settings, catalog)
@@ -77,7 +77,7 @@ def bench_score(settings: Settings) -> str:
 def best_architecture(meta) -> str:
     """The run's best model that is one of the study's spectrogram architectures (by holdout
     ROC-AUC; CNN 2 when the run has none, as a run of musicnn alone)."""
-    from core.architectures import KERAS_MODELS
+    from core.learning.architectures import KERAS_MODELS
 
     spectrogram_models = [m for m in meta.models if m in KERAS_MODELS]
     if meta.best_model in spectrogram_models:

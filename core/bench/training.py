@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from core.audio.features import FeatureJob, compute_missing
 from core.bench.clips import demo_clips
-from core.catalog import Catalog
+from core.catalog.store import Catalog
 from core.config import FEATURE_PRESETS, Settings
-from core.features import FeatureJob, compute_missing
 
 
 def _epoch_cost(task: tuple[str, str, list[str], list[float], str]) -> tuple[float, int]:
@@ -18,10 +18,10 @@ def _epoch_cost(task: tuple[str, str, list[str], list[float], str]) -> tuple[flo
     Returns (seconds of the second epoch, peak resident memory in MiB)."""
     import resource
 
+    from core.audio.features import FeatureCache
     from core.config import TRAINING_PRESETS
-    from core.dataset import MinMaxScaling
-    from core.features import FeatureCache
-    from core.training import TrainingData, TrainingEvent, train_models
+    from core.learning.dataset import MinMaxScaling
+    from core.learning.training import TrainingData, TrainingEvent, train_models
 
     model, preset_name, shas, labels, home = task
     preset = TRAINING_PRESETS[preset_name]
@@ -48,7 +48,7 @@ def bench_train(settings: Settings, clips: int = 200) -> str:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from core.architectures import DISPLAY_NAMES, KERAS_MODELS
+    from core.learning.architectures import DISPLAY_NAMES, KERAS_MODELS
 
     chosen = demo_clips(settings, clips)
     compute_missing([FeatureJob(sha, path) for sha, path in chosen], list(FEATURE_PRESETS.values()), settings)
@@ -82,7 +82,7 @@ def bench_train(settings: Settings, clips: int = 200) -> str:
 def _default_run_line(settings: Settings) -> str:
     """How long the active run's training took, as the run itself recorded it."""
     from core.errors import RunMissing
-    from core.registry import load_run
+    from core.learning.registry import load_run
 
     with Catalog.open(settings) as catalog:
         try:

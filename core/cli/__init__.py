@@ -329,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--samples",
         type=LIME_SAMPLES,
         default=None,
-        help="LIME samples per version (default: core.compare's fast setting; musicnn is explained by occlusion)",
+        help="LIME samples per version (default: core.songs.compare's fast setting; musicnn is explained by occlusion)",
     )
     versions.add_argument("--json", action="store_true", help="print one JSON object")
     versions.set_defaults(handler=compare.compare)
@@ -367,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_engine_option(command: argparse.ArgumentParser) -> None:
-    # The names only: core.ray_engine, which imports Ray, loads when "ray" is chosen.
+    # The names only: core.engine.ray_engine, which imports Ray, loads when "ray" is chosen.
     command.add_argument(
         "--engine",
         choices=ENGINES,

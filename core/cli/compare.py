@@ -11,17 +11,17 @@ from core.wording import SYNTHETIC_VERDICTS, catalog_label, noise_verdict, offse
 
 
 def compare(args: argparse.Namespace, progress: Progress) -> int:
-    from core.catalog import Catalog
-    from core.popularity import ContextModels
-    from core.registry import load_run
+    from core.catalog.store import Catalog
+    from core.learning.popularity import ContextModels
+    from core.learning.registry import load_run
 
     config = settings()
     with Catalog.open(config) as catalog:
         run = load_run(config, catalog, args.run)
-    from core.compare import EXPLAIN_SAMPLES, load_versions
-    from core.compare import compare as compare_versions
     from core.pretrained.similarity import CatalogEmbeddings
-    from core.scoring import scorer_for
+    from core.songs.compare import EXPLAIN_SAMPLES, load_versions
+    from core.songs.compare import compare as compare_versions
+    from core.songs.scoring import scorer_for
 
     versions = load_versions(args.a, args.b)  # a wrong file is refused before the model loads
     scorer = scorer_for(run, args.model)  # loads TensorFlow: only now

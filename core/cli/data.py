@@ -14,7 +14,7 @@ from core.progress import Progress
 
 
 def demo(args: argparse.Namespace, progress: Progress) -> int:
-    from core.catalog import Catalog
+    from core.catalog.store import Catalog
     from core.demo import build_demo, is_quick_start
 
     config = settings()
@@ -43,8 +43,8 @@ def demo(args: argparse.Namespace, progress: Progress) -> int:
 
 
 def features(args: argparse.Namespace, progress: Progress) -> int:
-    from core.catalog import Catalog
-    from core.features import FeatureJob, compute_missing
+    from core.audio.features import FeatureJob, compute_missing
+    from core.catalog.store import Catalog
 
     config = settings()
     presets = list(FEATURE_PRESETS.values()) if args.preset == "all" else [feature_preset(args.preset)]
@@ -52,7 +52,7 @@ def features(args: argparse.Namespace, progress: Progress) -> int:
         jobs = [FeatureJob(sha, path) for sha, path in catalog.audio_hashes()]
     names = ", ".join(p.name for p in presets)
     if engine(args.engine) == "ray":
-        from core.ray_engine import compute_missing_on_ray as compute_missing  # imports Ray only now
+        from core.engine.ray_engine import compute_missing_on_ray as compute_missing  # imports Ray only now
     with progress.counter(f"spectrograms ({names})") as on_progress:
         report = compute_missing(jobs, presets, config, workers=args.workers, on_progress=on_progress)
     return _cache_report(report)
@@ -68,8 +68,8 @@ def _cache_report(report) -> int:
 
 
 def embeddings(args: argparse.Namespace, progress: Progress) -> int:
-    from core.catalog import Catalog
-    from core.features import FeatureJob
+    from core.audio.features import FeatureJob
+    from core.catalog.store import Catalog
     from core.pretrained.cache import compute_missing_embeddings
 
     config = settings()
@@ -77,15 +77,15 @@ def embeddings(args: argparse.Namespace, progress: Progress) -> int:
     with Catalog.open(config) as catalog:
         jobs = [FeatureJob(sha, path) for sha, path in catalog.audio_hashes()]
     if engine(args.engine) == "ray":
-        from core.ray_engine import compute_missing_embeddings_on_ray as compute_missing_embeddings
+        from core.engine.ray_engine import compute_missing_embeddings_on_ray as compute_missing_embeddings
     with progress.counter(f"musicnn embeddings ({', '.join(models)})") as on_progress:
         report = compute_missing_embeddings(jobs, models, config, on_progress=on_progress)
     return _cache_report(report)
 
 
 def info(args: argparse.Namespace, progress: Progress) -> int:
-    from core.catalog import Catalog
-    from core.features import FeatureCache
+    from core.audio.features import FeatureCache
+    from core.catalog.store import Catalog
     from core.pretrained.cache import EmbeddingCache
 
     config = settings()

@@ -20,14 +20,14 @@ from core.wording import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from core.registry import RunMeta
+    from core.learning.registry import RunMeta
 
 
 def nothing_to_train(args: argparse.Namespace, runs: pd.DataFrame) -> bool:
     """Whether ``train`` with ``args`` has nothing to do, given the saved ``runs``: with
     ``--if-missing``, a quick-start run when any run exists, else a run with every audio model asked for."""
-    from core.registry import has_trained_run
-    from core.training import parse_models
+    from core.learning.registry import has_trained_run
+    from core.learning.training import parse_models
 
     if not args.if_missing:
         return False
@@ -35,10 +35,10 @@ def nothing_to_train(args: argparse.Namespace, runs: pd.DataFrame) -> bool:
 
 
 def train(args: argparse.Namespace, progress: Progress) -> int:
-    from core.catalog import Catalog
-    from core.dataset import left_out_note
-    from core.registry import active_run_id, list_runs, replaceable_setup_run
-    from core.training import audio_models, parse_models
+    from core.catalog.store import Catalog
+    from core.learning.dataset import left_out_note
+    from core.learning.registry import active_run_id, list_runs, replaceable_setup_run
+    from core.learning.training import audio_models, parse_models
 
     config = settings()
     models = parse_models(args.models)
@@ -51,8 +51,8 @@ def train(args: argparse.Namespace, progress: Progress) -> int:
             return 0
         replacing = replaceable_setup_run(runs) if args.setup_run else None
         scale = catalog.summary().popularity_scale
-    from core.evaluate import holdout_table
-    from core.experiment import run_experiment  # loads TensorFlow: only now
+    from core.learning.evaluate import holdout_table
+    from core.learning.experiment import run_experiment  # loads TensorFlow: only now
 
     threshold = args.threshold or default_threshold_rule(scale)
     with (
@@ -96,9 +96,9 @@ def train(args: argparse.Namespace, progress: Progress) -> int:
 
 
 def runs(args: argparse.Namespace, progress: Progress) -> int:
-    from core.architectures import DISPLAY_NAMES
-    from core.catalog import Catalog
-    from core.registry import BEST_MODEL_RULE, run_summaries, set_active
+    from core.catalog.store import Catalog
+    from core.learning.architectures import DISPLAY_NAMES
+    from core.learning.registry import BEST_MODEL_RULE, run_summaries, set_active
 
     config = settings()
     with Catalog.open(config) as catalog:
@@ -132,9 +132,9 @@ def runs(args: argparse.Namespace, progress: Progress) -> int:
 
 
 def evaluate(args: argparse.Namespace, progress: Progress) -> int:
-    from core.catalog import Catalog
-    from core.evaluate import holdout_table
-    from core.registry import list_runs, load_run
+    from core.catalog.store import Catalog
+    from core.learning.evaluate import holdout_table
+    from core.learning.registry import list_runs, load_run
 
     config = settings()
     with Catalog.open(config) as catalog:
@@ -152,7 +152,7 @@ def evaluate(args: argparse.Namespace, progress: Progress) -> int:
 
 
 def _print_table(table: list[dict], meta: RunMeta) -> None:
-    from core.architectures import DISPLAY_NAMES, REGRESSION_MODEL
+    from core.learning.architectures import DISPLAY_NAMES, REGRESSION_MODEL
 
     data = catalog_label(meta.synthetic, meta.catalog.source)
     print(
@@ -172,7 +172,7 @@ def _print_table(table: list[dict], meta: RunMeta) -> None:
 
 def _context_lines(meta: RunMeta) -> list[str]:
     """What feeds the audio + context model and how the regression did, for the terminal."""
-    from core.architectures import DISPLAY_NAMES
+    from core.learning.architectures import DISPLAY_NAMES
 
     if meta.context_audio_model is None:
         return []

@@ -22,18 +22,18 @@ from core.wording import (
 )
 
 if TYPE_CHECKING:
-    from core.context import ArtistContext
+    from core.learning.context import ArtistContext
+    from core.learning.registry import SavedRun
     from core.pretrained.similarity import CatalogEmbeddings
-    from core.registry import SavedRun
-    from core.scoring import BatchItem
+    from core.songs.scoring import BatchItem
 
 
 def score(args: argparse.Namespace, progress: Progress) -> int:
     """Exit 0 when every file was scored, 1 when some could not be (each is reported)."""
-    from core.catalog import Catalog
-    from core.popularity import ContextModels
+    from core.catalog.store import Catalog
+    from core.learning.popularity import ContextModels
+    from core.learning.registry import load_run
     from core.pretrained.similarity import CatalogEmbeddings
-    from core.registry import load_run
 
     config = settings()
     with Catalog.open(config) as catalog:
@@ -48,7 +48,7 @@ def score(args: argparse.Namespace, progress: Progress) -> int:
     model = chosen_model(run, args.model)
     request = ScoringRequest(run, model, CatalogEmbeddings.load(config), artist, args.explain, args.samples)
     if engine(args.engine) == "ray":
-        from core.ray_engine import score_on_ray
+        from core.engine.ray_engine import score_on_ray
 
         results = score_on_ray(args.files, request)
     else:
@@ -74,7 +74,7 @@ def chosen_model(run: SavedRun, model: str | None) -> str:
 @dataclass(frozen=True)
 class ScoringRequest:
     """What scoring any file with a run needs besides the file, read once by the command: it is
-    sent as it is to every Ray actor (``core.ray_engine``), so each needs no catalog access."""
+    sent as it is to every Ray actor (``core.engine.ray_engine``), so each needs no catalog access."""
 
     run: SavedRun
     model: str
@@ -90,8 +90,8 @@ class FileScorer:
     their results are the same."""
 
     def __init__(self, request: ScoringRequest) -> None:
-        from core.popularity import ContextModels
-        from core.scoring import scorer_for
+        from core.learning.popularity import ContextModels
+        from core.songs.scoring import scorer_for
 
         self.request = request
         self.on_top = ContextModels.of(request.run.meta)
@@ -102,17 +102,17 @@ class FileScorer:
         self.domain = request.neighbours.domain(request.run.meta.split_members.get("train"))
 
     def score(self, files: list[tuple[str, str]]) -> list[BatchItem]:
-        """``core.scoring.score_many`` of (name, path) ``files``: ranked, with a bad file as an
+        """``core.songs.scoring.score_many`` of (name, path) ``files``: ranked, with a bad file as an
         error entry."""
-        from core.scoring import score_many
+        from core.songs.scoring import score_many
 
         return score_many(self.scorer, files, self.domain)
 
     def result(self, item: BatchItem, source: str | None = None) -> dict:
         """One file's entry of ``score --json``; ``source`` is the file's path when its name
         (as the user wrote it) is not, as on a Ray worker, whose working folder is its own."""
-        from core.explain import describe
-        from core.scoring import describe_song, song_in_context
+        from core.songs.explain import describe
+        from core.songs.scoring import describe_song, song_in_context
 
         if item.score is None:
             return {"file": item.file, "error": item.error}
@@ -139,7 +139,7 @@ class FileScorer:
 
 def _artist(args: argparse.Namespace, catalog) -> ArtistContext:
     """The artist of ``--artist NAME`` or ``--fans N`` (checked before any model loads)."""
-    from core.context import CatalogContext, given_artist
+    from core.learning.context import CatalogContext, given_artist
 
     context = CatalogContext.read(catalog) if args.artist is not None and args.fans is None else None
     return given_artist(context, args.artist, args.fans)
@@ -226,7 +226,7 @@ def _context_lines(result: dict, scale: str | None) -> list[str]:
     if result.get("fans_note"):
         lines.append(result["fans_note"])
     if result["predicted_popularity"] is not None:
-        from core.popularity import PredictedPopularity  # loaded already: scoring read the run's models on top
+        from core.learning.popularity import PredictedPopularity  # loaded already: scoring read the run's models on top
 
         prediction = PredictedPopularity(**result["predicted_popularity"])
         basis = "with the artist's context" if prediction.with_context else "artist unknown: no fans, no history"

@@ -16,11 +16,11 @@ if TYPE_CHECKING:
 
 def setup(args: argparse.Namespace, progress: Progress) -> int:
     """Each step does nothing when its result exists, so this is cheap once set up."""
-    from core.catalog import Catalog
+    from core.catalog.store import Catalog
     from core.cli import build_parser
     from core.demo import render_counts
     from core.jobs import JobReporter
-    from core.registry import active_run_id
+    from core.learning.registry import active_run_id
     from core.setup import SetupProgress, setup_steps
 
     chosen = engine(args.engine)  # for its spectrograms and embeddings, as for those commands
@@ -57,11 +57,11 @@ def setup(args: argparse.Namespace, progress: Progress) -> int:
 def _start_in_background(step: SetupStep) -> None:
     """Start ``step``'s command as a job of its own (the dashboard shows its progress), unless it
     would have nothing to do."""
-    from core.catalog import Catalog
+    from core.catalog.store import Catalog
     from core.cli import build_parser
     from core.cli.models import nothing_to_train
     from core.jobs import start_job
-    from core.registry import list_runs
+    from core.learning.registry import list_runs
 
     with Catalog.open(settings()) as catalog:
         runs = list_runs(settings(), catalog)

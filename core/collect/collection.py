@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
-from core.catalog import Catalog
+from core.catalog.store import Catalog
+from core.catalog.track_writer import InsertReport, TrackRecord
 from core.collect.downloads import PreviewDownloader, PreviewRequest
 from core.config import Settings
 from core.errors import Cancelled, UsageError
 from core.files import remove_stale_partials
-from core.track_writer import InsertReport, TrackRecord
 
 BARREN_PAGES = 50
 """Stop when this many pages in a row bring no new track: the source is exhausted."""

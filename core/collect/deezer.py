@@ -16,12 +16,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from core.catalog.database import utc_now
+from core.catalog.track_writer import ArtistRef, TrackRecord
 from core.collect.collection import Candidate, YearRange
 from core.collect.downloads import PreviewRequest
 from core.collect.http import HttpClient
-from core.database import utc_now
 from core.errors import CollectError, RateLimited
-from core.track_writer import ArtistRef, TrackRecord
 
 API = "https://api.deezer.com"
 HIP_HOP_GENRE = 116

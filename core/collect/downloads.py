@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from core.audio import load_audio
+from core.audio.decode import load_audio
 from core.collect.http import HttpClient
 from core.config import MIN_PREVIEW_SECONDS, Settings
 from core.errors import AudioError, CollectError, NetworkUnavailable, RateLimited

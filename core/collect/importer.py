@@ -37,17 +37,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.audio import load_audio
-from core.catalog import Catalog
+from core.audio.decode import load_audio
+from core.catalog.database import utc_now
+from core.catalog.store import Catalog
+from core.catalog.track_writer import POPULARITY_SCALES, ArtistRef, InsertReport, TrackRecord
 from core.collect.collection import must_replace_demo
 from core.collect.downloads import PreviewDownloader
 from core.collect.resolve import DeezerResolver
 from core.collect.table import Rejection, column_mapping, read_table
 from core.config import Settings
-from core.database import utc_now
 from core.errors import AudioError, CollectError, TableError, UsageError
 from core.files import atomic_write_bytes
-from core.track_writer import POPULARITY_SCALES, ArtistRef, InsertReport, TrackRecord
 
 SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
 

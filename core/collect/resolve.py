@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from difflib import SequenceMatcher
 
+from core.catalog.dedup import normalise_title
+from core.catalog.track_writer import TrackRecord
 from core.collect.deezer import DeezerClient
 from core.collect.downloads import PreviewRequest
-from core.dedup import normalise_title
-from core.track_writer import TrackRecord
 
 MIN_MATCH_SCORE = 0.8
 """Below this a search hit is another song (a cover, a remix, a namesake) and is rejected."""

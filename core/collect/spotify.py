@@ -30,13 +30,13 @@ import spotipy
 from spotipy.cache_handler import MemoryCacheHandler
 from spotipy.oauth2 import SpotifyClientCredentials, SpotifyOauthError
 
+from core.catalog.database import utc_now
+from core.catalog.track_writer import ArtistRef, TrackRecord
 from core.collect.collection import Candidate, YearRange
 from core.collect.http import LONGEST_WAIT_SECONDS, MAX_ATTEMPTS, Clock, retry_after_seconds, wait_for
 from core.collect.resolve import DeezerResolver
 from core.config import REPO_ROOT
-from core.database import utc_now
 from core.errors import AccessDenied, CollectError, CredentialsMissing, NetworkUnavailable, RateLimited
-from core.track_writer import ArtistRef, TrackRecord
 
 FULL_PAGE = 50
 DEVELOPMENT_MODE_PAGE = 10

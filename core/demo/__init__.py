@@ -42,7 +42,7 @@ as a large fan base would. The effect itself is a small part of the label, so th
 artist context can add to an audio model is small too: on the default demo's song split
 (101 holdout tracks) a CNN 2 gains about 0.05 ROC-AUC from the effect itself.
 Most artists release on several dates (74 of 80 at the default size), so each release has a
-history of earlier ones for ``core.context``.
+history of earlier ones for ``core.learning.context``.
 
 Layout: ``core.demo.plan`` decides the artists, songs and releases and holds the rule's
 constants; ``core.demo.audio`` renders, stores and cleans up the songs' audio;

@@ -26,13 +26,13 @@ from pathlib import Path
 import lameenc
 import numpy as np
 
-import core.synth
-from core.catalog import Catalog
+import core.demo.synth
+from core.catalog.store import Catalog
 from core.config import SAMPLE_RATE, Settings
 from core.demo.plan import SOURCE, DemoPlan, DemoSong
+from core.demo.synth import ArtistStyle, SongTraits, render
+from core.engine.parallel import process_pool, worker_count
 from core.files import atomic_write_bytes, atomic_write_text, ensure_folder, remove_stale_partials
-from core.parallel import process_pool, worker_count
-from core.synth import ArtistStyle, SongTraits, render
 
 MP3_KBPS = 64
 MP3_QUALITY = 7
@@ -72,7 +72,7 @@ _AUDIO_FILE = re.compile(r"([0-9a-f]{2})[0-9a-f]{62}\.mp3")
 
 @functools.cache
 def _renderer_fingerprint() -> str:
-    source = Path(core.synth.__file__).read_bytes() + inspect.getsource(encode_mp3).encode()
+    source = Path(core.demo.synth.__file__).read_bytes() + inspect.getsource(encode_mp3).encode()
     settings = f"{SAMPLE_RATE} {MP3_KBPS} {MP3_QUALITY} {metadata.version('lameenc')} {np.__version__}".encode()
     return hashlib.sha256(source + settings).hexdigest()
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from core.catalog import Catalog
+from core.catalog.store import Catalog
+from core.catalog.track_writer import ArtistRef, TrackRecord
 from core.config import Settings
 from core.demo.audio import audio_lock, audio_relative_path, remove_unreferenced_audio, render_audio
 from core.demo.plan import DEFAULT_SEED, DEFAULT_TRACKS, FANS_READ_AT, SOURCE, DemoArtist, DemoPlan, plan_catalog
 from core.errors import UsageError
-from core.track_writer import ArtistRef, TrackRecord
 
 # The quick-start part of the catalog: every eighth song (108 of the default demo's 887 with audio), so every
 # artist style is there and a first verdict is possible about a minute after set-up starts;

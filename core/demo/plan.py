@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from core.synth import ArtistStyle, SongTraits
+from core.demo.synth import ArtistStyle, SongTraits
 
 SOURCE = "demo"
 """The catalog source of every demo row (and the folder of its audio)."""
@@ -21,7 +21,7 @@ TRACKS_PER_ARTIST = 15
 @dataclass(frozen=True)
 class SignalRegion:
     trait: str
-    band: str  # a name from core.bands.BANDS
+    band: str  # a name from core.audio.bands.BANDS
     start_s: float
     end_s: float
     weight: float

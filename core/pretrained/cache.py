@@ -9,7 +9,7 @@ A catalog clip is its first 30 s, as for spectrograms; a shorter clip is not pad
 patches it has are its embedding).
 
 Clips are spread over one worker process per core, each running musicnn through LiteRT on
-one thread (``core.parallel``): while one worker decodes a clip and computes its mel input,
+one thread (``core.engine.parallel``): while one worker decodes a clip and computes its mel input,
 the other runs the model, so neither core waits. Measured on the 2-core reference machine on
 80 demo clips: 33.2 s (0.42 s a clip, the pool's start-up of about 4 s included), against
 34.5 s with one process running the model on both cores; the model itself takes 0.30 s a
@@ -27,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core.audio import load_audio
+from core.audio.decode import load_audio
+from core.audio.features import FeatureJob, FeatureReport, collect_outcomes, plan_missing
 from core.config import CLIP_SECONDS, SAMPLE_RATE, Settings
+from core.engine.parallel import map_unordered, worker_count
 from core.errors import AudioError, damaged_cache_entry
-from core.features import FeatureJob, FeatureReport, collect_outcomes, plan_missing
 from core.files import atomic_write_bytes, remove_stale_partials, set_aside
-from core.parallel import map_unordered, worker_count
 from core.pretrained.musicnn import INPUT, PATCH_FRAMES, PatchOutputs, load_model
 
 CACHE_VERSION = 1

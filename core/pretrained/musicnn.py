@@ -197,10 +197,10 @@ CONVERTED = Path(sys.prefix) / "share" / "hitlens"
 
 
 def _runner(name: str, folder: Path) -> Callable[[np.ndarray], list[np.ndarray]]:
-    """(1, 187, 96) patch -> [tags, embedding]: the checkpoint's graph in LiteRT (``core.lite``:
+    """(1, 187, 96) patch -> [tags, embedding]: the checkpoint's graph in LiteRT (``core.engine.lite``:
     no TensorFlow import, the same outputs within 2e-5), converted on its first load; in
     TensorFlow when it cannot be converted."""
-    from core.lite import convert_and_keep, file_key, function_conversion, kept
+    from core.engine.lite import convert_and_keep, file_key, function_conversion, kept
 
     try:
         path = CONVERTED / f"{name}.{file_key(folder / '.data-00000-of-00001')}.tflite"

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
-from core.catalog import Catalog
+from core.catalog.store import Catalog
 from core.config import Settings
-from core.dataset import song_groups
+from core.learning.dataset import song_groups
 from core.pretrained.cache import EmbeddingCache
 from core.pretrained.domain import (
     MIN_REFERENCE_CLIPS,

@@ -7,9 +7,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import hex_to_rgb, sequential
 
-from core.bands import BANDS, band_rows, mel_centres_hz
+from core.audio.bands import BANDS, band_rows, mel_centres_hz
+from core.audio.features import FLOOR_DB
 from core.config import FeaturePreset
-from core.features import FLOOR_DB
 from ui.charts.base import LEGEND_BELOW, POPULAR_COLOURS, figure
 
 SPECTROGRAM_COLOURS = "Magma"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from core.architectures import MODEL_NAMES
+from core.learning.architectures import MODEL_NAMES
 
 HEIGHT = 360
 MARGIN = dict(l=10, r=10, t=40, b=10)

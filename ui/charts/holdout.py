@@ -9,9 +9,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from core.architectures import DISPLAY_NAMES, MODEL_NAMES
-from core.evaluate import STUDY_RESULTS
-from core.registry import Estimate, RunMeta
+from core.learning.architectures import DISPLAY_NAMES, MODEL_NAMES
+from core.learning.evaluate import STUDY_RESULTS
+from core.learning.registry import Estimate, RunMeta
 from ui.charts.base import BLUE, GREY, LEGEND_BELOW, MODEL_COLOURS, ORANGE, figure
 
 OURS, STUDY = BLUE, GREY
@@ -388,7 +388,7 @@ def context_comparison(metas: dict[str, RunMeta]) -> go.Figure:
 
 def predicted_vs_actual(regression: dict, half_width: float, scale_label: str) -> go.Figure:
     """Each holdout track's predicted popularity against its actual one
-    (``core.popularity.regression_metrics``' points), with the diagonal (a perfect prediction)
+    (``core.learning.popularity.regression_metrics``' points), with the diagonal (a perfect prediction)
     and the band of the prediction interval around it (``half_width`` either side)."""
     points = regression["points"]
     level = regression["nominal_coverage"]

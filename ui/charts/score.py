@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from ui.charts.base import BLUE, HEIGHT, LEGEND_BELOW, figure
 
 if TYPE_CHECKING:
-    from core.scoring import ScoreResult
+    from core.songs.scoring import ScoreResult
 
 
 def tag_bars(tags: list[dict]) -> go.Figure:

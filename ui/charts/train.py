@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.architectures import DISPLAY_NAMES
+from core.learning.architectures import DISPLAY_NAMES
 from ui.charts.base import LEGEND_BELOW, MODEL_COLOURS, figure
 
 TRAINING_METRICS = {"loss": "loss", "AUC": "auc"}

@@ -2,7 +2,7 @@
 of the popularity figure itself with a conformal prediction interval.
 
 Both read the same inputs: the audio model's calibrated probability (as a logit) and the
-context features of :mod:`core.context`. Both are fitted on the training split only; the
+context features of :mod:`core.learning.context`. Both are fitted on the training split only; the
 test split chooses the regularisation and calibrates the interval; the holdout is only
 measured. Both are linear and saved as plain numbers (JSON), like the musicnn head: loading a
 run never unpickles code.
@@ -30,10 +30,10 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from core.context import FEATURES_FANS_ONLY, FEATURES_WITH_HISTORY, ArtistContext
 from core.errors import UsageError
-from core.evaluate import BOOTSTRAP_RESAMPLES, PlattCalibration, bootstrap
-from core.registry import RunMeta
+from core.learning.context import FEATURES_FANS_ONLY, FEATURES_WITH_HISTORY, ArtistContext
+from core.learning.evaluate import BOOTSTRAP_RESAMPLES, PlattCalibration, bootstrap
+from core.learning.registry import RunMeta
 
 AUDIO_FEATURE = "audio"
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -178,7 +178,7 @@ def regression_metrics(
     resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> dict:
     """Holdout figures of the regression, as ``evaluate --json`` prints them; ``groups``: as
-    ``core.evaluate.bootstrap``'s."""
+    ``core.learning.evaluate.bootstrap``'s."""
     actual, predicted = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
     mae = bootstrap(_mean_absolute_error, actual, predicted, groups=groups, resamples=resamples)
     spearman = bootstrap(_spearman, actual, predicted, groups=groups, resamples=resamples)

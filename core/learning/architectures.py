@@ -17,7 +17,7 @@ PRETRAINED_MODEL = "musicnn"
 AUDIO_MODELS = ("dummy", *KERAS_MODELS, PRETRAINED_MODEL)
 CONTEXT_MODEL, REGRESSION_MODEL = "context", "regression"
 CONTEXT_MODELS = (CONTEXT_MODEL, REGRESSION_MODEL)
-"""Fitted on top of the run's best audio model and the artist's context (``core.popularity``):
+"""Fitted on top of the run's best audio model and the artist's context (``core.learning.popularity``):
 P(popular), and the popularity figure with an interval."""
 MODEL_NAMES = (*AUDIO_MODELS, *CONTEXT_MODELS)
 FEEDING_MODELS = tuple(m for m in AUDIO_MODELS if m != "dummy")

@@ -28,11 +28,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from core.dedup import exact_duplicates
+from core.catalog.dedup import exact_duplicates
 from core.errors import UsageError
 
 if TYPE_CHECKING:
-    from core.catalog import Catalog
+    from core.catalog.store import Catalog
 
 FEATURES_WITH_HISTORY = ("log_fans", "has_fans", "earlier_releases", "earlier_median", "has_history")
 FEATURES_FANS_ONLY = ("log_fans", "has_fans")

@@ -1,6 +1,6 @@
 """The one path that writes tracks into the catalog, and the records it writes.
 
-Insert-time deduplication follows the study (see ``core.dedup``): a row already present
+Insert-time deduplication follows the study (see ``core.catalog.dedup``): a row already present
 (same source and source id) is updated, not added twice; a row whose preview URL another
 row already has, or whose (name, duration, popularity) another row already has, is skipped.
 Rows without a preview are kept (the Dataset page compares them) and left out of training.
@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from core.database import utc_now
+from core.catalog.database import utc_now
 
 POPULARITY_SCALES = {
     "spotify": "Spotify popularity, 0-100",

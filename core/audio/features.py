@@ -20,11 +20,11 @@ from pathlib import Path
 import librosa
 import numpy as np
 
-from core.audio import load_audio
+from core.audio.decode import load_audio
 from core.config import FeaturePreset, Settings
+from core.engine.parallel import map_unordered, worker_count
 from core.errors import AudioError, damaged_cache_entry
 from core.files import atomic_write_bytes, remove_stale_partials, set_aside
-from core.parallel import map_unordered, worker_count
 
 FLOOR_DB = -80.0
 

@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 
 from core import wording
-from core.audio import load_audio
-from core.catalog import Catalog, song_keys
+from core.audio.decode import load_audio
+from core.audio.features import FeatureCache, log_mel
+from core.catalog.store import Catalog, song_keys
 from core.config import FeaturePreset, Settings
-from core.dataset import SPLITS, choose_threshold, labels, modelling_tracks, split_tracks
 from core.errors import UsageError
-from core.features import FeatureCache, log_mel
+from core.learning.dataset import SPLITS, choose_threshold, labels, modelling_tracks, split_tracks
 
 BALANCE_COLUMNS = ["split", "part", "tracks", "popular_share"]
 

@@ -14,12 +14,13 @@ from importlib import metadata
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from core.architectures import CONTEXT_MODEL, FEEDING_MODELS, PRETRAINED_MODEL, REGRESSION_MODEL
-from core.catalog import Catalog
+from core.audio.features import FeatureCache, FeatureJob, compute_missing
+from core.catalog.database import utc_now
+from core.catalog.store import Catalog
 from core.config import REPO_ROOT, Settings, TrainingPreset
-from core.context import CatalogContext
-from core.database import utc_now
-from core.dataset import (
+from core.learning.architectures import CONTEXT_MODEL, FEEDING_MODELS, PRETRAINED_MODEL, REGRESSION_MODEL
+from core.learning.context import CatalogContext
+from core.learning.dataset import (
     MinMaxScaling,
     Split,
     choose_threshold,
@@ -28,13 +29,20 @@ from core.dataset import (
     modelling_tracks,
     split_tracks,
 )
-from core.evaluate import BOOTSTRAP_RESAMPLES, PlattCalibration, evaluate_model, paired_auc_gain
-from core.features import FeatureCache, FeatureJob, compute_missing
-from core.popularity import ContextModels, SplitInputs, regression_metrics
+from core.learning.evaluate import BOOTSTRAP_RESAMPLES, PlattCalibration, evaluate_model, paired_auc_gain
+from core.learning.popularity import ContextModels, SplitInputs, regression_metrics
+from core.learning.registry import SavedRun, catalog_fingerprint, new_run_id, save_run
+from core.learning.training import (
+    SEED,
+    ModelResult,
+    TrainingData,
+    TrainingEvent,
+    audio_models,
+    train_models,
+    training_device,
+)
 from core.pretrained.cache import EmbeddingCache, compute_missing_embeddings
 from core.pretrained.musicnn import DEFAULT_MODEL
-from core.registry import SavedRun, catalog_fingerprint, new_run_id, save_run
-from core.training import SEED, ModelResult, TrainingData, TrainingEvent, audio_models, train_models, training_device
 
 
 def run_experiment(

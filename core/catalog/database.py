@@ -1,8 +1,8 @@
 """The catalog's SQLite file: connection, transactions and the versioned schema.
 
 One file (standard library, WAL mode) holds tracks, artists and collection cursors
-(``core.catalog``), jobs and their events (``core.jobs``), saved runs (``core.registry``) and
-the scored-songs history (``core.history``) with the uploads it keeps (``core.uploads``).
+(``core.catalog.store``), jobs and their events (``core.jobs``), saved runs (``core.learning.registry``) and
+the scored-songs history (``core.catalog.history``) with the uploads it keeps (``core.songs.uploads``).
 
 The schema is versioned with ``PRAGMA user_version``; ``MIGRATIONS[i]`` upgrades version
 ``i`` to ``i + 1`` inside one transaction, so an old catalog is brought up to date on open
@@ -112,13 +112,13 @@ MIGRATIONS: list[str] = [
     """,
     # What the source said about an artist when it was read (Deezer's nb_fan and nb_album,
     # Spotify's followers, an import column), and when (ISO UTC): the artist context of
-    # core.context.
+    # core.learning.context.
     """
     ALTER TABLE artists ADD COLUMN fans INTEGER;
     ALTER TABLE artists ADD COLUMN albums INTEGER;
     ALTER TABLE artists ADD COLUMN context_read_at TEXT;
     """,
-    # Uploads kept in the home for the Score page's list and the history (core.uploads).
+    # Uploads kept in the home for the Score page's list and the history (core.songs.uploads).
     """
     CREATE TABLE uploads (
         sha256 TEXT PRIMARY KEY,

@@ -15,7 +15,7 @@ scoring, explaining and embedding do not.
 
 Each interpreter uses ``THREADS`` threads: both cores of the 2-core reference machine, and no
 more elsewhere, because the Ray engine runs one actor per CPU and more threads per actor
-would oversubscribe the machine. In a process pool's worker (``core.parallel``), where the
+would oversubscribe the machine. In a process pool's worker (``core.engine.parallel``), where the
 pool already puts one process on each core, it uses one.
 """
 
@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from core.config import PREDICT_BATCH
+from core.engine.native_logs import native_stderr_silenced
+from core.engine.parallel import in_pool_worker
 from core.files import atomic_write_bytes, atomic_write_text
-from core.native_logs import native_stderr_silenced
-from core.parallel import in_pool_worker
 
 TOLERANCE = 1e-4
 THREADS = 2

@@ -25,7 +25,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from core.registry import Estimate, RunMeta
+from core.learning.registry import Estimate, RunMeta
 
 BOOTSTRAP_RESAMPLES = 1000
 CONFIDENCE = 0.95

@@ -1,4 +1,4 @@
-"""Compile librosa's numba kernels once, in one process: ``python -m core.warmup``.
+"""Compile librosa's numba kernels once, in one process: ``python -m core.audio.warmup``.
 
 librosa compiles its numba kernels on first use and caches most of them on disk, beside its
 own source. That cache is not safe for processes that fill it at the same time: numba picks a
@@ -12,7 +12,7 @@ serially, right after installing; every later process only reads it.
 One kernel of librosa 0.11's beat tracker is not cached on disk at all; ``ui.server`` calls
 `compile_librosa_kernels` before serving so that no explanation waits for it.
 
-The same step converts musicnn's checkpoint for LiteRT (``core.lite``), which needs
+The same step converts musicnn's checkpoint for LiteRT (``core.engine.lite``), which needs
 TensorFlow once: after it, no command's first score waits for TensorFlow's import.
 """
 
@@ -28,9 +28,9 @@ from core.config import FEATURE_PRESETS, SAMPLE_RATE
 def compile_librosa_kernels(seconds: float = 10.0) -> float:
     """Run quiet noise through every librosa path Hitlens takes (each preset's spectrogram,
     musicnn's input, the beat grid), so each kernel is compiled and cached; seconds taken."""
-    from core.explain import time_cells
-    from core.features import log_mel
+    from core.audio.features import log_mel
     from core.pretrained.musicnn import input_mel
+    from core.songs.explain import time_cells
 
     started = time.perf_counter()
     noise = np.random.default_rng(0).standard_normal(int(seconds * SAMPLE_RATE)).astype(np.float32) * 0.01

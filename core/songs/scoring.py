@@ -16,7 +16,7 @@ probability is at least ``POPULAR_AT`` (0.5), i.e. when the model judges a popul
 above the run's threshold more likely than not. The percentile places the song among the calibrated probabilities of the
 run's test and holdout tracks (catalog tracks no model trained on).
 
-With a run's models on top of the audio verdict (``core.popularity.ContextModels``), a song
+With a run's models on top of the audio verdict (``core.learning.popularity.ContextModels``), a song
 also gets a predicted popularity with its interval and, when its artist is given, the
 verdict with the artist's context (``song_in_context``).
 """
@@ -30,8 +30,8 @@ from typing import TypedDict
 
 import numpy as np
 
-from core.architectures import PRETRAINED_MODEL
-from core.audio import decode
+from core.audio.decode import decode
+from core.audio.features import log_mel
 from core.config import (
     CLIP_SECONDS,
     PREDICT_BATCH,
@@ -40,12 +40,13 @@ from core.config import (
     SCORING_TAIL_SECONDS,
     FeaturePreset,
 )
-from core.context import ArtistContext
-from core.dataset import MinMaxScaling
 from core.errors import AudioError, HitlensError, UsageError
-from core.evaluate import PlattCalibration
-from core.features import log_mel
-from core.popularity import ContextModels, PredictedPopularity
+from core.learning.architectures import PRETRAINED_MODEL
+from core.learning.context import ArtistContext
+from core.learning.dataset import MinMaxScaling
+from core.learning.evaluate import PlattCalibration
+from core.learning.popularity import ContextModels, PredictedPopularity
+from core.learning.registry import SavedRun
 from core.pretrained.domain import Applicability, unjudged
 from core.pretrained.musicnn import (
     DEFAULT_MODEL,
@@ -60,7 +61,6 @@ from core.pretrained.musicnn import (
     pool,
 )
 from core.pretrained.similarity import CatalogEmbeddings, Domain, SongProfile
-from core.registry import SavedRun
 from core.wording import Verdict, context_difference
 
 POPULAR_AT = 0.5
@@ -259,7 +259,7 @@ class Scorer:
 
     def explain_window(self, window: np.ndarray, start_s: float, num_samples: int = 1000):
         """LIME explanation of the 30 s ``window`` that starts ``start_s`` into the song."""
-        from core.explain import explain
+        from core.songs.explain import explain
 
         return explain(
             self.spectrogram(window), window, self.preset, self.predict, num_samples=num_samples, offset_s=start_s
@@ -309,8 +309,8 @@ class EmbeddingScorer(Scorer):
 
     def explain_window(self, window: np.ndarray, start_s: float, num_samples: int = 0):
         """Occlusion over musicnn's 3 s patches x bands (``num_samples`` is not used): LIME's
-        1,000 variants of 10 patches would take minutes here (see ``core.explain``)."""
-        from core.explain import occlusion, spans_between
+        1,000 variants of 10 patches would take minutes here (see ``core.songs.explain``)."""
+        from core.songs.explain import occlusion, spans_between
 
         mel = self.spectrogram(window)
         edges = [patch * PATCH_SECONDS for patch in range(patch_count(mel.shape[1]) + 1)]

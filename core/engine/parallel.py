@@ -159,6 +159,6 @@ def worker_count(requested: int | None, tasks: int) -> int:
 def process_pool(workers: int) -> WorkerPool:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(
-        ["core.features", "core.demo", "core.pretrained.cache"]
+        ["core.audio.features", "core.demo", "core.pretrained.cache"]
     )  # imported once, not once per worker
     return WorkerPool(max_workers=workers, initializer=_start_worker, initargs=(os.getpid(),), mp_context=context)

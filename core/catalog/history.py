@@ -12,8 +12,8 @@ import json
 
 import pandas as pd
 
-from core.catalog import Catalog
-from core.database import utc_now
+from core.catalog.database import utc_now
+from core.catalog.store import Catalog
 
 COLUMNS = [
     "file",

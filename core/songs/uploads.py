@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.catalog import Catalog
+from core.catalog.database import utc_now
+from core.catalog.store import Catalog
 from core.config import Settings
-from core.database import utc_now
 from core.files import atomic_write_bytes
 
 KEPT_UPLOADS_MB = 2000

@@ -14,7 +14,7 @@ Presets:
 The sixth model, ``musicnn``, is a logistic regression on pooled pretrained embeddings
 (``core.pretrained.head``): it trains in a second and reports no epochs. ``context`` and
 ``regression`` are fitted afterwards on the best audio model's probability and the artist's
-context (``core.experiment``, ``core.popularity``); ``train_models`` trains the audio models.
+context (``core.learning.experiment``, ``core.learning.popularity``); ``train_models`` trains the audio models.
 
 Each Keras model is built right after ``keras.utils.set_random_seed(seed)``, so training a
 model alone or among others gives the same weights and the same metrics.
@@ -30,7 +30,10 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
-from core.architectures import (
+from core.audio.features import FeatureCache
+from core.config import FeaturePreset, TrainingPreset
+from core.errors import Cancelled, UsageError
+from core.learning.architectures import (
     AUDIO_MODELS,
     KERAS_MODELS,
     MODEL_NAMES,
@@ -39,10 +42,7 @@ from core.architectures import (
     build_model,
     require_feeding_model,
 )
-from core.config import FeaturePreset, TrainingPreset
-from core.dataset import MinMaxScaling
-from core.errors import Cancelled, UsageError
-from core.features import FeatureCache
+from core.learning.dataset import MinMaxScaling
 from core.pretrained.cache import EmbeddingCache
 from core.pretrained.head import fit_head
 from core.pretrained.musicnn import DEFAULT_MODEL
@@ -207,10 +207,10 @@ def train_models(
 ) -> dict[str, ModelResult]:
     """Fit each of ``models`` (audio models) on the training split, validating on the test
     split, and predict every split's probabilities with the final (or best) weights. With
-    ``engine`` "ray" the Keras models train as Ray tasks (``core.ray_engine.train_on_ray``)."""
+    ``engine`` "ray" the Keras models train as Ray tasks (``core.engine.ray_engine.train_on_ray``)."""
     results = {}
     if engine == "ray" and (keras_models := [m for m in models if m in KERAS_MODELS]):
-        from core.ray_engine import train_on_ray  # imports Ray only now
+        from core.engine.ray_engine import train_on_ray  # imports Ray only now
 
         results = train_on_ray(
             keras_models, data, preset, epochs=epochs, on_progress=on_progress, should_cancel=should_cancel

@@ -23,10 +23,10 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
-from core.catalog import Catalog, song_keys
-from core.context import artist_groups
-from core.dedup import study_dedup
+from core.catalog.dedup import study_dedup
+from core.catalog.store import Catalog, song_keys
 from core.errors import UsageError
+from core.learning.context import artist_groups
 
 SPLITS = ("random", "song", "artist")
 THRESHOLD_RULES = ("study", "median")
@@ -84,7 +84,7 @@ class Split:
         return self.name if self.name in GROUP_COLUMNS else "track"
 
     def holdout_groups(self) -> np.ndarray | None:
-        """The holdout rows' ``bootstrap_unit`` labels, for ``core.evaluate.bootstrap``'s
+        """The holdout rows' ``bootstrap_unit`` labels, for ``core.learning.evaluate.bootstrap``'s
         ``groups``; None on the random split (each row its own)."""
         column = GROUP_COLUMNS.get(self.name)
         return None if column is None else self.holdout[column].to_numpy()

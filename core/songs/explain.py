@@ -3,7 +3,7 @@ the spectrogram models, occlusion for the pretrained ``musicnn`` model.
 
 Instead of photo superpixels, the spectrogram is cut into cells a musician can act on:
 time cells of one bar (four beats) when librosa finds a tempo, fixed 2.5 s cells otherwise,
-times the five named bands of ``core.bands``. LIME hides random subsets of cells, filling
+times the five named bands of ``core.audio.bands``. LIME hides random subsets of cells, filling
 them with the spectrogram's silence floor (its minimum: hiding means "no sound there", not
 "average sound"), asks the model for each variant in batches, and fits a local linear model
 whose weights say how much each cell pushes toward (positive) or away from (negative)
@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import librosa
 import numpy as np
 
-from core.bands import BANDS, BANDS_BY_NAME, band_pass, band_rows
+from core.audio.bands import BANDS, BANDS_BY_NAME, band_pass, band_rows
 from core.config import SAMPLE_RATE, FeaturePreset
 
 FIXED_CELL_SECONDS = 2.5

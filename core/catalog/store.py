@@ -1,7 +1,7 @@
 """The track catalog: tracks, their credited artists and collection cursors, in the SQLite
-file that ``core.database`` opens and migrates. Tracks are written by ``core.track_writer``
+file that ``core.catalog.database`` opens and migrates. Tracks are written by ``core.catalog.track_writer``
 (which holds the insert-time deduplication rules); the Dataset page's statistics over them
-are in ``core.explore``.
+are in ``core.catalog.explore``.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.catalog.database import Database
+from core.catalog.dedup import normalise_title
+from core.catalog.track_writer import InsertReport, TrackRecord, write_tracks
 from core.config import Settings
 from core.config import settings as current_settings
-from core.database import Database
-from core.dedup import normalise_title
 from core.errors import CatalogMissing
 from core.files import ensure_folder
-from core.track_writer import InsertReport, TrackRecord, write_tracks
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
-from core.catalog import Catalog
+from core.catalog.database import utc_now
+from core.catalog.store import Catalog
 from core.config import Settings
-from core.database import utc_now
 from core.errors import RunMissing, RunUnreadable
 from core.files import PARTIAL_MARKER, atomic_write_text, ensure_folder, remove_stale_partials
 
@@ -66,7 +66,7 @@ UNDEFINED = Estimate(None, None, None)
 
 @dataclass(frozen=True)
 class ModelMetrics:
-    """One model's holdout figures, as ``core.evaluate.evaluate_model`` measured them."""
+    """One model's holdout figures, as ``core.learning.evaluate.evaluate_model`` measured them."""
 
     n: int
     roc_auc: Estimate
@@ -79,7 +79,7 @@ class ModelMetrics:
     confusion: list[list[int]] = field(default_factory=list)
     roc_curve: dict[str, list[float]] = field(default_factory=dict)  # fpr, tpr
     reliability: dict[str, list[float]] = field(default_factory=dict)  # predicted, observed
-    calibration: dict[str, float] = field(default_factory=dict)  # core.evaluate.PlattCalibration's fields
+    calibration: dict[str, float] = field(default_factory=dict)  # core.learning.evaluate.PlattCalibration's fields
 
 
 @dataclass(frozen=True)
@@ -127,11 +127,11 @@ class RunMeta:
     catalog: CatalogInfo = CatalogInfo("unknown")
     quick_start: bool = False  # set-up's provisional first run, on part of the demo
     setup_run: bool = False  # trained by set-up (its quick-start, default or study run): replaced by set-up's next
-    bootstrap_unit: str = "track"  # what the holdout intervals resampled (core.dataset.Split.bootstrap_unit)
+    bootstrap_unit: str = "track"  # what the holdout intervals resampled (core.learning.dataset.Split.bootstrap_unit)
     left_out: dict[str, int] = field(default_factory=dict)  # tracks left out, by what they lacked
     computed_first: dict[str, int] = field(default_factory=dict)  # clips computed before training, by kind
     feature_preset: dict[str, Any] = field(default_factory=dict)  # core.config.FeaturePreset's fields
-    scaling: dict[str, float] = field(default_factory=dict)  # core.dataset.MinMaxScaling's fields
+    scaling: dict[str, float] = field(default_factory=dict)  # core.learning.dataset.MinMaxScaling's fields
     seed: int | None = None
     epochs_requested: int | None = None
     split_sizes: dict[str, int] = field(default_factory=dict)
@@ -143,16 +143,18 @@ class RunMeta:
     reference_probabilities: dict[str, list[float]] = field(default_factory=dict)
     version: str | None = None  # the project's version that trained the run
     commit: str | None = None  # its git commit, when trained from a git checkout
-    device: str | None = None  # what trained the Keras models (core.training.training_device); None: not recorded
-    # The models on top of the audio verdict (core.popularity.ContextModels); None in runs
+    device: str | None = (
+        None  # what trained the Keras models (core.learning.training.training_device); None: not recorded
+    )
+    # The models on top of the audio verdict (core.learning.popularity.ContextModels); None in runs
     # that did not train them. The audio + context classifier's holdout figures are
     # metrics["context"], like every model's; the regressions' are below.
     context_audio_model: str | None = None  # the audio model whose probability fed them
     context_gain: Estimate | None = None  # audio + context's holdout ROC-AUC minus that audio model's (paired)
-    context_model: dict[str, Any] | None = None  # core.popularity.ContextClassifier.as_dict()
+    context_model: dict[str, Any] | None = None  # core.learning.popularity.ContextClassifier.as_dict()
     popularity_model: dict[str, Any] | None = None  # PopularityRegressor.as_dict(), with context
     popularity_model_audio: dict[str, Any] | None = None  # the same on audio alone (artist unknown)
-    regression_metrics: dict[str, Any] | None = None  # core.popularity.regression_metrics, with context
+    regression_metrics: dict[str, Any] | None = None  # core.learning.popularity.regression_metrics, with context
     regression_metrics_audio: dict[str, Any] | None = None  # the same for the audio-only regression
     context_fans_range: list[float] | None = None  # fewest and most fans among the training songs' artists
 
@@ -190,7 +192,7 @@ def _known(cls: type[D], entries: dict, **parsed: Any) -> D:
 
 def _read_meta(path: Path) -> RunMeta:
     """The ``RunMeta`` of the run saved in folder ``path``."""
-    from core.architectures import AUDIO_MODELS, CONTEXT_MODELS
+    from core.learning.architectures import AUDIO_MODELS, CONTEXT_MODELS
 
     try:
         entries = json.loads((path / RUN_FILE).read_text())
@@ -242,22 +244,22 @@ class SavedRun:
         return list(self.meta.models)
 
     def load_model(self, name: str):
-        """The fitted model ``name``: a Keras model as LiteRT runs it (``core.lite``; in Keras
+        """The fitted model ``name``: a Keras model as LiteRT runs it (``core.engine.lite``; in Keras
         when it cannot be converted), the musicnn head, or the dummy baseline."""
-        from core.architectures import PRETRAINED_MODEL
+        from core.learning.architectures import PRETRAINED_MODEL
 
         if name == PRETRAINED_MODEL:
             from core.pretrained.head import EmbeddingHead
 
             return EmbeddingHead.load(self.path / model_file(name))
         if name == "dummy":
-            from core.architectures import build_dummy
+            from core.learning.architectures import build_dummy
 
             # Refit on three rows whose majority is the training majority: it knows both
             # classes, so predict_proba's last column is always P(popular).
             majority = 1.0 if self.meta.dummy_positive_rate >= 0.5 else 0.0
             return build_dummy().fit([[0]] * 3, [majority, majority, 1.0 - majority])
-        from core.lite import convert_and_keep, file_key, kept, keras_conversion
+        from core.engine.lite import convert_and_keep, file_key, kept, keras_conversion
 
         weights = self.path / model_file(name)
         try:
@@ -290,7 +292,7 @@ class SavedRun:
 def model_file(name: str) -> str:
     """Where a run keeps fitted model ``name``: Keras models as ``.keras``, the musicnn head
     as JSON numbers."""
-    from core.architectures import PRETRAINED_MODEL
+    from core.learning.architectures import PRETRAINED_MODEL
 
     return f"{name}.json" if name == PRETRAINED_MODEL else f"{name}.keras"
 
@@ -379,7 +381,7 @@ def list_runs(settings: Settings, catalog: Catalog, *, damaged: bool = False) ->
 def has_trained_run(runs: pd.DataFrame, models: list[str]) -> bool:
     """Whether ``runs`` (``list_runs``'s) hold a run, set-up's quick-start run aside, with every
     audio model of ``models``."""
-    from core.architectures import AUDIO_MODELS
+    from core.learning.architectures import AUDIO_MODELS
 
     wanted = {model for model in models if model in AUDIO_MODELS}
     trained = runs.loc[~runs["quick_start"], "models"]

@@ -13,7 +13,7 @@ are not two versions of one song and are refused with ``VersionsDoNotMatch``; se
 constant for the measurement behind it.
 
 Windows. Only the stretch both versions cover is compared: it is cut into the scorer's 30 s
-windows (``core.scoring.window_starts``) and the same stretch of B is scored on exactly the
+windows (``core.songs.scoring.window_starts``) and the same stretch of B is scored on exactly the
 same windows. Window times are seconds of A.
 
 Noise. The model's own noise is measured on copies of A that differ from it in nothing
@@ -35,7 +35,7 @@ musicnn's occlusion). Cells come from beat tracking each version's window (for m
 carried onto A's cells by time overlap (identical grids map one to one), and
 ``regions_changed`` lists the cells whose weight changed most (B minus A).
 
-Popularity. When the run has the popularity regression (``core.popularity``), both versions
+Popularity. When the run has the popularity regression (``core.learning.popularity``), both versions
 get the predicted popularity that ``score`` gives a song whose artist is not given (the
 audio-only regression, fed by the audio model the run's models on top learned from, on the
 same aligned stretch), and ``popularity_difference`` is B minus A. It is a function of that
@@ -56,15 +56,15 @@ import numpy as np
 import soundfile as sf
 from scipy import signal
 
-from core.audio import decode
+from core.audio.decode import decode
 from core.config import MIN_AUDIO_SECONDS, SAMPLE_RATE
-from core.context import UNKNOWN_ARTIST
 from core.errors import VersionsDoNotMatch
-from core.explain import Explanation
-from core.popularity import ContextModels, PredictedPopularity
+from core.learning.context import UNKNOWN_ARTIST
+from core.learning.popularity import ContextModels, PredictedPopularity
 from core.pretrained.domain import Applicability
 from core.pretrained.similarity import Domain
-from core.scoring import Scorer, SongScore, judge
+from core.songs.explain import Explanation
+from core.songs.scoring import Scorer, SongScore, judge
 
 ALIGN_HOP = 512
 ALIGN_MELS = 64

@@ -27,6 +27,7 @@ import soundfile as sf
 import soxr
 
 from core.config import MAX_AUDIO_SECONDS, MIN_AUDIO_SECONDS, SAMPLE_RATE, SILENCE_PEAK, settings
+from core.engine.native_logs import native_stderr_silenced
 from core.errors import (
     AudioTooLong,
     AudioTooShort,
@@ -35,7 +36,6 @@ from core.errors import (
     UnsupportedFormat,
 )
 from core.files import ensure_folder
-from core.native_logs import native_stderr_silenced
 
 LIBSNDFILE_EXTENSIONS = {".wav", ".flac", ".ogg", ".oga", ".mp3"}
 FFMPEG_EXTENSIONS = {".m4a", ".aac", ".mp4"}

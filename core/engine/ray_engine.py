@@ -40,9 +40,9 @@ from core.config import FeaturePreset, Settings, TrainingPreset
 from core.errors import AudioError, Cancelled, RayUnavailable
 
 if TYPE_CHECKING:
+    from core.audio.features import FeatureJob, FeatureReport
     from core.cli.scoring import ScoringRequest
-    from core.features import FeatureJob, FeatureReport
-    from core.training import ModelResult, TrainingData, TrainingEvent
+    from core.learning.training import ModelResult, TrainingData, TrainingEvent
 
 INSTALL_ADVICE = "Install it with 'pip install hitlens[ray]' ('make setup' installs every extra)."
 
@@ -193,7 +193,7 @@ def clip_outcomes(
     workers: int | None,
 ) -> Iterator[tuple[str, str | None]]:
     """(SHA-256, error or None) per clip of ``todo``, computed on Ray and
-    ``save``d here, in the driver, as each arrives: ``core.features.collect_outcomes`` counts them."""
+    ``save``d here, in the driver, as each arrives: ``core.audio.features.collect_outcomes`` counts them."""
     items = [{"sha256": job.sha256, "path": str(job.audio_path)} for job in todo]
     with connected(workers) as actors:
         for row in stream(items, worker, options, actors):
@@ -211,15 +211,15 @@ class SpectrogramWorker:
     def __init__(self, presets: list[FeaturePreset]) -> None:
         from threadpoolctl import threadpool_limits
 
-        threadpool_limits(limits=1)  # one CPU per actor: BLAS threads would fight (core.parallel says why)
+        threadpool_limits(limits=1)  # one CPU per actor: BLAS threads would fight (core.engine.parallel says why)
         self.presets = presets
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict:
         return clip_rows(batch, self.spectrograms)
 
     def spectrograms(self, path: Path) -> dict[str, np.ndarray]:
-        from core.audio import load_audio
-        from core.features import log_mel
+        from core.audio.decode import load_audio
+        from core.audio.features import log_mel
 
         samples = load_audio(path)
         return {preset.name: log_mel(samples, preset) for preset in self.presets}
@@ -233,9 +233,9 @@ def compute_missing_on_ray(
     workers: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> FeatureReport:
-    """``core.features.compute_missing`` on Ray: the same plan, the same cache files, the same
+    """``core.audio.features.compute_missing`` on Ray: the same plan, the same cache files, the same
     report; only where each spectrogram is computed differs."""
-    from core.features import FeatureCache
+    from core.audio.features import FeatureCache
 
     def spectrogram(arrays: dict[str, np.ndarray], preset: FeaturePreset) -> np.ndarray:
         return arrays[preset.name]
@@ -257,7 +257,7 @@ def _fill_on_ray(
     """Fill ``cache`` (a ``FeatureCache`` or an ``EmbeddingCache``) with what it lacks under
     ``keys`` for ``jobs``: ``worker`` actors compute each clip's arrays, and the driver saves
     ``value_of(arrays, key)`` for each key still missing."""
-    from core.features import collect_outcomes, plan_missing
+    from core.audio.features import collect_outcomes, plan_missing
 
     todo, report = plan_missing(jobs, cache, keys, on_progress)
     if not todo:
@@ -285,7 +285,7 @@ class EmbeddingWorker:
         return clip_rows(batch, self.outputs)
 
     def outputs(self, path: Path) -> dict[str, np.ndarray]:
-        from core.audio import load_audio
+        from core.audio.decode import load_audio
         from core.config import CLIP_SECONDS, SAMPLE_RATE
 
         samples = load_audio(path)[: int(CLIP_SECONDS * SAMPLE_RATE)]  # a catalog clip is its first 30 s
@@ -330,7 +330,7 @@ class ScoringWorker:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict:
         import json
 
-        from core.scoring import ranking_key
+        from core.songs.scoring import ranking_key
 
         indices, keys, results = [], [], []
         for index, name, path in zip(batch["index"], batch["name"], batch["path"], strict=True):
@@ -343,7 +343,7 @@ class ScoringWorker:
 
 
 def score_on_ray(files: list[str], request: ScoringRequest, *, workers: int | None = None) -> list[dict]:
-    """Every file's result, scored on Ray actors, in the order ``core.scoring.score_many``
+    """Every file's result, scored on Ray actors, in the order ``core.songs.scoring.score_many``
     gives: songs with a verdict first, most promising first, then withheld songs, then
     files that could not be scored, each group in input order where it ties."""
     import json
@@ -371,7 +371,7 @@ def train_on_ray(
     should_cancel: Callable[[], bool] | None = None,
 ) -> dict[str, ModelResult]:
     """Each Keras model of ``models`` trained as a Ray task of its own, with the local
-    engine's seed, data and code (``core.training.train_models`` on that one model), asking
+    engine's seed, data and code (``core.learning.training.train_models`` on that one model), asking
     for one GPU when the cluster has any and one CPU otherwise. Returns the results in the
     order of ``models``, each model rebuilt here from its saved weights, so the driver saves
     the run exactly as the local engine would.
@@ -406,7 +406,7 @@ def _train_one(name: str, data: TrainingData, preset: TrainingPreset, epochs: in
     ``.keras`` file's bytes (a Keras model does not travel between processes as it is)."""
     import tempfile
 
-    from core.training import train_models, training_device
+    from core.learning.training import train_models, training_device
 
     result = train_models([name], data, preset, epochs=epochs)[name]
     result.device = training_device()
@@ -432,7 +432,7 @@ def _model_from(weights: bytes):
 
 def epoch_events(result: ModelResult, preset: TrainingPreset, epochs: int | None) -> Iterator[TrainingEvent]:
     """A finished model's epochs as the end-of-epoch events its training would have reported."""
-    from core.training import TrainingEvent
+    from core.learning.training import TrainingEvent
 
     planned = epochs or preset.epochs[result.name]
     for index in range(result.epochs_run):
