@@ -3,8 +3,9 @@ from pathlib import Path
 
 import pytest
 
+from core.catalog import explore
 from core.catalog.database import SCHEMA_VERSION
-from core.catalog.store import Catalog, explore
+from core.catalog.store import Catalog
 from core.catalog.track_writer import ArtistRef, TrackRecord
 from core.errors import CatalogMissing
 

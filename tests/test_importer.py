@@ -5,7 +5,8 @@ import pytest
 import requests
 import soundfile as sf
 
-from core.catalog.store import Catalog, explore
+from core.catalog import explore
+from core.catalog.store import Catalog
 from core.collect import sources
 from core.collect.importer import column_mapping, import_table
 from core.errors import HitlensError, UsageError
