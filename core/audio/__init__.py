@@ -7,5 +7,5 @@ package loads none of its modules, so ``python -m core --help`` stays light."""
 import lazy_loader
 
 __getattr__, __dir__, __all__ = lazy_loader.attach(
-    __name__, submod_attrs={"decode": ["decode", "load_audio"], "features": ["FeatureCache", "log_mel"]}
+    __name__, submod_attrs={"decode": ["load_audio"], "features": ["FeatureCache", "log_mel"]}
 )
