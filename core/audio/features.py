@@ -22,7 +22,7 @@ import numpy as np
 
 from core.audio.decode import load_audio
 from core.config import FeaturePreset, Settings
-from core.engine.parallel import map_unordered, worker_count
+from core.engine.parallel import unordered_results, worker_count
 from core.errors import AudioError, damaged_cache_entry
 from core.files import atomic_write_bytes, remove_stale_partials, set_aside
 
@@ -151,8 +151,8 @@ def compute_missing(
     """
     todo, report = plan_missing(jobs, FeatureCache(settings), presets, on_progress)
     tasks = [(job, presets, settings) for job in todo]
-    outcomes = map_unordered(_compute_one, tasks, worker_count(workers, len(tasks)))
-    collect_outcomes(outcomes, report, len(todo), on_progress)
+    with unordered_results(_compute_one, tasks, worker_count(workers, len(tasks))) as outcomes:
+        collect_outcomes(outcomes, report, len(todo), on_progress)
     return report
 
 

@@ -7,5 +7,5 @@ package loads none of its modules, so ``python -m core --help`` stays light."""
 import lazy_loader
 
 __getattr__, __dir__, __all__ = lazy_loader.attach(
-    __name__, submod_attrs={"parallel": ["map_unordered", "process_pool", "worker_count"]}
+    __name__, submod_attrs={"parallel": ["unordered_results", "process_pool", "worker_count"]}
 )

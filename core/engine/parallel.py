@@ -141,15 +141,17 @@ def in_pool_worker() -> bool:
     return _in_pool_worker
 
 
-def map_unordered(function: Callable[[Any], Any], tasks: list, workers: int) -> Iterator[Any]:
+@contextlib.contextmanager
+def unordered_results(function: Callable[[Any], Any], tasks: list, workers: int) -> Iterator[Iterator[Any]]:
     """``function`` of each task, in the order they finish: in this process when ``workers``
-    is 1, else in a pool of that many workers."""
+    is 1, else in a pool of that many workers. The pool lives as long as the ``with`` block,
+    so an exception in it (Ctrl-C included) stops the workers before it leaves."""
     if workers == 1:
-        yield from map(function, tasks)
+        yield map(function, tasks)
         return
     with process_pool(workers) as pool:
         futures = [pool.submit(function, task) for task in tasks]
-        yield from (future.result() for future in as_completed(futures))
+        yield (future.result() for future in as_completed(futures))
 
 
 def worker_count(requested: int | None, tasks: int) -> int:

@@ -30,7 +30,7 @@ import numpy as np
 from core.audio.decode import load_audio
 from core.audio.features import FeatureJob, FeatureReport, collect_outcomes, plan_missing
 from core.config import CLIP_SECONDS, SAMPLE_RATE, Settings
-from core.engine.parallel import map_unordered, worker_count
+from core.engine.parallel import unordered_results, worker_count
 from core.errors import AudioError, damaged_cache_entry
 from core.files import atomic_write_bytes, remove_stale_partials, set_aside
 from core.pretrained.musicnn import INPUT, PATCH_FRAMES, PatchOutputs, load_model
@@ -119,9 +119,8 @@ def compute_missing_embeddings(
         for model in models:  # here, once: a missing install fails now, and a first load converts it for every worker
             load_model(model)
     tasks = [(job, models, settings) for job in todo]
-    collect_outcomes(
-        map_unordered(_embed_one, tasks, worker_count(workers, len(tasks))), report, len(todo), on_progress
-    )
+    with unordered_results(_embed_one, tasks, worker_count(workers, len(tasks))) as outcomes:
+        collect_outcomes(outcomes, report, len(todo), on_progress)
     return report
 
 
