@@ -41,7 +41,8 @@ def _descendants(pid: int) -> list[int]:
 
 def _start_features(demo_home, tmp_path) -> tuple[subprocess.Popen, Settings]:
     """``features --preset all --workers 2`` on a copy of the small demo without its cache,
-    in a session of its own (as a terminal's foreground job is)."""
+    in a session of its own with Ctrl-C's default action (as a terminal's foreground job has
+    them: a suite started in the background inherits SIGINT ignored, and so would the command)."""
     home = Settings(home=tmp_path)
     shutil.copytree(demo_home.data_dir, home.data_dir, ignore=shutil.ignore_patterns("features", "embeddings", "jobs"))
     process = subprocess.Popen(
@@ -52,6 +53,7 @@ def _start_features(demo_home, tmp_path) -> tuple[subprocess.Popen, Settings]:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     return process, home
 
